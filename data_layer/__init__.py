@@ -1,0 +1,1 @@
+"""GridPulse data layer: schemas, sources, filters, metrics and queries. Imports no Streamlit."""

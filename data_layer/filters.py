@@ -1,0 +1,183 @@
+"""The shared filter, its period arithmetic and its URL form.
+
+A ``Filter`` is what the sidebar sets and the URL carries. ``Filter.window()`` turns it into
+a concrete ``Window`` (period start/end dates and the ``as_of`` time) for the metric queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Asia/Shanghai")
+PERIODS = ("this_month", "this_quarter", "this_year", "last_12_months", "custom")
+DEFAULT_PERIOD = "this_month"
+
+
+def now_local() -> dt.datetime:
+    """Current local time (Asia/Shanghai) as a naive datetime, like the data."""
+    return dt.datetime.now(TZ).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A resolved period: whole days ``start``..``end`` (inclusive) seen at ``as_of``."""
+
+    start: dt.date
+    end: dt.date
+    as_of: dt.datetime
+
+    @property
+    def start_time(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time())
+
+    @property
+    def end_time(self) -> dt.datetime:
+        """The last instant that counts: end of the last day, or ``as_of`` if earlier."""
+        return min(dt.datetime.combine(self.end, dt.time(23, 59, 59, 999999)), self.as_of)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Window:
+        """The period of equal length just before, seen with the same lag.
+
+        ``as_of`` moves back by the same number of days, so cases of both periods had the
+        same time to close and the comparison is fair.
+        """
+        shift = dt.timedelta(days=self.days)
+        return Window(start=self.start - shift, end=self.end - shift, as_of=self.as_of - shift)
+
+
+def _quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """The one shared filter: area, period, case category and source.
+
+    Empty tuples mean "all". ``as_of`` None means live (the current time).
+    """
+
+    streets: tuple[str, ...] = ()
+    communities: tuple[str, ...] = ()
+    period: str = DEFAULT_PERIOD
+    start: dt.date | None = None
+    end: dt.date | None = None
+    categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    as_of: dt.datetime | None = None
+
+    def window(self, *, now: dt.datetime | None = None) -> Window:
+        """Resolve the period against ``as_of`` (or ``now``).
+
+        Presets run up to the as-of day ("to date"); a custom range is taken as given,
+        with records after ``as_of`` still excluded by the metrics.
+        """
+        as_of = self.as_of or now or now_local()
+        today = as_of.date()
+        if self.period == "custom" and self.start and self.end:
+            start, end = sorted((self.start, self.end))
+            return Window(start=start, end=end, as_of=as_of)
+        if self.period == "this_quarter":
+            start = _quarter_start(today)
+        elif self.period == "this_year":
+            start = dt.date(today.year, 1, 1)
+        elif self.period == "last_12_months":
+            start = _shift_year(today, -1) + dt.timedelta(days=1)
+        else:
+            start = today.replace(day=1)
+        return Window(start=start, end=today, as_of=as_of)
+
+    def with_areas(self, *, streets: Sequence[str], communities: Sequence[str]) -> Filter:
+        return replace(self, streets=tuple(streets), communities=tuple(communities))
+
+    # URL form ---------------------------------------------------------------------------
+    def to_query_params(self) -> dict[str, str | list[str]]:
+        """The filter as URL query parameters; defaults are left out to keep URLs short."""
+        params: dict[str, str | list[str]] = {}
+        if self.streets:
+            params["street"] = list(self.streets)
+        if self.communities:
+            params["community"] = list(self.communities)
+        if self.period != DEFAULT_PERIOD:
+            params["period"] = self.period
+        if self.period == "custom" and self.start and self.end:
+            params["from"] = self.start.isoformat()
+            params["to"] = self.end.isoformat()
+        if self.categories:
+            params["category"] = list(self.categories)
+        if self.sources:
+            params["source"] = list(self.sources)
+        if self.as_of:
+            params["as_of"] = self.as_of.isoformat(timespec="seconds")
+        return params
+
+    @classmethod
+    def from_query_params(cls, params: Mapping[str, str | Sequence[str]]) -> Filter:
+        """Parse URL query parameters; unknown or malformed values fall back to defaults.
+
+        A shared link with a typo must still open a working page, so nothing here raises.
+        """
+
+        def many(key: str) -> tuple[str, ...]:
+            value = params.get(key)
+            if value is None:
+                return ()
+            values = [value] if isinstance(value, str) else list(value)
+            out: list[str] = []
+            for v in values:
+                for part in str(v).split(","):
+                    if part.strip() and part.strip() not in out:
+                        out.append(part.strip())
+            return tuple(out)
+
+        def one(key: str) -> str | None:
+            got = many(key)
+            return got[0] if got else None
+
+        period = one("period") or DEFAULT_PERIOD
+        if period not in PERIODS:
+            period = DEFAULT_PERIOD
+        start, end = _parse_date(one("from")), _parse_date(one("to"))
+        if period == "custom" and not (start and end):
+            period, start, end = DEFAULT_PERIOD, None, None
+        if period != "custom":
+            start = end = None
+        as_of_text = one("as_of")
+        as_of = None
+        if as_of_text:
+            try:
+                as_of = dt.datetime.fromisoformat(as_of_text).replace(tzinfo=None)
+            except ValueError:
+                as_of = None
+        return cls(
+            streets=many("street"),
+            communities=many("community"),
+            period=period,
+            start=start,
+            end=end,
+            categories=many("category"),
+            sources=many("source"),
+            as_of=as_of,
+        )
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _shift_year(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)

@@ -1,0 +1,312 @@
+"""Queries: a Filter and a Scope in, collected polars DataFrames out.
+
+Each query composes the metric expressions of ``metrics`` over the tables of a
+``Dataset``; collection happens here, at one boundary, so callers get plain frames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from data_layer import metrics
+from data_layer.filters import Filter, Window
+from data_layer.scope import Scope
+from data_layer.source import Dataset
+
+LEVELS = ("street", "community", "grid")
+LEVEL_TABLE = {"street": "streets", "community": "communities", "grid": "grids"}
+SCOPE_CODE = "all"
+
+
+def code_column(level: str) -> str:
+    return f"{level}_code"
+
+
+# -- areas in scope ----------------------------------------------------------------------
+
+
+def hierarchy(ds: Dataset) -> pl.LazyFrame:
+    """grid_code → community_code → street_code, one row per grid."""
+    return (
+        ds.lazy("grids")
+        .select("grid_code", "community_code")
+        .join(
+            ds.lazy("communities").select("community_code", "street_code"),
+            on="community_code",
+            how="left",
+        )
+    )
+
+
+def scoped_communities(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
+    """Communities the filter and the role scope select (no geometry)."""
+    lf = ds.lazy("communities").drop("geometry")
+    streets = scope.allowed_streets(flt.streets)
+    if streets is not None:
+        lf = lf.filter(pl.col("street_code").is_in(list(streets)))
+    if flt.communities:
+        lf = lf.filter(pl.col("community_code").is_in(list(flt.communities)))
+    return lf
+
+
+def scoped_grids(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
+    """Grids in scope, with their community and street codes (no geometry)."""
+    return (
+        ds.lazy("grids")
+        .drop("geometry")
+        .join(
+            scoped_communities(ds, flt, scope).select("community_code", "street_code"),
+            on="community_code",
+            how="inner",
+        )
+    )
+
+
+def area_names(ds: Dataset, flt: Filter, scope: Scope, *, level: str) -> pl.DataFrame:
+    """code, name and parent codes of every area of ``level`` in scope, sorted by code."""
+    communities = scoped_communities(ds, flt, scope)
+    if level == "street":
+        codes = communities.select("street_code").unique()
+        lf = ds.lazy("streets").drop("geometry").join(codes, on="street_code", how="semi")
+        lf = lf.select(pl.col("street_code").alias("code"), "name")
+    elif level == "community":
+        lf = communities.select(pl.col("community_code").alias("code"), "name", "street_code")
+    else:
+        lf = scoped_grids(ds, flt, scope).select(
+            pl.col("grid_code").alias("code"),
+            "name",
+            "community_code",
+            "street_code",
+            "kind",
+        )
+    return lf.sort("code").collect()
+
+
+def street_options(ds: Dataset, scope: Scope) -> pl.DataFrame:
+    """Streets a user may pick: code and name."""
+    return area_names(ds, Filter(), scope, level="street")
+
+
+def community_options(ds: Dataset, scope: Scope, *, streets: tuple[str, ...]) -> pl.DataFrame:
+    """Communities of the chosen streets (all in scope if none chosen)."""
+    return area_names(ds, Filter(streets=streets), scope, level="community")
+
+
+# -- cases in the window ------------------------------------------------------------------
+
+
+def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
+    """Cases of scoped grids, category and source, reported within the window.
+
+    The window ends at the end of its last day or at ``as_of``, whichever is earlier:
+    a case reported after ``as_of`` was not known then.
+    """
+    grids = scoped_grids(ds, flt, scope).select("grid_code", "community_code", "street_code")
+    lf = ds.lazy("cases").filter(
+        pl.col("reported_at").is_between(window.start_time, window.end_time, closed="both")
+    )
+    if flt.categories:
+        lf = lf.filter(pl.col("category").is_in(list(flt.categories)))
+    if flt.sources:
+        lf = lf.filter(pl.col("source").is_in(list(flt.sources)))
+    return lf.join(grids, on="grid_code", how="inner")
+
+
+def _window_end_date(window: Window) -> dt.date:
+    return window.end_time.date()
+
+
+# -- KPIs -------------------------------------------------------------------------------
+
+
+def _group_key(level: str | None) -> pl.Expr:
+    if level is None:
+        return pl.lit(SCOPE_CODE).alias("code")
+    return pl.col(code_column(level)).alias("code")
+
+
+def kpis(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    by: str | None = None,
+    window: Window | None = None,
+) -> pl.DataFrame:
+    """Every metric of DESIGN §2 with numerators and denominators.
+
+    With ``by`` one row per area of that level in scope — also areas with no cases —
+    else one row for the whole scope. Columns: ``level``, ``code``, ``name``, the count
+    columns of ``metrics``, and one column per metric key (rates null on a 0 denominator).
+    """
+    if by is not None and by not in LEVELS:
+        raise ValueError(f"by must be one of {LEVELS}, got {by!r}")
+    window = window or flt.window()
+    key = _group_key(by)
+
+    if by is None:
+        base = pl.DataFrame(
+            {"code": [SCOPE_CODE], "name": [None]},
+            schema={"code": pl.String, "name": pl.String},
+        )
+    else:
+        base = area_names(ds, flt, scope, level=by).select("code", "name")
+
+    cases = cases_in_window(ds, flt, scope, window).with_columns(key)
+    case_part = metrics.case_counts(cases, by=["code"], as_of=window.as_of)
+
+    grids = scoped_grids(ds, flt, scope).with_columns(key)
+    grid_part = grids.group_by("code").agg(
+        *metrics.grid_coverage_aggregations(),
+        pl.col("households").sum().cast(pl.Int64).alias("households"),
+        pl.col("population").sum().cast(pl.Int64).alias("grid_population"),
+    )
+    compounds = (
+        ds.lazy("compounds")
+        .join(grids.select("grid_code", "code"), on="grid_code", how="inner")
+        .group_by("code")
+        .agg(metrics.compound_aggregations())
+    )
+
+    start, end, as_of = window.start, _window_end_date(window), window.as_of
+    activities_lf = ds.lazy("activities").filter(pl.col("date").is_between(start, end))
+    parts = [case_part, grid_part, compounds]
+    if by == "grid":
+        # Community-level tables (workers, wishes, party reports) cannot be split by grid.
+        parts.append(
+            activities_lf.join(grids.select("grid_code", "code"), on="grid_code", how="inner")
+            .group_by("code")
+            .agg(_activity_aggregations())
+        )
+    else:
+        communities = scoped_communities(ds, flt, scope).with_columns(key)
+        parts.append(
+            communities.group_by("code").agg(
+                pl.col("community_workers").sum().cast(pl.Int64).alias("community_workers"),
+                pl.col("population").sum().cast(pl.Int64).alias("population"),
+            )
+        )
+        community_keys = communities.select("community_code", "code")
+        parts.append(
+            activities_lf.join(community_keys, on="community_code", how="inner")
+            .group_by("code")
+            .agg(_activity_aggregations())
+        )
+        parts.append(
+            ds.lazy("party_reports")
+            .filter(pl.col("reported_on").is_between(start, end))
+            .join(community_keys, on="community_code", how="inner")
+            .group_by("code")
+            .agg(pl.len().cast(pl.Int64).alias("party_members_reported"))
+        )
+        parts.append(
+            ds.lazy("wishes")
+            .filter(pl.col("created_at").is_between(window.start_time, window.end_time))
+            .join(community_keys, on="community_code", how="inner")
+            .group_by("code")
+            .agg(
+                pl.len().cast(pl.Int64).alias("wishes_collected"),
+                (pl.col("claimed_at") <= as_of).sum().cast(pl.Int64).alias("wishes_claimed"),
+                (pl.col("fulfilled_at") <= as_of).sum().cast(pl.Int64).alias("wishes_fulfilled"),
+            )
+        )
+
+    result = base.lazy()
+    for part in parts:
+        result = result.join(part, on="code", how="left")
+    if by == "grid":
+        result = result.rename({"grid_population": "population"})
+    else:
+        result = result.drop("grid_population")
+
+    names = result.collect_schema().names()
+    result = result.with_columns(pl.col([c for c in _ZERO_WHEN_ABSENT if c in names]).fill_null(0))
+    result = metrics.add_rates(result)
+    # Metrics a level cannot carry (e.g. wishes per grid) are present but null.
+    names = result.collect_schema().names()
+    absent = [
+        k
+        for m in metrics.METRICS.values()
+        for k in (m.key, m.numerator, m.denominator)
+        if k and k not in names
+    ]
+    result = result.with_columns(
+        *(pl.lit(None, dtype=pl.Float64).alias(k) for k in dict.fromkeys(absent)),
+        pl.lit(by or "scope").alias("level"),
+    )
+    first = ["level", "code", "name"]
+    return (
+        result.select(first + [c for c in result.collect_schema().names() if c not in first])
+        .sort("code")
+        .collect()
+    )
+
+
+_COMMUNITY_ONLY_COUNTS = (
+    "party_members_reported",
+    "wishes_collected",
+    "wishes_claimed",
+    "wishes_fulfilled",
+)
+_ZERO_WHEN_ABSENT = (
+    *metrics.CASE_COUNT_COLUMNS,
+    "grids",
+    "basic_grids",
+    "basic_grids_full_time",
+    "grids_party_org",
+    "basic_grids_size_ok",
+    "households",
+    "compounds",
+    "compounds_with_property",
+    "community_workers",
+    "population",
+    "activities",
+    "volunteer_hours",
+    "participants",
+    *_COMMUNITY_ONLY_COUNTS,
+)
+
+
+def _activity_aggregations() -> list[pl.Expr]:
+    return [
+        pl.len().cast(pl.Int64).alias("activities"),
+        pl.col("hours").sum().alias("volunteer_hours"),
+        pl.col("participants").sum().cast(pl.Int64).alias("participants"),
+    ]
+
+
+def headline(ds: Dataset, flt: Filter, scope: Scope, *, window: Window | None = None) -> dict:
+    """The whole-scope KPI row as a dict (what the KPI cards show)."""
+    return kpis(ds, flt, scope, window=window).row(0, named=True)
+
+
+def headline_with_previous(ds: Dataset, flt: Filter, scope: Scope) -> tuple[dict, dict, Window]:
+    """Current and previous-period KPI rows, and the current window."""
+    window = flt.window()
+    return (
+        headline(ds, flt, scope, window=window),
+        headline(ds, flt, scope, window=window.previous()),
+        window,
+    )
+
+
+# -- trend ------------------------------------------------------------------------------
+
+
+def case_trend(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    every: str = "1mo",
+    window: Window | None = None,
+) -> pl.DataFrame:
+    """Case counts and rates per reporting bucket (``every``: "1w" or "1mo")."""
+    window = window or flt.window()
+    cases = cases_in_window(ds, flt, scope, window).with_columns(
+        pl.col("reported_at").dt.truncate(every).dt.date().alias("bucket")
+    )
+    counts = metrics.case_counts(cases, by=["bucket"], as_of=window.as_of)
+    return metrics.add_rates(counts).sort("bucket").collect()

@@ -1,0 +1,126 @@
+"""The Parquet source: the only code that reads or writes the data directory.
+
+A data directory holds one Parquet file per table of DESIGN §3 (docs/data-format.md).
+``open_dataset`` reads it into memory once; queries take LazyFrames of it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from data_layer import schema
+
+DEFAULT_DATA_DIR = "data"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+class DataError(Exception):
+    """A data directory that cannot be used; the message says what and how to fix it."""
+
+
+def data_dir_from_env() -> Path:
+    """The data directory: ``$GRIDPULSE_DATA`` or ``./data``."""
+    return Path(os.environ.get("GRIDPULSE_DATA") or DEFAULT_DATA_DIR)
+
+
+def table_path(data_dir: Path, table: str) -> Path:
+    return Path(data_dir) / f"{table}.parquet"
+
+
+def signature(data_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Modification stamps of the table files: changes when any file is rewritten."""
+    stamps = []
+    for table in schema.TABLES:
+        path = table_path(data_dir, table)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        stamps.append((table, st.st_mtime_ns, st.st_size))
+    return tuple(stamps)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """All tables of one data directory, read once and shared read-only."""
+
+    tables: Mapping[str, pl.DataFrame]
+    data_dir: Path | None = None
+    version: tuple = field(default=())
+
+    def lazy(self, table: str) -> pl.LazyFrame:
+        return self.tables[table].lazy()
+
+    def __getitem__(self, table: str) -> pl.DataFrame:
+        return self.tables[table]
+
+
+def open_dataset(data_dir: Path | str) -> Dataset:
+    """Read and check every table of a data directory.
+
+    Raises
+    ------
+    DataError
+        When the directory or a table file is missing, unreadable or has the wrong columns.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(
+            f"数据目录不存在 / data directory not found: {data_dir}. "
+            "运行 `make demo` 生成演示数据，或设置 GRIDPULSE_DATA。"
+        )
+    missing = [t for t in schema.TABLES if not table_path(data_dir, t).is_file()]
+    if len(missing) == len(schema.TABLES):
+        raise DataError(
+            f"数据目录为空 / data directory is empty: {data_dir}. "
+            "运行 `make demo` 生成演示数据，或导入数据。"
+        )
+    if missing:
+        raise DataError(
+            f"数据目录缺少表 / missing tables in {data_dir}: {', '.join(missing)}. "
+            "重新生成演示数据（`make demo`）或补齐这些文件。"
+        )
+    version = signature(data_dir)
+    tables = {}
+    for table in schema.TABLES:
+        path = table_path(data_dir, table)
+        try:
+            frame = pl.read_parquet(path)
+        except Exception as exc:  # any reader error means the file is unusable
+            raise DataError(
+                f"无法读取 / cannot read {path.name}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}. 文件可能已损坏，请重新生成或导入。"
+            ) from exc
+        try:
+            tables[table] = schema.conform(table, frame)
+        except (KeyError, pl.exceptions.PolarsError) as exc:
+            raise DataError(f"{path.name} 格式不符 / wrong format: {exc}") from exc
+    return Dataset(tables=tables, data_dir=data_dir, version=version)
+
+
+def write_tables(data_dir: Path | str, frames: Mapping[str, pl.DataFrame]) -> None:
+    """Write tables to a data directory, each file replaced atomically.
+
+    A reader never sees a half-written file: each table is written to a temporary
+    file in the same directory and renamed over the old one.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for table, frame in frames.items():
+        final = table_path(data_dir, table)
+        tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+        schema.conform(table, frame).write_parquet(tmp, compression="zstd", statistics=True)
+        os.replace(tmp, final)
+
+
+def load_sla_hours(path: Path | None = None) -> dict[str, int]:
+    """Deadline hours per case category from ``assets/sla.toml``."""
+    path = path or ASSETS / "sla.toml"
+    with open(path, "rb") as fh:
+        return {k: int(v) for k, v in tomllib.load(fh)["sla_hours"].items()}

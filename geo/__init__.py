@@ -1,0 +1,1 @@
+"""Geometry for GridPulse: CRS conversion, boundary checks, simplification, map builders. Imports no Streamlit."""

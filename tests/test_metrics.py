@@ -1,0 +1,135 @@
+"""Metrics of DESIGN §2 on the tiny hand-made district (tests/fixtures_tiny.py).
+
+Every expected value below is worked out by hand from the case list in the fixture.
+"""
+
+import datetime as dt
+
+import pytest
+from fixtures_tiny import AS_OF, C1, C2, C3, MARCH, S1, S2
+
+from data_layer import metrics, queries
+from data_layer.filters import Filter
+from data_layer.scope import Scope
+
+EVERYONE = Scope.everything()
+
+
+def march(**kw) -> Filter:
+    return Filter(period="custom", start=MARCH[0], end=MARCH[1], as_of=AS_OF, **kw)
+
+
+@pytest.fixture
+def s1(tiny):
+    return queries.headline(tiny, march(streets=(S1,)), EVERYONE)
+
+
+def test_case_counts_follow_the_definitions(s1):
+    # c8 (after as-of) and c9 (February) are outside; c3 is rejected; c5 is postponed, open, not yet due.
+    assert s1["reported"] == 9
+    assert s1["registered"] == 8
+    assert s1["due"] == 7
+    assert s1["closed"] == 4  # c1, c2, c10, c11 (c7 closes after as-of)
+
+
+def test_closure_rate_excludes_postponed_not_yet_due(s1):
+    assert s1["closure_rate"] == pytest.approx(4 / 7)
+
+
+def test_on_time_rate_counts_closed_by_the_deadline(s1):
+    assert s1["closed_on_time"] == 3  # c1, c10, c11; c2 closed after its deadline
+    assert s1["on_time_rate"] == pytest.approx(3 / 7)
+
+
+def test_overdue_and_at_risk(s1):
+    assert s1["overdue_open"] == 2  # c4 and c7 (closed only after as-of)
+    assert s1["at_risk"] == 1  # c6, due 8 hours after as-of
+
+
+def test_rework_rate_over_closed_cases(s1):
+    assert s1["closed_reworked"] == 1
+    assert s1["rework_rate"] == pytest.approx(1 / 4)
+
+
+def test_satisfaction_counts_only_ratings_known_at_as_of(s1):
+    # c7 carries a rating but closed after as-of; c11 is unrated.
+    assert (s1["rated_satisfied"], s1["rated"]) == (2, 3)
+    assert s1["satisfaction_rate"] == pytest.approx(2 / 3)
+
+
+def test_response_rate_is_dispatch_within_24_hours(s1):
+    assert (s1["responded_24h"], s1["registered"]) == (7, 8)  # c2 dispatched after 49 h
+
+
+def test_hours_to_close_median_and_p90_linear(s1):
+    # closed: c10 24 h, c2 60 h, c1 98 h, c11 312 h
+    assert s1["hours_to_close_median"] == pytest.approx(79.0)
+    assert s1["hours_to_close_p90"] == pytest.approx(98 + 0.7 * (312 - 98))
+
+
+def test_coverage_metrics(s1):
+    # grids of S1: G1 basic 350 ft branch, G2 basic 520 no-ft none, G3 dedicated group, G4 basic 300 ft branch
+    assert (s1["basic_grids_full_time"], s1["basic_grids"]) == (2, 3)
+    assert (s1["grids_party_org"], s1["grids"]) == (3, 4)
+    assert s1["basic_grids_size_ok"] == 2  # 300 and 350 inside the standard, 520 outside
+    assert (s1["compounds_with_property"], s1["compounds"]) == (2, 3)
+    assert s1["workers_per_10k"] == pytest.approx((2 + 3 + 1) / 4500 * 10_000)
+
+
+def test_volunteer_metrics(s1):
+    assert s1["activities"] == 3  # a1, a2, a3; a4 after as-of, a5 in February
+    assert s1["volunteer_hours"] == pytest.approx(20.5)
+    assert s1["volunteer_hours_per_1k"] == pytest.approx(20.5 / 4500 * 1000)
+    assert s1["party_members_reported"] == 2
+    assert (s1["wishes_collected"], s1["wishes_claimed"], s1["wishes_fulfilled"]) == (3, 2, 1)
+    assert s1["wish_fulfilment_rate"] == pytest.approx(1 / 3)
+
+
+def test_by_community_lists_every_community_even_without_cases(tiny):
+    rows = {r["code"]: r for r in queries.kpis(tiny, march(streets=(S1,)), EVERYONE, by="community").iter_rows(named=True)}
+    assert set(rows) == {C1, C2, C3}
+    assert (rows[C1]["closed"], rows[C1]["due"]) == (3, 6)
+    assert rows[C1]["closure_rate"] == pytest.approx(0.5)
+    assert rows[C2]["closure_rate"] == pytest.approx(1.0)
+    assert rows[C3]["reported"] == 0
+    assert rows[C3]["closure_rate"] is None  # zero denominator: no value
+
+
+def test_by_grid_leaves_community_only_metrics_empty(tiny):
+    frame = queries.kpis(tiny, march(streets=(S1,)), EVERYONE, by="grid")
+    assert frame.height == 4
+    assert frame["wishes_collected"].null_count() == 4
+    assert frame["workers_per_10k"].null_count() == 4
+
+
+def test_street_filter_and_category_filter(tiny):
+    s2 = queries.headline(tiny, march(streets=(S2,)), EVERYONE)
+    assert (s2["reported"], s2["closed"], s2["due"]) == (1, 1, 1)
+    disputes = queries.headline(tiny, march(categories=("dispute",)), EVERYONE)
+    assert disputes["reported"] == 1
+
+
+def test_scope_limits_what_a_filter_can_reach(tiny):
+    only_s2 = Scope(streets=frozenset({S2}))
+    assert queries.headline(tiny, march(), only_s2)["reported"] == 1
+    assert queries.headline(tiny, march(streets=(S1,)), only_s2)["reported"] == 0
+
+
+def test_zero_denominator_shows_dash(tiny):
+    empty = queries.headline(tiny, march(communities=(C3,)), EVERYONE)
+    assert empty["closure_rate"] is None
+    assert metrics.format_value("closure_rate", empty["closure_rate"]) == "—"
+    assert metrics.metric_fields(empty, "closure_rate") == {"value": None, "numerator": 0, "denominator": 0}
+
+
+def test_format_published_example():
+    assert metrics.format_value("closure_rate", 70897 / 70970) == "99.9%"
+    assert metrics.format_fraction(70897, 70970) == "70,897 / 70,970"
+
+
+def test_previous_window_has_same_length_and_lag():
+    window = march().window()
+    prev = window.previous()
+    assert prev.days == window.days == 31
+    assert prev.end == dt.date(2025, 2, 28)
+    assert window.as_of - prev.as_of == dt.timedelta(days=31)
