@@ -1,0 +1,38 @@
+# GridPulse — `make run` sets everything up and starts the app; `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DATA ?= data
+SCALE ?= district
+PORT ?= 8501
+export GRIDPULSE_DATA ?= $(DATA)
+
+.PHONY: run test demo check bench lint clean-data
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# The demo district is generated only when the data directory has no tables yet.
+$(DATA)/grids.parquet: | $(VENV)/.installed
+	$(PY) -m data_layer demo --out $(DATA) --scale $(SCALE)
+
+run: $(VENV)/.installed $(DATA)/grids.parquet
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+demo: $(VENV)/.installed
+	$(PY) -m data_layer demo --out $(DATA) --scale $(SCALE)
+
+check: $(VENV)/.installed
+	$(PY) -m data_layer check --data $(DATA)
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .

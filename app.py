@@ -1,0 +1,190 @@
+"""GridPulse 网格治理驾驶舱 — entry point: page config, the one shared filter, navigation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import streamlit as st
+
+from data_layer.filters import PERIODS, Filter
+from data_layer.schema import CATEGORIES, SOURCES
+from data_layer.source import DataError
+from ui import state
+from ui.i18n import LANGS, code_label, t
+
+log = logging.getLogger("gridpulse")
+
+# URL keys this file owns; pages may add their own (e.g. the map's level).
+FILTER_PARAMS = (
+    "street",
+    "community",
+    "period",
+    "from",
+    "to",
+    "category",
+    "source",
+    "as_of",
+    "lang",
+)
+
+
+def load_url_once() -> None:
+    """On a session's first run, seed the filter widgets from the URL (shared links)."""
+    if st.session_state.get("_url_loaded"):
+        return
+    params = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
+    flt = Filter.from_query_params(params)
+    lang = (params.get("lang") or ["zh"])[0]
+    st.session_state.update(
+        lang=lang if lang in LANGS else "zh",
+        f_streets=list(flt.streets),
+        f_communities=list(flt.communities),
+        f_period=flt.period,
+        f_range=(flt.start, flt.end) if flt.period == "custom" else (),
+        f_categories=list(flt.categories),
+        f_sources=list(flt.sources),
+        f_as_of=flt.as_of,
+        _url_loaded=True,
+    )
+
+
+def keep_known(key: str, options: list[str]) -> None:
+    """Drop selections that are no longer options (e.g. a community of an unchosen street)."""
+    st.session_state[key] = [v for v in st.session_state.get(key, []) if v in options]
+
+
+def reset_filter() -> None:
+    for key in ("f_streets", "f_communities", "f_categories", "f_sources"):
+        st.session_state[key] = []
+    st.session_state["f_period"] = "this_month"
+    st.session_state["f_range"] = ()
+    st.session_state["f_as_of"] = None
+
+
+def filter_sidebar() -> Filter:
+    """The one shared filter: street → community, period, category, source."""
+    with st.sidebar:
+        st.radio(
+            t("lang.label"),
+            LANGS,
+            key="lang",
+            horizontal=True,
+            format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+        )
+        st.header(t("filter.header"))
+        streets = state.street_options()
+        keep_known("f_streets", list(streets))
+        chosen_streets = st.multiselect(
+            t("filter.street"),
+            list(streets),
+            key="f_streets",
+            format_func=streets.get,
+            placeholder=t("filter.all"),
+        )
+        communities = state.community_options(tuple(chosen_streets))
+        keep_known("f_communities", list(communities))
+        chosen_communities = st.multiselect(
+            t("filter.community"),
+            list(communities),
+            key="f_communities",
+            format_func=communities.get,
+            placeholder=t("filter.all"),
+        )
+        period = st.selectbox(
+            t("filter.period"), PERIODS, key="f_period", format_func=lambda p: t(f"period.{p}")
+        )
+        start = end = None
+        if period == "custom":
+            today = state.live_now().date()
+            if len(st.session_state.get("f_range") or ()) != 2:
+                st.session_state["f_range"] = (today.replace(day=1), today)
+            picked = st.date_input(
+                t("filter.range"), key="f_range", max_value=today + dt.timedelta(days=366)
+            )
+            if isinstance(picked, tuple | list) and len(picked) == 2:
+                start, end = picked
+        keep_known("f_categories", list(CATEGORIES))
+        categories = st.multiselect(
+            t("filter.category"),
+            CATEGORIES,
+            key="f_categories",
+            format_func=lambda c: code_label("category", c),
+            placeholder=t("filter.all"),
+        )
+        keep_known("f_sources", list(SOURCES))
+        sources = st.multiselect(
+            t("filter.source"),
+            SOURCES,
+            key="f_sources",
+            format_func=lambda c: code_label("source", c),
+            placeholder=t("filter.all"),
+        )
+        as_of = st.session_state.get("f_as_of")
+        if as_of:
+            st.info(t("filter.as_of_frozen", as_of=as_of.isoformat(sep=" ", timespec="minutes")))
+        st.button(t("filter.reset"), on_click=reset_filter)
+    if period == "custom" and not (start and end):
+        period = "this_month"  # half-picked range: keep the page usable until both ends are set
+    return Filter(
+        streets=tuple(chosen_streets),
+        communities=tuple(chosen_communities),
+        period=period,
+        start=start,
+        end=end,
+        categories=tuple(categories),
+        sources=tuple(sources),
+        as_of=as_of,
+    )
+
+
+def write_url(flt: Filter) -> None:
+    """Mirror the filter into the URL so reload keeps it and a copied link reproduces it."""
+    params: dict[str, str | list[str]] = {
+        key: st.query_params.get_all(key)
+        for key in st.query_params.keys()
+        if key not in FILTER_PARAMS
+    }
+    params.update(flt.to_query_params())
+    if st.session_state.get("lang", "zh") != "zh":
+        params["lang"] = st.session_state["lang"]
+    current = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
+    wanted = {key: value if isinstance(value, list) else [value] for key, value in params.items()}
+    if current != wanted:
+        st.query_params.from_dict(params)
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="GridPulse 网格治理驾驶舱", page_icon=":material/grid_view:", layout="wide"
+    )
+    load_url_once()
+    try:
+        state.dataset()
+    except DataError as exc:
+        st.title(t("app.title"))
+        st.error(f"**{t('error.data')}**\n\n{exc}\n\n{t('error.data.fix')}")
+        st.stop()
+    flt = filter_sidebar()
+    st.session_state[state.FILTER_KEY] = flt
+    write_url(flt)
+    page = st.navigation(
+        {
+            t("nav.group.dashboard"): [
+                st.Page(
+                    "pages/overview.py",
+                    title=t("nav.overview"),
+                    icon=":material/dashboard:",
+                    default=True,
+                ),
+            ]
+        }
+    )
+    try:
+        page.run()
+    except Exception:  # a page bug must not put a traceback in front of a district leader
+        log.exception("page %s failed", page.title)
+        st.error(t("error.page"))
+
+
+main()

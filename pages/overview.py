@@ -1,0 +1,40 @@
+"""总览 Overview: headline KPI cards and every metric per community."""
+
+import streamlit as st
+
+from ui import state
+from ui.i18n import t
+from ui.widgets import kpi_row, metric_table
+
+HEADLINE = ["reported", "closure_rate", "on_time_rate", "overdue_open", "satisfaction_rate"]
+HEADLINE_2 = ["full_time_coverage", "party_org_coverage", "volunteer_hours"]
+
+
+def body() -> None:
+    flt = state.current_filter()
+    current, previous, window = state.headline_pair(flt)
+    st.title(t("app.title"))
+    st.caption(
+        t(
+            "window.caption",
+            start=window.start,
+            end=window.end,
+            as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
+        )
+    )
+    if not current["grids"]:
+        st.warning(t("empty.filter"))
+        return
+    st.subheader(t("overview.kpis"))
+    kpi_row(HEADLINE, current, previous, window.previous())
+    kpi_row(HEADLINE_2, current, previous, window.previous())
+    st.subheader(t("overview.table"))
+    st.caption(t("overview.table.help"))
+    frame = state.kpis(flt, by="community", win=window)
+    tabs = st.tabs([t("group.cases"), t("group.coverage"), t("group.volunteer")])
+    for tab, group in zip(tabs, ["cases", "coverage", "volunteer"], strict=True):
+        with tab:
+            metric_table(frame, group=group, key=f"overview_{group}")
+
+
+body()

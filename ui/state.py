@@ -1,0 +1,88 @@
+"""Cached loaders and the current filter — the only place pages get data from.
+
+One ``Dataset`` per data version is shared by every viewer (``st.cache_resource``);
+query results are cached per (data version, filter, window) with ``st.cache_data``,
+so a meeting room full of browsers costs one copy of the data and one query each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import streamlit as st
+
+from data_layer import queries
+from data_layer.filters import Filter, Window, now_local
+from data_layer.scope import Scope
+from data_layer.source import Dataset, data_dir_from_env, open_dataset, signature
+
+FILTER_KEY = "filter"
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _load_dataset(data_dir: str, version: tuple) -> Dataset:
+    return open_dataset(data_dir)
+
+
+def dataset() -> Dataset:
+    """The current dataset; re-read once (for everybody) when a table file changes."""
+    data_dir = data_dir_from_env()
+    return _load_dataset(str(data_dir), signature(data_dir))
+
+
+def live_now() -> dt.datetime:
+    """Live as-of: now, floored to the minute so viewers within a minute share results."""
+    return now_local().replace(second=0)
+
+
+def scope() -> Scope:
+    return st.session_state.get("scope", Scope.everything())
+
+
+def current_filter() -> Filter:
+    return st.session_state.get(FILTER_KEY, Filter())
+
+
+def window(flt: Filter) -> Window:
+    return flt.window(now=live_now())
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _kpis(version: tuple, flt: Filter, scope_: Scope, by: str | None, win: Window) -> pl.DataFrame:
+    return queries.kpis(dataset(), flt, scope_, by=by, window=win)
+
+
+def kpis(flt: Filter, *, by: str | None = None, win: Window | None = None) -> pl.DataFrame:
+    """Metrics for the filter (one row, or one row per area of ``by``)."""
+    ds = dataset()
+    return _kpis(ds.version, flt, scope(), by, win or window(flt))
+
+
+def headline_pair(flt: Filter) -> tuple[dict, dict, Window]:
+    """The KPI row now and for the previous period of equal length, and the window."""
+    win = window(flt)
+    current = kpis(flt, win=win).row(0, named=True)
+    previous = kpis(flt, win=win.previous()).row(0, named=True)
+    return current, previous, win
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _street_options(version: tuple, scope_: Scope) -> pl.DataFrame:
+    return queries.street_options(dataset(), scope_)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _community_options(version: tuple, scope_: Scope, streets: tuple[str, ...]) -> pl.DataFrame:
+    return queries.community_options(dataset(), scope_, streets=streets)
+
+
+def street_options() -> dict[str, str]:
+    """code → name of the streets the user may pick."""
+    frame = _street_options(dataset().version, scope())
+    return dict(zip(frame["code"], frame["name"], strict=True))
+
+
+def community_options(streets: tuple[str, ...]) -> dict[str, str]:
+    frame = _community_options(dataset().version, scope(), streets)
+    return dict(zip(frame["code"], frame["name"], strict=True))

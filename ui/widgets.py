@@ -1,0 +1,105 @@
+"""Widgets shared by pages: KPI cards and metric tables. Layout only, no data logic."""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+import streamlit as st
+
+from data_layer.filters import Window
+from data_layer.metrics import METRICS, format_fraction, format_value
+from ui.i18n import metric_formula, metric_label, t
+
+
+def _delta(key: str, current: dict, previous: dict | None) -> str | None:
+    if previous is None:
+        return None
+    now, before = current.get(key), previous.get(key)
+    if now is None or before is None:
+        return None
+    metric = METRICS[key]
+    diff = now - before
+    if metric.kind == "rate":
+        return f"{diff * 100:+.1f} {t('kpi.pp')}"
+    if metric.kind == "count":
+        return f"{int(diff):+,}"
+    return f"{diff:+,.{metric.decimals}f}"
+
+
+def kpi_card(
+    key: str, current: dict, previous: dict | None, previous_window: Window | None
+) -> None:
+    """One KPI: value, numerator/denominator, change against the previous period, formula on hover."""
+    metric = METRICS[key]
+    help_text = metric_formula(key)
+    if previous_window is not None and previous is not None:
+        help_text += "\n\n" + t(
+            "kpi.vs_previous", start=previous_window.start, end=previous_window.end
+        )
+    delta_color = {True: "normal", False: "inverse", None: "off"}[metric.higher_is_better]
+    with st.container(border=True):
+        st.metric(
+            metric_label(key),
+            format_value(key, current.get(key)),
+            delta=_delta(key, current, previous),
+            delta_color=delta_color,
+            help=help_text,
+        )
+        if metric.is_rate:
+            st.caption(
+                format_fraction(current.get(metric.numerator), current.get(metric.denominator))
+            )
+        else:
+            st.caption("\u00a0")
+
+
+def kpi_row(
+    keys: list[str], current: dict, previous: dict | None, previous_window: Window | None
+) -> None:
+    for column, key in zip(st.columns(len(keys)), keys, strict=True):
+        with column:
+            snapshot = METRICS[key].group == "coverage"  # coverage is a snapshot: no period change
+            kpi_card(key, current, None if snapshot else previous, previous_window)
+
+
+def _number_format(key: str):
+    metric = METRICS[key]
+    if metric.kind == "rate":
+        return "{:.1%}"
+    if metric.kind == "count":
+        return "{:,.0f}"
+    return f"{{:,.{metric.decimals}f}}"
+
+
+def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
+    """A sortable table of areas × the metrics of ``group``.
+
+    Rates stay numeric (so sorting works) and are followed by a "num / den" column;
+    a rate without a denominator shows "—".
+    """
+    data: dict[str, list] = {
+        t("col.name"): frame["name"].to_list(),
+        t("col.code"): frame["code"].to_list(),
+    }
+    formats: dict[str, object] = {}
+    config: dict[str, object] = {}
+    for metric_key, metric in METRICS.items():
+        if metric.group != group:
+            continue
+        label = metric_label(metric_key)
+        data[label] = frame[metric_key].to_list()
+        formats[label] = _number_format(metric_key)
+        config[label] = st.column_config.Column(help=metric_formula(metric_key))
+        if metric.is_rate:
+            fraction = t("col.fraction", label=label)
+            data[fraction] = [
+                format_fraction(n, d)
+                for n, d in zip(
+                    frame[metric.numerator].to_list(),
+                    frame[metric.denominator].to_list(),
+                    strict=True,
+                )
+            ]
+    table = pd.DataFrame(data)
+    styler = table.style.format(formats, na_rep="—")
+    st.dataframe(styler, hide_index=True, column_config=config, key=key, width="stretch")
