@@ -93,7 +93,7 @@ def test_url_round_trip_reproduces_the_filter(monkeypatch, tiny_dir):
     ],
 )
 def test_kpi_cards_equal_the_cli(monkeypatch, tiny_dir, capsys, params, cli_args):
-    from data_layer.metrics import format_fraction, format_value, METRICS
+    from data_layer.metrics import METRICS, format_fraction, format_value
     from ui.i18n import lookup
 
     window = {"period": "custom", "from": "2025-03-01", "to": "2025-03-31", "as_of": AS_OF.isoformat()}

@@ -1,0 +1,385 @@
+"""Browser-test harness: a real Streamlit server and Debian Chromium, offline.
+
+Fixtures
+--------
+streamlit_server_factory (session)
+    ``start(script, *, env=None, args=()) -> StreamlitServer``: runs
+    ``streamlit run <script> --server.port <free port> --server.headless true``
+    from the repo root (so ``.streamlit/config.toml`` applies), waits until
+    ``/_stcore/health`` answers and returns the server (``.base_url``). Servers
+    are shared per (script, env, args) within the session and stopped at the
+    end. Server output goes to ``tests/artifacts/streamlit-<script>-<port>.log``.
+chromium_browser (session)
+    Debian Chromium (``/usr/bin/chromium``, or ``$GRIDPULSE_CHROMIUM``) driven by
+    Playwright. Missing browser: the test is skipped, or fails when ``CI=true``.
+offline_page (function)
+    An :class:`OfflinePage`: a fresh browser context whose every request to a
+    host other than localhost/127.0.0.1/::1 is aborted and recorded, with
+    console errors, uncaught page errors and HTTP errors recorded too; a
+    screenshot is saved to ``tests/artifacts/`` when the test fails.
+
+Every test under ``tests/browser/`` gets the ``browser`` marker, so
+``pytest -m "not browser"`` runs the fast suite only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path(os.environ.get("GRIDPULSE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+HEALTH_TIMEOUT_S = 90.0
+APP_TIMEOUT_MS = 60_000
+
+_THIS_DIR = Path(__file__).resolve().parent
+
+
+# --------------------------------------------------------------------------- #
+# marker
+# --------------------------------------------------------------------------- #
+def pytest_configure(config: pytest.Config) -> None:
+    if not any(str(line).startswith("browser") for line in config.getini("markers")):
+        config.addinivalue_line(
+            "markers", "browser: drives headless Chromium against a running app"
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _THIS_DIR in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    report = yield
+    setattr(item, f"_report_{report.when}", report)
+    return report
+
+
+def _unavailable(reason: str) -> None:
+    """Skip locally; fail under CI, where the browser must be there."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: browser tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:120]
+
+
+# --------------------------------------------------------------------------- #
+# Streamlit server
+# --------------------------------------------------------------------------- #
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class StreamlitServer:
+    """A ``streamlit run`` subprocess listening on 127.0.0.1."""
+
+    script: Path
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+    def wait_healthy(self, timeout: float = HEALTH_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"{self.base_url}/_stcore/health"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"streamlit exited with {self.process.returncode} before becoming healthy:\n"
+                    + self.log_tail()
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - localhost
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.25)
+        raise TimeoutError(f"{url} did not answer within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def start_streamlit(
+    script: Path | str,
+    *,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
+    timeout: float = HEALTH_TIMEOUT_S,
+) -> StreamlitServer:
+    """Start ``streamlit run`` on a free port and wait until it is healthy.
+
+    Parameters
+    ----------
+    script : pathlib.Path or str
+        Entry script, absolute or relative to the repo root.
+    env : mapping, optional
+        Extra environment variables (e.g. ``{"GRIDPULSE_DATA": "/tmp/x"}``),
+        added to the current environment. The repo root is put on PYTHONPATH.
+    args : sequence of str
+        Extra ``streamlit run`` options, e.g. ``["--server.baseUrlPath", "gp"]``.
+    timeout : float
+        Seconds to wait for ``/_stcore/health``.
+
+    Returns
+    -------
+    StreamlitServer
+        The running server; call ``.stop()`` when done.
+    """
+    script_path = Path(script)
+    if not script_path.is_absolute():
+        script_path = ROOT / script_path
+    if not script_path.is_file():
+        raise FileNotFoundError(script_path)
+    port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / f"streamlit-{_slug(script_path.stem)}-{port}.log"
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p
+    )
+    full_env["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
+    full_env.update(env or {})
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script_path),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        *args,
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv
+            cmd,
+            cwd=ROOT,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group, stopped as a whole
+        )
+    server = StreamlitServer(script=script_path, port=port, process=process, log_path=log_path)
+    try:
+        server.wait_healthy(timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def streamlit_server_factory() -> Iterator[Callable[..., StreamlitServer]]:
+    """Start (or reuse) Streamlit servers; all are stopped at session end."""
+    servers: dict[tuple[Any, ...], StreamlitServer] = {}
+
+    def start(
+        script: Path | str,
+        *,
+        env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
+    ) -> StreamlitServer:
+        key = (str(script), tuple(sorted((env or {}).items())), tuple(args))
+        server = servers.get(key)
+        if server is None or server.process.poll() is not None:
+            server = start_streamlit(script, env=env, args=args)
+            servers[key] = server
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+# --------------------------------------------------------------------------- #
+# Chromium
+# --------------------------------------------------------------------------- #
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        _unavailable(f"playwright is not installed: {exc}")
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def chromium_browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} not found (apt-get install chromium)")
+    browser = playwright_instance.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@dataclass
+class OfflinePage:
+    """A Playwright page that can reach only this machine, with what went wrong."""
+
+    page: Page
+    name: str
+    blocked: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    http_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def goto_app(self, base_url: str, path: str = "", *, timeout: int = APP_TIMEOUT_MS) -> None:
+        """Open the app and wait until its script run has finished."""
+        self.page.goto(base_url.rstrip("/") + "/" + path.lstrip("/"), timeout=timeout)
+        self.wait_for_script(timeout=timeout)
+
+    def wait_for_script(self, *, timeout: int = APP_TIMEOUT_MS) -> None:
+        """Wait until Streamlit reports that no script run is in progress."""
+        self.page.wait_for_selector(
+            '[data-testid="stApp"][data-test-script-state="notRunning"]',
+            state="attached",
+            timeout=timeout,
+        )
+
+    def screenshot(self, name: str | None = None, *, full_page: bool = True) -> Path:
+        """Save a PNG screenshot under tests/artifacts/ and return its path."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{_slug(name or self.name)}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    def problems(self) -> dict[str, list[str]]:
+        return {
+            "blocked requests": self.blocked,
+            "console errors": self.console_errors,
+            "page errors": self.page_errors,
+            "HTTP errors": self.http_errors,
+        }
+
+    def assert_clean(self) -> None:
+        """Fail if anything was blocked, logged as an error, thrown or 4xx/5xx."""
+        bad = {k: v for k, v in self.problems().items() if v}
+        assert not bad, f"browser problems: {bad}"
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about", "chrome-error"):
+        return True
+    return (parts.hostname or "") in LOCAL_HOSTS
+
+
+@pytest.fixture
+def offline_page(
+    chromium_browser: Browser, request: pytest.FixtureRequest
+) -> Iterator[OfflinePage]:
+    context = chromium_browser.new_context(
+        viewport={"width": 1280, "height": 900}, service_workers="block"
+    )
+    page = context.new_page()
+    op = OfflinePage(page=page, name=request.node.name)
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if _is_local(url):
+            route.continue_()
+        else:
+            op.blocked.append(url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", route)
+    page.on("request", lambda req: op.requests.append(req.url))
+    page.on(
+        "console",
+        lambda msg: (
+            op.console_errors.append(f"{msg.text} @ {msg.location.get('url', '')}")
+            if msg.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda exc: op.page_errors.append(str(exc)))
+    page.on(
+        "response",
+        lambda resp: (
+            op.http_errors.append(f"{resp.status} {resp.url}") if resp.status >= 400 else None
+        ),
+    )
+    try:
+        yield op
+    finally:
+        call_report = getattr(request.node, "_report_call", None)
+        if call_report is not None and call_report.failed:
+            with contextlib.suppress(Exception):
+                op.screenshot(f"FAILED-{op.name}")
+        context.close()
