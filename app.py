@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 import streamlit as st
 
@@ -14,6 +15,7 @@ from ui import state
 from ui.i18n import LANGS, code_label, t
 
 log = logging.getLogger("gridpulse")
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
 # URL keys this file owns; pages may add their own (e.g. the map's level).
 FILTER_PARAMS = (
@@ -156,7 +158,7 @@ def write_url(flt: Filter) -> None:
 
 def main() -> None:
     st.set_page_config(
-        page_title="GridPulse 网格治理驾驶舱", page_icon=":material/grid_view:", layout="wide"
+        page_title="GridPulse 网格治理驾驶舱", page_icon=str(ICON), layout="wide"
     )
     load_url_once()
     try:

@@ -148,6 +148,10 @@ SOURCES = (
     "party_member",  # 在职党员
 )
 
+TEAM_KINDS = ("party_member", "youth", "elderly", "professional", "women")
+ACTIVITY_KINDS = ("cleanup", "elderly_care", "publicity", "patrol", "health", "legal", "education", "culture")
+CLAIMER_KINDS = ("party_member", "enterprise", "volunteer", "social_org")
+
 
 def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Select a table's columns in schema order, cast to the schema dtypes.
