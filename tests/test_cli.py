@@ -72,3 +72,36 @@ def test_help_has_examples():
         cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent),
     )
     assert proc.returncode == 0 and "example:" in proc.stdout
+
+
+def test_check_passes_on_valid_data(capsys, tiny_dir):
+    assert main(["check", "--data", str(tiny_dir)]) == 0
+    assert capsys.readouterr().out.startswith("OK")
+
+
+def test_check_reports_broken_references_and_overlaps(capsys, tiny_dir):
+    import polars as pl
+    import shapely
+
+    from data_layer.source import write_tables
+
+    grids = pl.read_parquet(tiny_dir / "grids.parquet")
+    # G2 now overlaps G1 and points at a community that does not exist.
+    grids = grids.with_columns(
+        pl.when(pl.col("name") == "一社区第2网格").then(pl.lit(shapely.to_wkb(shapely.box(0.25, 0, 1, 1)))).otherwise(pl.col("geometry")).alias("geometry")
+    )
+    cases = pl.read_parquet(tiny_dir / "cases.parquet").with_columns(
+        pl.when(pl.col("case_id") == "c1").then(pl.lit("999999999999999")).otherwise(pl.col("grid_code")).alias("grid_code")
+    )
+    write_tables(tiny_dir, {"grids": grids, "cases": cases})
+    assert main(["check", "--data", str(tiny_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "cases.grid_code" in out and "999999999999999" in out
+    assert "overlap" in out.lower()
+
+
+def test_demo_command_writes_a_checkable_directory(capsys, tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--scale", "tiny", "--seed", "7", "--anchor", "2026-06-30"]) == 0
+    assert "written to" in capsys.readouterr().out
+    assert main(["check", "--data", str(out)]) == 0

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from data_layer.filters import Window
-from data_layer.metrics import METRICS, format_fraction, format_value
+from data_layer.metrics import DASH, METRICS, format_fraction, format_value
 from ui.i18n import metric_formula, metric_label, t
 
 
@@ -36,13 +36,17 @@ def kpi_card(
         help_text += "\n\n" + t(
             "kpi.vs_previous", start=previous_window.start, end=previous_window.end
         )
+    delta = _delta(key, current, previous)
+    unchanged = delta is not None and delta.lstrip("+").split(" ")[0] in ("0", "0.0")
     delta_color = {True: "normal", False: "inverse", None: "off"}[metric.higher_is_better]
     with st.container(border=True):
         st.metric(
             metric_label(key),
             format_value(key, current.get(key)),
-            delta=_delta(key, current, previous),
-            delta_color=delta_color,
+            delta=("±" + delta.lstrip("+")) if unchanged else delta,
+            delta_color="off" if unchanged else delta_color,
+            delta_arrow="off" if unchanged else "auto",
+            delta_description=t("kpi.vs_previous_short") if delta is not None else None,
             help=help_text,
         )
         if metric.is_rate:
@@ -102,4 +106,6 @@ def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
             ]
     table = pd.DataFrame(data)
     styler = table.style.format(formats, na_rep="—")
-    st.dataframe(styler, hide_index=True, column_config=config, key=key, width="stretch")
+    st.dataframe(
+        styler, hide_index=True, column_config=config, key=key, width="stretch", placeholder=DASH
+    )
