@@ -91,7 +91,10 @@ def open_dataset(data_dir: Path | str) -> Dataset:
     for table in schema.TABLES:
         path = table_path(data_dir, table)
         try:
-            frame = pl.read_parquet(path)
+            # One open file handle: a writer renaming a new version over this path mid-read
+            # cannot mix two versions (reading by path may open the file more than once).
+            with open(path, "rb") as handle:
+                frame = pl.read_parquet(handle)
         except Exception as exc:  # any reader error means the file is unusable
             raise DataError(
                 f"无法读取 / cannot read {path.name}: {type(exc).__name__}: "
