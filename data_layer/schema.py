@@ -126,7 +126,7 @@ KEYS = {
     "wishes": "wish_id",
 }
 
-# Stable codes (labels live in assets/i18n.toml).
+# Stable codes (labels live in assets/i18n/core.toml).
 GRID_KINDS = ("basic", "dedicated")
 PARTY_ORGS = ("branch", "group", "none")
 PROPERTY_MODES = ("professional", "self_managed", "fallback", "none")
@@ -149,7 +149,16 @@ SOURCES = (
 )
 
 TEAM_KINDS = ("party_member", "youth", "elderly", "professional", "women")
-ACTIVITY_KINDS = ("cleanup", "elderly_care", "publicity", "patrol", "health", "legal", "education", "culture")
+ACTIVITY_KINDS = (
+    "cleanup",
+    "elderly_care",
+    "publicity",
+    "patrol",
+    "health",
+    "legal",
+    "education",
+    "culture",
+)
 CLAIMER_KINDS = ("party_member", "enterprise", "volunteer", "social_org")
 
 

@@ -1,4 +1,8 @@
-"""UI strings (assets/i18n.toml), Chinese by default with an English switch."""
+"""UI strings (assets/i18n/*.toml), Chinese by default with an English switch.
+
+All strings live in one folder, one file per area of the app (core, map, cases, import…);
+the files are merged by section, and a key defined twice is an error, not a silent override.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,23 @@ from pathlib import Path
 
 import streamlit as st
 
-STRINGS_FILE = Path(__file__).resolve().parent.parent / "assets" / "i18n.toml"
+STRINGS_DIR = Path(__file__).resolve().parent.parent / "assets" / "i18n"
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
 
 @cache
 def strings() -> dict[str, dict[str, list[str]]]:
-    with open(STRINGS_FILE, "rb") as fh:
-        return tomllib.load(fh)
+    merged: dict[str, dict[str, list[str]]] = {}
+    for path in sorted(STRINGS_DIR.glob("*.toml")):
+        with open(path, "rb") as fh:
+            for section, entries in tomllib.load(fh).items():
+                target = merged.setdefault(section, {})
+                twice = set(target) & set(entries)
+                if twice:
+                    raise ValueError(f"{path.name}: [{section}] keys defined twice: {sorted(twice)}")
+                target.update(entries)
+    return merged
 
 
 def lang() -> str:
