@@ -12,22 +12,11 @@ HEADLINE_2 = ["full_time_coverage", "party_org_coverage", "volunteer_hours"]
 
 def body() -> None:
     flt = state.current_filter()
-    current, previous, window = state.headline_pair(flt)
     st.title(t("app.title"))
-    st.caption(
-        t(
-            "window.caption",
-            start=window.start,
-            end=window.end,
-            as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
-        )
-    )
-    if not current["grids"]:
-        st.warning(t("empty.filter"))
+    headline(flt)
+    window = state.window(flt)
+    if not state.kpis(flt, win=window)["grids"][0]:
         return
-    st.subheader(t("overview.kpis"))
-    kpi_row(HEADLINE, current, previous, window.previous())
-    kpi_row(HEADLINE_2, current, previous, window.previous())
     st.subheader(t("overview.table"))
     st.caption(t("overview.table.help"))
     frame = state.kpis(flt, by="community", win=window)
@@ -35,6 +24,32 @@ def body() -> None:
     for tab, group in zip(tabs, ["cases", "coverage", "volunteer"], strict=True):
         with tab:
             metric_table(frame, group=group, key=f"overview_{group}")
+
+
+def headline(flt) -> None:
+    """KPI cards; refreshed by themselves every interval while the view is live."""
+
+    @st.fragment(run_every=state.refresh_interval(flt))
+    def live() -> None:
+        current, previous, window = state.headline_pair(flt)
+        st.caption(
+            t(
+                "window.caption",
+                start=window.start,
+                end=window.end,
+                as_of=window.as_of.isoformat(sep=" ", timespec="seconds"),
+            )
+        )
+        if not current["grids"]:
+            st.warning(t("empty.filter"))
+            return
+        if not current["reported"]:
+            st.info(t("empty.no_cases"))
+        st.subheader(t("overview.kpis"))
+        kpi_row(HEADLINE, current, previous, window.previous())
+        kpi_row(HEADLINE_2, current, previous, window.previous())
+
+    live()
 
 
 body()

@@ -62,9 +62,18 @@ def test_corrupt_table_shows_a_clear_message(monkeypatch, tiny_dir):
     assert at.error and "cases.parquet" in at.error[0].value
 
 
-def test_filter_matching_nothing_explains_itself(monkeypatch, tiny_dir):
-    at = run_app(monkeypatch, tiny_dir, {"community": "999999999999"})
+def test_unknown_codes_in_a_link_are_dropped(monkeypatch, tiny_dir):
+    at = run_app(monkeypatch, tiny_dir, {"community": "999999999999", "as_of": AS_OF.isoformat()})
     assert_clean(at)  # unknown community is dropped: the page shows the whole district
+    assert metric_values(at)["上报数"] != "0"
+
+
+def test_filter_matching_no_cases_explains_itself(monkeypatch, tiny_dir):
+    params = {"period": "custom", "from": "2010-01-01", "to": "2010-01-31", "as_of": AS_OF.isoformat()}
+    at = run_app(monkeypatch, tiny_dir, params)
+    assert_clean(at)
+    assert any("没有上报案件" in i.value for i in at.info)
+    assert metric_values(at)["办结率"] == "—"
 
 
 def test_english_switch(monkeypatch, tiny_dir):

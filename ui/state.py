@@ -8,16 +8,34 @@ so a meeting room full of browsers costs one copy of the data and one query each
 from __future__ import annotations
 
 import datetime as dt
+import os
+import inspect
 
 import polars as pl
 import streamlit as st
 
+from data_layer import analytics as analytics_queries
 from data_layer import queries
 from data_layer.filters import Filter, Window, now_local
 from data_layer.scope import Scope
 from data_layer.source import Dataset, data_dir_from_env, open_dataset, signature
 
 FILTER_KEY = "filter"
+DEFAULT_REFRESH_SECONDS = 60
+
+
+def refresh_interval(flt: Filter) -> dt.timedelta | None:
+    """How often live figures refresh: ``GRIDPULSE_REFRESH_SECONDS`` (default 60, 0 = off).
+
+    A frozen view (``as_of`` set, e.g. a meeting) never refreshes.
+    """
+    if flt.as_of is not None:
+        return None
+    try:
+        seconds = float(os.environ.get("GRIDPULSE_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS))
+    except ValueError:
+        seconds = DEFAULT_REFRESH_SECONDS
+    return dt.timedelta(seconds=seconds) if seconds > 0 else None
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -86,3 +104,35 @@ def street_options() -> dict[str, str]:
 def community_options(streets: tuple[str, ...]) -> dict[str, str]:
     frame = _community_options(dataset().version, scope(), streets)
     return dict(zip(frame["code"], frame["name"], strict=True))
+
+
+
+# -- analytics pages (data_layer.analytics) --------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _analytics(
+    version: tuple, name: str, flt: Filter, scope_: Scope, win: Window | None, options: tuple
+):
+    kwargs = dict(options)
+    if win is not None:
+        kwargs["window"] = win
+    return getattr(analytics_queries, name)(dataset(), flt, scope_, **kwargs)
+
+
+def analytics(name: str, flt: Filter, *, win: Window | None = None, **options):
+    """A query of ``data_layer.analytics`` by name, cached per (data version, filter, scope,
+    window, options). Period queries get the live window unless ``win`` is given; snapshot
+    queries (coverage, teams) take none. ``options`` must be hashable (strings, numbers,
+    frozen dataclasses such as ``RankingConfig``)."""
+    query = getattr(analytics_queries, name, None)
+    if query is None or name.startswith("_") or not callable(query):
+        raise ValueError(f"unknown analytics query {name!r}")
+    takes_window = "window" in inspect.signature(query).parameters
+    use = (win or window(flt)) if takes_window else None
+    return _analytics(dataset().version, name, flt, scope(), use, tuple(sorted(options.items())))
+
+
+def ranking_config() -> analytics_queries.RankingConfig:
+    """The ranking settings, read from assets/ranking.toml on every run (edit, reload)."""
+    return analytics_queries.load_ranking_config()
