@@ -17,7 +17,22 @@ from ui.i18n import LANGS, code_label, t
 log = logging.getLogger("gridpulse")
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
-# URL keys this file owns; pages may add their own (e.g. the map's level).
+# The menu: group → (file, title key, icon, URL path); the default page has no URL path.
+PAGES = {
+    "nav.group.dashboard": [
+        ("pages/overview.py", "nav.overview", ":material/dashboard:", ""),
+        ("pages/map.py", "nav.map", ":material/map:", "map"),
+    ],
+    "nav.group.analysis": [
+        ("pages/cases.py", "nav.cases", ":material/task_alt:", "cases"),
+        ("pages/coverage.py", "nav.coverage", ":material/grid_on:", "coverage"),
+        ("pages/volunteer.py", "nav.volunteer", ":material/volunteer_activism:", "volunteer"),
+        ("pages/ranking.py", "nav.ranking", ":material/leaderboard:", "ranking"),
+    ],
+}
+
+# URL keys this file owns, and the keys each page keeps in the URL for itself.
+PAGE_PARAMS = {"map": ("metric", "level", "cases", "grid")}
 FILTER_PARAMS = (
     "street",
     "community",
@@ -66,6 +81,9 @@ def reset_filter() -> None:
 
 def filter_sidebar() -> Filter:
     """The one shared filter: street → community, period, category, source."""
+    pending = st.session_state.pop(state.PENDING_AREAS, None)
+    if pending is not None:  # a page asked for other areas (map click, breadcrumb)
+        st.session_state["f_streets"], st.session_state["f_communities"] = map(list, pending)
     with st.sidebar:
         st.radio(
             t("lang.label"),
@@ -140,12 +158,14 @@ def filter_sidebar() -> Filter:
     )
 
 
-def write_url(flt: Filter) -> None:
-    """Mirror the filter into the URL so reload keeps it and a copied link reproduces it."""
+def write_url(flt: Filter, *, page_keys: tuple[str, ...]) -> None:
+    """Mirror the filter into the URL so reload keeps it and a copied link reproduces it.
+
+    The keys of the page being shown (``page_keys``) are kept for the page to manage; keys
+    of other pages are dropped.
+    """
     params: dict[str, str | list[str]] = {
-        key: st.query_params.get_all(key)
-        for key in st.query_params.keys()
-        if key not in FILTER_PARAMS
+        key: st.query_params.get_all(key) for key in st.query_params.keys() if key in page_keys
     }
     params.update(flt.to_query_params())
     if st.session_state.get("lang", "zh") != "zh":
@@ -157,9 +177,7 @@ def write_url(flt: Filter) -> None:
 
 
 def main() -> None:
-    st.set_page_config(
-        page_title="GridPulse 网格治理驾驶舱", page_icon=str(ICON), layout="wide"
-    )
+    st.set_page_config(page_title="GridPulse 网格治理驾驶舱", page_icon=str(ICON), layout="wide")
     load_url_once()
     try:
         state.dataset()
@@ -169,19 +187,16 @@ def main() -> None:
         st.stop()
     flt = filter_sidebar()
     st.session_state[state.FILTER_KEY] = flt
-    write_url(flt)
     page = st.navigation(
         {
-            t("nav.group.dashboard"): [
-                st.Page(
-                    "pages/overview.py",
-                    title=t("nav.overview"),
-                    icon=":material/dashboard:",
-                    default=True,
-                ),
+            t(group): [
+                st.Page(path, title=t(title), icon=icon, url_path=url_path, default=not url_path)
+                for path, title, icon, url_path in pages
             ]
+            for group, pages in PAGES.items()
         }
     )
+    write_url(flt, page_keys=PAGE_PARAMS.get(page.url_path, ()))
     try:
         page.run()
     except Exception:  # a page bug must not put a traceback in front of a district leader

@@ -15,6 +15,7 @@ docs/metrics.md documents the same definitions for people.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -297,11 +298,16 @@ def is_low_volume(denominator: float | int | None) -> bool:
 DASH = "—"
 
 
+def metric_def(key: str) -> Metric:
+    """A metric of ``METRICS`` or of ``DETAIL_METRICS`` (the analytics pages' figures)."""
+    return METRICS[key] if key in METRICS else DETAIL_METRICS[key]
+
+
 def format_value(key: str, value: float | int | None) -> str:
     """Display text of a metric value: rates as percentages, "—" when there is no value."""
     if value is None or (isinstance(value, float) and value != value):
         return DASH
-    metric = METRICS[key]
+    metric = metric_def(key)
     if metric.kind == "rate":
         return f"{value * 100:.{metric.decimals}f}%"
     if metric.kind == "count":
@@ -334,3 +340,200 @@ def metric_fields(row: dict, key: str) -> dict:
         out["numerator"] = row.get(metric.numerator)
         out["denominator"] = row.get(metric.denominator)
     return out
+
+
+# -- detail figures of the analytics pages (cases, coverage, volunteer, ranking) ---------
+#
+# These are not headline KPIs (the CLI ``kpis`` does not print them) but every figure the
+# analytics pages show is defined here, once, next to the KPIs it builds on.
+# docs/metrics.md, section "Detail figures", documents them for people.
+
+DETAIL_METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in [
+        # closed-loop funnel stages (reached by as_of; see ``funnel_flags``)
+        Metric("dispatched", "cases", "count", higher_is_better=None, decimals=0),
+        Metric("handled", "cases", "count", higher_is_better=None, decimals=0),
+        Metric("verified", "cases", "count", higher_is_better=None, decimals=0),
+        Metric("rated", "cases", "count", higher_is_better=None, decimals=0),
+        Metric("stage_hours_median", "cases", "value", higher_is_better=False),
+        Metric("hours_overdue", "cases", "value", higher_is_better=False),
+        Metric("hours_left", "cases", "value", higher_is_better=None),
+        Metric("sla_hours", "cases", "value", higher_is_better=None, decimals=0),
+        Metric("hours_to_close_p10", "cases", "value", higher_is_better=False),
+        Metric("hours_to_close_q1", "cases", "value", higher_is_better=False),
+        Metric("hours_to_close_q3", "cases", "value", higher_is_better=False),
+        Metric("hours_to_close_min", "cases", "value", higher_is_better=False),
+        Metric("hours_to_close_max", "cases", "value", higher_is_better=False),
+        # coverage snapshots
+        Metric("households", "coverage", "count", higher_is_better=None, decimals=0),
+        Metric("grids", "coverage", "count", higher_is_better=None, decimals=0),
+        Metric("basic_grids", "coverage", "count", higher_is_better=None, decimals=0),
+        Metric("compounds", "coverage", "count", higher_is_better=None, decimals=0),
+        # volunteer activity
+        Metric("teams", "volunteer", "count", decimals=0),
+        Metric("team_members", "volunteer", "count", decimals=0),
+        Metric("participants", "volunteer", "count", decimals=0),
+        Metric("posts_claimed", "volunteer", "count", decimals=0),
+        Metric("wish_days_to_claim_median", "volunteer", "value", higher_is_better=False),
+        Metric("wish_days_to_fulfil_median", "volunteer", "value", higher_is_better=False),
+        # ranking (红黑榜)
+        Metric("ranking_score", "ranking", "value", decimals=1),
+    ]
+}
+
+# The closed loop of DESIGN §1, in order. Each stage's timestamp column (None: no time).
+FUNNEL_STAGES: tuple[str, ...] = (
+    "reported",
+    "registered",
+    "dispatched",
+    "handled",
+    "verified",
+    "closed",
+    "rated",
+)
+STAGE_TIME_COLUMN: dict[str, str | None] = {
+    "reported": "reported_at",
+    "registered": "registered_at",
+    "dispatched": "dispatched_at",
+    "handled": "handled_at",
+    "verified": "verified_at",
+    "closed": "closed_at",
+    "rated": None,  # the source carries no rating time
+}
+
+
+def _hours(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    return (later - earlier).dt.total_seconds(fractional=True) / 3600
+
+
+def funnel_flags(*, as_of: dt.datetime) -> list[pl.Expr]:
+    """Per-case stage flags ``_stage_<stage>`` and stage durations ``_stage_hours_<stage>``.
+
+    Apply after ``case_flags``. A case has *reached* a stage when it is registered and the
+    time of that stage or of any later stage is ``<= as_of`` (so a closed case whose source
+    lacks a handling time still counts as handled, and every stage is a subset of the one
+    before). ``closed`` equals the KPI ``closed`` and ``rated`` the KPI ``rated``.
+    The time spent in a stage is ``time(stage) − time(previous stage)`` in hours, over
+    cases that reached the stage with both times present; ``registered`` counts from the
+    report; ``rated`` has no time.
+    """
+    c = pl.col
+    as_of_lit = pl.lit(as_of, dtype=pl.Datetime("us"))
+    timed = ["dispatched", "handled", "verified"]
+    exprs: list[pl.Expr] = [
+        pl.lit(True).alias("_stage_reported"),
+        c("_registered").alias("_stage_registered"),
+    ]
+    for i, stage in enumerate(timed):
+        later = [STAGE_TIME_COLUMN[s] for s in timed[i:]]
+        reached = pl.any_horizontal(
+            [(c(col).is_not_null() & (c(col) <= as_of_lit)) for col in later]
+        ) | c("_closed")
+        exprs.append((c("_registered") & reached).fill_null(False).alias(f"_stage_{stage}"))
+    exprs += [c("_closed").alias("_stage_closed"), c("_rated").alias("_stage_rated")]
+    previous = {
+        "registered": "reported_at",
+        "dispatched": "registered_at",
+        "handled": "dispatched_at",
+        "verified": "handled_at",
+        "closed": "verified_at",
+    }
+    for stage, before in previous.items():
+        now = STAGE_TIME_COLUMN[stage]
+        exprs.append(
+            pl.when(c(now).is_not_null() & (c(now) <= as_of_lit) & c(before).is_not_null())
+            .then(_hours(c(now), c(before)))
+            .alias(f"_stage_hours_{stage}")
+        )
+    return exprs
+
+
+def funnel_aggregations() -> list[pl.Expr]:
+    """Stage counts ``<stage>`` and median stage hours ``<stage>_hours`` (one row)."""
+    c = pl.col
+    out = [c(f"_stage_{s}").sum().cast(pl.Int64).alias(s) for s in FUNNEL_STAGES]
+    out += [
+        (c("rejected") == True).sum().cast(pl.Int64).alias("rejected"),  # noqa: E712
+    ]
+    for stage in FUNNEL_STAGES[1:-1]:
+        # a stage's time counts only for cases that reached it (registered ones)
+        out.append(
+            c(f"_stage_hours_{stage}").filter(c(f"_stage_{stage}")).median().alias(f"{stage}_hours")
+        )
+    return out
+
+
+def hours_to_close_distribution() -> list[pl.Expr]:
+    """Distribution of ``_hours_to_close`` over closed cases (linear interpolation)."""
+    h = pl.col("_hours_to_close")
+    return [
+        h.count().cast(pl.Int64).alias("closed"),
+        h.min().alias("hours_to_close_min"),
+        h.quantile(0.1, interpolation="linear").alias("hours_to_close_p10"),
+        h.quantile(0.25, interpolation="linear").alias("hours_to_close_q1"),
+        h.median().alias("hours_to_close_median"),
+        h.quantile(0.75, interpolation="linear").alias("hours_to_close_q3"),
+        h.quantile(0.9, interpolation="linear").alias("hours_to_close_p90"),
+        h.max().alias("hours_to_close_max"),
+    ]
+
+
+def hours_overdue_expr(*, as_of: dt.datetime) -> pl.Expr:
+    """Hours past the deadline at as_of (overdue cases)."""
+    return _hours(pl.lit(as_of, dtype=pl.Datetime("us")), pl.col("due_at")).alias("hours_overdue")
+
+
+def hours_left_expr(*, as_of: dt.datetime) -> pl.Expr:
+    """Hours until the deadline at as_of (at-risk cases)."""
+    return _hours(pl.col("due_at"), pl.lit(as_of, dtype=pl.Datetime("us"))).alias("hours_left")
+
+
+def wish_aggregations(*, as_of: dt.datetime) -> list[pl.Expr]:
+    """Micro-wish funnel over wishes created in the period (same counts as ``kpis``).
+
+    Median days to claim / fulfil: ``claimed_at − created_at`` / ``fulfilled_at −
+    created_at`` in days, over wishes claimed / fulfilled by as_of.
+    """
+    c = pl.col
+    claimed = c("claimed_at") <= as_of
+    fulfilled = c("fulfilled_at") <= as_of
+    return [
+        pl.len().cast(pl.Int64).alias("wishes_collected"),
+        claimed.sum().cast(pl.Int64).alias("wishes_claimed"),
+        fulfilled.sum().cast(pl.Int64).alias("wishes_fulfilled"),
+        (_hours(c("claimed_at"), c("created_at")) / 24)
+        .filter(claimed.fill_null(False))
+        .median()
+        .alias("wish_days_to_claim_median"),
+        (_hours(c("fulfilled_at"), c("created_at")) / 24)
+        .filter(fulfilled.fill_null(False))
+        .median()
+        .alias("wish_days_to_fulfil_median"),
+    ]
+
+
+def composite_score_expr(weights: Mapping[str, float]) -> pl.Expr:
+    """The ranking score (红黑榜): weighted mean of rates, 0–100, higher is better.
+
+    Each weighted metric must be a rate of ``METRICS``. A rate where lower is better
+    (rework) enters as ``1 − rate``. A rate with no value for an area (denominator 0) is
+    left out and the remaining weights are renormalised; no value at all → null.
+    """
+    parts, present = [], []
+    for key, weight in weights.items():
+        metric = METRICS[key]
+        if metric.kind != "rate":
+            raise ValueError(f"ranking weight {key!r}: only rates can be weighted")
+        value = pl.col(key)
+        if metric.higher_is_better is False:
+            value = 1 - value
+        parts.append((value * weight).fill_null(0.0))
+        present.append(pl.when(pl.col(key).is_not_null()).then(weight).otherwise(0.0))
+    total = pl.sum_horizontal(present)
+    return (
+        pl.when(total > 0)
+        .then(pl.sum_horizontal(parts) / total * 100)
+        .otherwise(None)
+        .alias("ranking_score")
+    )

@@ -310,3 +310,44 @@ def case_trend(
     )
     counts = metrics.case_counts(cases, by=["bucket"], as_of=window.as_of)
     return metrics.add_rates(counts).sort("bucket").collect()
+
+
+# -- case points for the map ------------------------------------------------------------
+
+
+def case_points(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    window: Window | None = None,
+    since: dt.datetime | None = None,
+) -> pl.DataFrame:
+    """Open cases of the window at ``as_of`` as map points.
+
+    Open = reported in the window, not rejected and not closed by ``as_of``. Columns:
+    ``case_id``, ``lon``, ``lat``, ``category``, ``overdue`` (the KPI's 超期未结 flag) and
+    ``new`` (reported after ``since``: arrived since the viewer's last refresh). No personal data.
+    """
+    window = window or flt.window()
+    as_of = pl.lit(window.as_of, dtype=pl.Datetime("us"))
+    closed = pl.col("closed_at").is_not_null() & (pl.col("closed_at") <= as_of)
+    rejected = pl.col("rejected").fill_null(False) & (
+        pl.col("registered_at").is_null() | (pl.col("registered_at") <= as_of)
+    )
+    since_lit = pl.lit(since or window.as_of, dtype=pl.Datetime("us"))
+    return (
+        cases_in_window(ds, flt, scope, window)
+        .with_columns(metrics.case_flags(as_of=window.as_of))
+        .filter(~closed & ~rejected & pl.col("lon").is_not_null() & pl.col("lat").is_not_null())
+        .select(
+            "case_id",
+            "lon",
+            "lat",
+            "category",
+            pl.col("_overdue_open").alias("overdue"),
+            (pl.col("reported_at") > since_lit).alias("new"),
+        )
+        .sort("case_id")
+        .collect()
+    )

@@ -133,3 +133,14 @@ def test_previous_window_has_same_length_and_lag():
     assert prev.days == window.days == 31
     assert prev.end == dt.date(2025, 2, 28)
     assert window.as_of - prev.as_of == dt.timedelta(days=31)
+
+
+def test_case_points_are_the_open_cases_with_overdue_flags(tiny):
+    points = queries.case_points(
+        tiny, march(streets=(S1,)), EVERYONE, since=dt.datetime(2025, 3, 25)
+    )
+    # open at as-of: c4 (overdue), c5 (postponed), c6 (at risk), c7 (overdue: closes after as-of)
+    assert points["case_id"].to_list() == ["c4", "c5", "c6", "c7"]
+    assert points["overdue"].to_list() == [True, False, False, True]
+    assert points["new"].to_list() == [False, False, True, False]
+    assert "reporter_phone" not in points.columns

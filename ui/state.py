@@ -8,8 +8,8 @@ so a meeting room full of browsers costs one copy of the data and one query each
 from __future__ import annotations
 
 import datetime as dt
-import os
 import inspect
+import os
 
 import polars as pl
 import streamlit as st
@@ -21,6 +21,7 @@ from data_layer.scope import Scope
 from data_layer.source import Dataset, data_dir_from_env, open_dataset, signature
 
 FILTER_KEY = "filter"
+PENDING_AREAS = "_pending_areas"
 DEFAULT_REFRESH_SECONDS = 60
 
 
@@ -59,7 +60,19 @@ def scope() -> Scope:
 
 
 def current_filter() -> Filter:
-    return st.session_state.get(FILTER_KEY, Filter())
+    """The shared filter app.py set for this run.
+
+    Missing only when Streamlit ran a page file without app.py: with a ``pages/`` folder
+    next to the entry point, the first run after the server starts may take the old
+    folder-based navigation and run e.g. pages/map.py for ``/map`` directly (DESIGN §5).
+    Switch that mode off for the process and rerun, so app.py and st.navigation take over.
+    """
+    if FILTER_KEY not in st.session_state:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    return st.session_state[FILTER_KEY]
 
 
 def window(flt: Filter) -> Window:
@@ -106,7 +119,6 @@ def community_options(streets: tuple[str, ...]) -> dict[str, str]:
     return dict(zip(frame["code"], frame["name"], strict=True))
 
 
-
 # -- analytics pages (data_layer.analytics) --------------------------------------------------
 
 
@@ -136,3 +148,55 @@ def analytics(name: str, flt: Filter, *, win: Window | None = None, **options):
 def ranking_config() -> analytics_queries.RankingConfig:
     """The ranking settings, read from assets/ranking.toml on every run (edit, reload)."""
     return analytics_queries.load_ranking_config()
+
+
+def request_areas(*, streets: tuple[str, ...], communities: tuple[str, ...]) -> None:
+    """Change the shared filter's areas from a page (a map click, a breadcrumb) and rerun.
+
+    The sidebar widgets already exist in this run, so their values cannot be set here;
+    app.py applies the request before it draws them on the rerun.
+    """
+    st.session_state[PENDING_AREAS] = (tuple(streets), tuple(communities))
+    st.rerun(scope="app")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _case_points(
+    version: tuple, flt: Filter, scope_: Scope, win: Window, since: dt.datetime | None
+) -> pl.DataFrame:
+    return queries.case_points(dataset(), flt, scope_, window=win, since=since)
+
+
+def case_points(flt: Filter, *, win: Window, since: dt.datetime | None) -> pl.DataFrame:
+    return _case_points(dataset().version, flt, scope(), win, since)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _area_counts(version: tuple, flt: Filter, scope_: Scope) -> dict[str, int]:
+    ds = dataset()
+    return {
+        level: queries.area_names(ds, flt, scope_, level=level).height for level in queries.LEVELS
+    }
+
+
+def area_counts(flt: Filter) -> dict[str, int]:
+    """How many streets, communities and grids the filter covers (for the map's level of detail)."""
+    return _area_counts(dataset().version, flt, scope())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _area_names(version: tuple) -> dict[str, str]:
+    ds = dataset()
+    names: dict[str, str] = {}
+    for table, key in (
+        ("streets", "street_code"),
+        ("communities", "community_code"),
+        ("grids", "grid_code"),
+    ):
+        names.update(zip(ds[table][key].to_list(), ds[table]["name"].to_list(), strict=True))
+    return names
+
+
+def area_names() -> dict[str, str]:
+    """code → name of every street, community and grid."""
+    return _area_names(dataset().version)

@@ -1,0 +1,157 @@
+"""Table downloads: CSV and Excel (.xlsx) bytes, personal data masked, named for the filter.
+
+Every table the pages show can be downloaded through here (ui/downloads.py adds the
+buttons). Columns keep their stable keys (DESIGN §2: "the key is the metric's stable name
+in code, in the CLI's JSON and in exports"); the Excel file adds a sheet 说明 (about) with
+the filter, the period and the as-of time. Reporter name and phone are masked (张*,
+138****1234) unless the role may see them, and mobile numbers inside any text column are
+masked as well, so a free-text field cannot leak one.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import polars as pl
+
+from data_layer.filters import Filter, Window
+from data_layer.privacy import mask_name_expr, mask_phone_expr
+
+CSV_MIME = "text/csv"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# 1[3-9]x xxxx xxxx not inside a longer run of digits (rust regex has no look-around, so
+# the neighbours are captured and put back).
+_PHONE = r"(^|\D)(1[3-9]\d)\d{4}(\d{4})($|\D)"
+_MAX_CODES_IN_NAME = 3
+
+
+def masked(frame: pl.DataFrame, *, allowed: bool = False) -> pl.DataFrame:
+    """The frame as it may leave the app: personal columns masked, phones in text masked."""
+    if allowed:
+        return frame
+    out = frame
+    # mask what is not masked yet (queries already mask; masking twice would garble 138****1234)
+    for column, mask in (("reporter_name", mask_name_expr), ("reporter_phone", mask_phone_expr)):
+        if column in out.columns:
+            c = pl.col(column)
+            out = out.with_columns(
+                pl.when(c.str.contains("*", literal=True))
+                .then(c)
+                .otherwise(mask(column))
+                .alias(column)
+            )
+    text = [c for c, dtype in out.schema.items() if dtype == pl.String]
+    if text:
+        out = out.with_columns(
+            # twice: two numbers separated by one character share that character
+            pl.col(text)
+            .str.replace_all(_PHONE, "${1}${2}****${3}${4}")
+            .str.replace_all(_PHONE, "${1}${2}****${3}${4}")
+        )
+    return out
+
+
+def _codes(kind: str, codes: tuple[str, ...]) -> str:
+    if len(codes) > _MAX_CODES_IN_NAME:
+        return (
+            f"{kind}-{'+'.join(codes[:_MAX_CODES_IN_NAME])}+{len(codes) - _MAX_CODES_IN_NAME}more"
+        )
+    return f"{kind}-{'+'.join(codes)}"
+
+
+def file_name(table: str, flt: Filter, window: Window | None, *, ext: str) -> str:
+    """``gridpulse_<table>_<filter>_<period>_asof-<time>.<ext>``.
+
+    The filter part lists street/community codes, categories and sources (``all`` when
+    nothing is chosen; more than three codes are abbreviated); the period is
+    ``<from>_<to>``. Only characters safe in a file name on Windows and Linux.
+    """
+    parts = ["gridpulse", table]
+    chosen = [
+        (kind, codes)
+        for kind, codes in (
+            ("street", flt.streets),
+            ("community", flt.communities),
+            ("category", flt.categories),
+            ("source", flt.sources),
+        )
+        if codes
+    ]
+    parts += [_codes(kind, codes) for kind, codes in chosen] or ["all"]
+    if window is not None:
+        parts.append(f"{window.start:%Y%m%d}-{window.end:%Y%m%d}")
+        parts.append(f"asof-{window.as_of:%Y%m%d-%H%M}")
+    name = "_".join(parts)
+    name = re.sub(r"[^0-9A-Za-z_+.\-\u4e00-\u9fff]", "-", name)
+    return f"{name}.{ext}"
+
+
+def _plain(frame: pl.DataFrame) -> pl.DataFrame:
+    """Types every spreadsheet reads: lists joined, binaries dropped."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Binary or dtype == pl.Object:
+            continue
+        if isinstance(dtype, pl.List):
+            exprs.append(pl.col(name).cast(pl.List(pl.String)).list.join(", ").alias(name))
+        else:
+            exprs.append(pl.col(name))
+    return frame.select(exprs)
+
+
+def csv_bytes(frame: pl.DataFrame, *, allowed: bool = False) -> bytes:
+    """UTF-8 CSV with a byte-order mark (so Excel opens the Chinese text correctly)."""
+    out = _plain(masked(frame, allowed=allowed)).write_csv(datetime_format="%Y-%m-%d %H:%M:%S")
+    return "\ufeff".encode() + out.encode("utf-8")
+
+
+def describe(flt: Filter, window: Window | None, *, allowed: bool = False) -> list[tuple[str, str]]:
+    """(item, value) rows of the 说明 sheet: the filter, period and as-of of an export."""
+    rows = [
+        ("streets 街道", ", ".join(flt.streets) or "all 全部"),
+        ("communities 社区", ", ".join(flt.communities) or "all 全部"),
+        ("categories 类别", ", ".join(flt.categories) or "all 全部"),
+        ("sources 来源", ", ".join(flt.sources) or "all 全部"),
+    ]
+    if window is not None:
+        rows += [
+            ("period 统计期", f"{window.start} – {window.end}"),
+            ("as_of 数据截至", window.as_of.isoformat(sep=" ", timespec="minutes")),
+        ]
+    rows.append(
+        ("personal data 个人信息", "unmasked 未脱敏（有权限）" if allowed else "masked 已脱敏")
+    )
+    return rows
+
+
+def xlsx_bytes(
+    frame: pl.DataFrame,
+    *,
+    flt: Filter,
+    window: Window | None,
+    sheet: str = "data",
+    allowed: bool = False,
+) -> bytes:
+    """An .xlsx workbook: the table (sheet ``sheet``) and a 说明 sheet with the filter."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    data = _plain(masked(frame, allowed=allowed))
+    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as book:
+        data.write_excel(
+            book,
+            worksheet=sheet[:31],
+            autofit=True,
+            float_precision=4,
+            dtype_formats={pl.Datetime: "yyyy-mm-dd hh:mm", pl.Date: "yyyy-mm-dd"},
+            freeze_panes=(1, 0),
+        )
+        about = book.add_worksheet("说明")
+        bold = book.add_format({"bold": True})
+        about.set_column(0, 0, 24)
+        about.set_column(1, 1, 60)
+        for i, (item, value) in enumerate(describe(flt, window, allowed=allowed)):
+            about.write(i, 0, item, bold)
+            about.write(i, 1, value)
+    return buffer.getvalue()

@@ -1,0 +1,271 @@
+"""案件办结 Case closure: the closed loop, trend, categories and sources, handling units,
+time to close, overdue and due-soon lists."""
+
+import streamlit as st
+
+from data_layer.analytics import COMPARISONS, comparison_window
+from data_layer.metrics import MIN_DENOMINATOR
+from ui import charts, state
+from ui.downloads import Col, table
+from ui.i18n import t
+from ui.widgets import kpi_row
+
+KPIS = ["reported", "closure_rate", "on_time_rate", "overdue_open", "at_risk"]
+KPIS_2 = [
+    "rework_rate",
+    "satisfaction_rate",
+    "response_rate",
+    "hours_to_close_median",
+    "hours_to_close_p90",
+]
+BREAKDOWN_COLS = [
+    "reported",
+    "due",
+    "closed",
+    "closure_rate",
+    "on_time_rate",
+    "overdue_open",
+    "hours_to_close_median",
+    "hours_to_close_p90",
+]
+UNIT_COLS = [
+    "reported",
+    "due",
+    "closed",
+    "on_time_rate",
+    "rework_rate",
+    "satisfaction_rate",
+    "overdue_open",
+    "at_risk",
+    "hours_to_close_median",
+    "low_volume",
+]
+
+
+def _header(window) -> None:
+    st.title(t("cases.title"))
+    st.caption(
+        t(
+            "window.caption",
+            start=window.start,
+            end=window.end,
+            as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
+        )
+    )
+
+
+def body() -> None:
+    flt = state.current_filter()
+    current, previous, window = state.headline_pair(flt)
+    _header(window)
+    if not current["grids"]:
+        st.warning(t("empty.filter"))
+        return
+    st.subheader(t("cases.kpis"))
+    kpi_row(KPIS, current, previous, window.previous())
+    kpi_row(KPIS_2, current, previous, window.previous())
+    if not current["reported"]:
+        st.info(t("an.empty.cases"))
+        return
+    table_args = {"flt": flt, "window": window}
+
+    st.subheader(t("cases.funnel"))
+    st.caption(t("cases.funnel.help"))
+    funnel = state.analytics("case_funnel", flt, win=window)
+    left, right = st.columns([3, 2])
+    with left:
+        charts.show(charts.funnel(funnel), key="cases_funnel_chart")
+    with right:
+        table(
+            funnel,
+            [
+                Col("stage", codes="stage"),
+                Col("count", t("chart.count"), fmt="{:,.0f}"),
+                Col("share", fmt="{:.1%}"),
+                Col("drop_off", fmt="{:,.0f}"),
+                Col("median_hours", fmt="{:,.1f}"),
+            ],
+            key="cases_funnel",
+            name="case_funnel",
+            **table_args,
+        )
+
+    st.subheader(t("cases.trend"))
+    c1, c2, _ = st.columns([1, 2, 2])
+    every = c1.radio(
+        t("cases.trend.every"),
+        ["month", "week"],
+        horizontal=True,
+        index=1 if window.days <= 92 else 0,  # a month or a quarter: weekly points
+        format_func=lambda e: t(f"every.{e}"),
+        key="cases_every",
+    )
+    compare = c2.radio(
+        t("cases.trend.compare"),
+        list(COMPARISONS),
+        horizontal=True,
+        format_func=lambda c: t(f"compare.{c}"),
+        key="cases_compare",
+    )
+    trend = state.analytics("case_trend", flt, win=window, every=every, compare=compare)
+    other = comparison_window(window, compare)
+    compare_label = t(f"compare.{compare}") if other else None
+    if other:
+        st.caption(
+            t(
+                "cases.trend.compare_window",
+                start=other.start,
+                end=other.end,
+                as_of=other.as_of.isoformat(sep=" ", timespec="minutes"),
+            )
+        )
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t('cases.trend.counts')}**")
+        charts.show(
+            charts.trend(trend, ["reported", "closed"], compare_label=compare_label),
+            key="cases_trend_counts",
+        )
+    with right:
+        st.markdown(f"**{t('cases.trend.rates')}**")
+        charts.show(
+            charts.trend(
+                trend, ["closure_rate", "on_time_rate"], compare_label=compare_label, rates=True
+            ),
+            key="cases_trend_rates",
+        )
+    with st.expander(t("cases.trend.table")):
+        cols = [
+            Col("bucket", fmt=lambda d: d.isoformat() if d else "—"),
+            Col("reported"),
+            Col("due"),
+            Col("closed"),
+            Col("closure_rate"),
+            Col("on_time_rate"),
+        ]
+        if other:
+            cols += [
+                Col(
+                    f"cmp_{k}",
+                    f"{t('col.bucket_compare')} · {Col(k).header()}",
+                    fmt="{:.1%}" if k.endswith("rate") else "{:,.0f}",
+                )
+                for k in ("reported", "closed", "closure_rate", "on_time_rate")
+            ]
+        table(trend, cols, key="cases_trend", name=f"case_trend_{every}_{compare}", **table_args)
+
+    st.subheader(t("cases.breakdown"))
+    tabs = st.tabs([t("cases.breakdown.category"), t("cases.breakdown.source")])
+    for tab, by in zip(tabs, ["category", "source"], strict=True):
+        with tab:
+            frame = state.analytics("case_breakdown", flt, win=window, by=by)
+            left, right = st.columns(2)
+            with left:
+                charts.show(
+                    charts.grouped_bars(
+                        frame,
+                        code_column="code",
+                        code_kind=by,
+                        keys=["reported", "closed", "overdue_open"],
+                    ),
+                    key=f"cases_{by}_counts",
+                )
+            with right:
+                charts.show(
+                    charts.grouped_bars(
+                        frame,
+                        code_column="code",
+                        code_kind=by,
+                        keys=["closure_rate", "on_time_rate"],
+                    ),
+                    key=f"cases_{by}_rates",
+                )
+            cols = [Col("code", t(f"col.{by}"), codes=by), *(Col(k) for k in BREAKDOWN_COLS)]
+            if by == "category":
+                cols.append(Col("sla_hours"))
+            table(frame, cols, key=f"cases_{by}", name=f"cases_by_{by}", **table_args)
+
+    st.subheader(t("cases.units"))
+    st.caption(t("cases.units.help", n=MIN_DENOMINATOR))
+    units = state.analytics("unit_scorecard", flt, win=window)
+    if units.is_empty():
+        st.info(t("an.empty.section"))
+    else:
+        table(
+            units,
+            [Col("handling_unit", t("col.unit")), *(Col(k) for k in UNIT_COLS)],
+            key="cases_units",
+            name="handling_units",
+            height=420,
+            **table_args,
+        )
+
+    st.subheader(t("cases.close_time"))
+    stats = state.analytics("close_time_stats", flt, win=window)
+    if stats.is_empty():
+        st.info(t("an.empty.section"))
+    else:
+        st.caption(t("chart.box_help"))
+        charts.show(charts.close_time_box(stats), key="cases_close_time")
+        table(
+            stats,
+            [
+                Col("category", t("col.category"), codes="category"),
+                Col("closed"),
+                Col("hours_to_close_p10"),
+                Col("hours_to_close_q1"),
+                Col("hours_to_close_median"),
+                Col("hours_to_close_q3"),
+                Col("hours_to_close_p90"),
+                Col("sla_hours"),
+            ],
+            key="cases_close_time_table",
+            name="time_to_close",
+            **table_args,
+        )
+
+    st.subheader(t("cases.lists"))
+    st.caption(t("cases.lists.help"))
+    overdue = state.analytics("open_cases", flt, win=window, kind="overdue")
+    at_risk = state.analytics("open_cases", flt, win=window, kind="at_risk")
+    tabs = st.tabs(
+        [
+            t("cases.lists.overdue", n=f"{overdue.height:,}"),
+            t("cases.lists.at_risk", n=f"{at_risk.height:,}"),
+        ]
+    )
+    for tab, frame, kind, hours in zip(
+        tabs,
+        [overdue, at_risk],
+        ["overdue", "at_risk"],
+        ["hours_overdue", "hours_left"],
+        strict=True,
+    ):
+        with tab:
+            if frame.is_empty():
+                st.info(t("an.empty.list"))
+                continue
+            table(
+                frame,
+                [
+                    Col("case_id"),
+                    Col("street_name", t("col.street")),
+                    Col("community_name", t("col.community")),
+                    Col("grid_name", t("col.grid")),
+                    Col("category", t("col.category"), codes="category"),
+                    Col("source", t("col.source"), codes="source"),
+                    Col("handling_unit", t("col.unit")),
+                    Col("reported_at"),
+                    Col("due_at"),
+                    Col(hours),
+                    Col("reporter_name"),
+                    Col("reporter_phone"),
+                ],
+                key=f"cases_{kind}",
+                name=f"{kind}_cases",
+                height=420,
+                **table_args,
+            )
+
+
+body()

@@ -1,0 +1,246 @@
+"""AppTest runs of the analytics pages (案件办结, 网格覆盖, 志愿服务, 红黑榜).
+
+The pages run through app.py (the shared filter and st.navigation), as in the browser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fixtures_tiny import AS_OF, C1, C3, S1
+from streamlit.testing.v1 import AppTest
+
+from data_layer import analytics as an
+from data_layer import exports
+from data_layer.__main__ import main as cli_main
+from data_layer.filters import Filter
+from data_layer.i18n import lookup
+from data_layer.metrics import METRICS, format_fraction, format_value
+from data_layer.scope import Scope
+
+ROOT = Path(__file__).resolve().parent.parent
+PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")  # an unmasked mobile number
+PAGES = {
+    "cases": [
+        "reported",
+        "closure_rate",
+        "on_time_rate",
+        "overdue_open",
+        "at_risk",
+        "rework_rate",
+        "satisfaction_rate",
+        "response_rate",
+        "hours_to_close_median",
+        "hours_to_close_p90",
+    ],
+    "coverage": [
+        "full_time_coverage",
+        "party_org_coverage",
+        "size_standard_rate",
+        "property_coverage",
+        "workers_per_10k",
+    ],
+    "volunteer": [
+        "activities",
+        "volunteer_hours",
+        "volunteer_hours_per_1k",
+        "party_members_reported",
+        "wishes_collected",
+        "wish_fulfilment_rate",
+    ],
+    "ranking": [],
+}
+MARCH = {"period": "custom", "from": "2025-03-01", "to": "2025-03-31", "as_of": AS_OF.isoformat()}
+
+
+@pytest.fixture(scope="module")
+def app_file() -> Path:
+    return ROOT / "app.py"
+
+
+def run_page(monkeypatch, data_dir, app_file: Path, page: str, params: dict) -> AppTest:
+    monkeypatch.setenv("GRIDPULSE_DATA", str(data_dir))
+    at = AppTest.from_file(str(app_file), default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(f"{ROOT}/pages/{page}.py")
+    at.run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def shown_text(at: AppTest) -> str:
+    """Everything the page shows as text: tables, captions, markdown, metrics."""
+    parts = [
+        frame.value.to_csv() if hasattr(frame.value, "to_csv") else str(frame.value)
+        for frame in at.dataframe
+    ]
+    parts += [e.value for e in [*at.caption, *at.markdown, *at.info, *at.warning]]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(parts)
+
+
+FILTERS = [
+    {},
+    {"street": S1},
+    {"community": C1},
+    {"category": ["dispute", "environment"]},
+    {"source": "hotline_12345"},  # no case of this source: pages explain, nothing breaks
+    {"community": C3},  # a community without cases in March
+]
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+@pytest.mark.parametrize(
+    "params", FILTERS, ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()) or "all"
+)
+def test_page_renders_across_filters(monkeypatch, tiny_dir, app_file, page, params):
+    at = run_page(monkeypatch, tiny_dir, app_file, page, {**MARCH, **params})
+    assert_clean(at)
+    assert not PHONE.search(shown_text(at))
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_renders_live_and_in_english(monkeypatch, tiny_dir, app_file, page):
+    assert_clean(run_page(monkeypatch, tiny_dir, app_file, page, {"period": "this_quarter"}))
+    at = run_page(monkeypatch, tiny_dir, app_file, page, {**MARCH, "lang": "en"})
+    assert_clean(at)
+    title = {
+        "cases": "Case closure",
+        "coverage": "Grid coverage",
+        "volunteer": "Volunteer activity",
+        "ranking": "Ranking",
+    }[page]
+    assert at.title[0].value == title
+
+
+@pytest.mark.parametrize(
+    "params, cli_args",
+    [
+        ({"street": S1}, ["--street", S1]),
+        ({"community": C1}, ["--community", C1]),
+        ({"category": ["dispute", "environment"]}, ["--category", "dispute", "environment"]),
+        ({}, []),
+    ],
+)
+@pytest.mark.parametrize("page", ["cases", "coverage", "volunteer"])
+def test_kpi_cards_equal_the_cli(monkeypatch, tiny_dir, app_file, capsys, page, params, cli_args):
+    at = run_page(monkeypatch, tiny_dir, app_file, page, {**MARCH, **params})
+    assert_clean(at)
+    assert (
+        cli_main(
+            [
+                "kpis",
+                "--data",
+                str(tiny_dir),
+                "--from",
+                "2025-03-01",
+                "--to",
+                "2025-03-31",
+                "--as-of",
+                AS_OF.isoformat(),
+                *cli_args,
+            ]
+        )
+        == 0
+    )
+    cli = json.loads(capsys.readouterr().out)[0]["metrics"]
+    shown = {m.label: m.value for m in at.metric}
+    captions = [c.value for c in at.caption]
+    for key in PAGES[page]:
+        assert shown[lookup("metric", key, language="zh")] == format_value(
+            key, cli[key]["value"]
+        ), key
+        if METRICS[key].is_rate:
+            assert format_fraction(cli[key]["numerator"], cli[key]["denominator"]) in captions, key
+
+
+def test_cases_page_shows_the_overdue_list_masked(monkeypatch, tiny_dir, app_file):
+    at = run_page(monkeypatch, tiny_dir, app_file, "cases", {**MARCH, "street": S1})
+    assert_clean(at)
+    tables = [frame.value for frame in at.dataframe]
+    overdue = next(t for t in tables if "案件编号" in t.columns and "超期时长（小时）" in t.columns)
+    assert list(overdue["案件编号"]) == ["c4", "c7"]
+    assert set(overdue["联系电话"]) == {"138****1234"} and set(overdue["举报人"]) == {"张*"}
+    assert any("超期未结（2）" in tab.label for tab in at.tabs)
+
+
+def test_a_filter_without_cases_explains_itself(monkeypatch, tiny_dir, app_file):
+    at = run_page(monkeypatch, tiny_dir, app_file, "cases", {**MARCH, "community": C3})
+    assert_clean(at)
+    assert any("没有上报案件" in i.value for i in at.info)
+    at = run_page(monkeypatch, tiny_dir, app_file, "ranking", MARCH)
+    assert_clean(at)
+    assert any("最低案件量" in i.value for i in at.info)  # tiny areas are all low volume
+
+
+def test_coverage_page_lists_grids_without_a_full_time_worker(monkeypatch, tiny_dir, app_file):
+    at = run_page(monkeypatch, tiny_dir, app_file, "coverage", MARCH)
+    assert_clean(at)
+    assert any("1 个基础网格未配备专职网格员" in m.value for m in at.markdown)
+    missing = next(
+        t.value
+        for t in at.dataframe
+        if "无专职网格员" not in t.value.columns
+        and "网格" in t.value.columns
+        and "兼职网格员" in t.value.columns
+    )
+    assert list(missing["网格"]) == ["一社区第2网格"]
+
+
+def test_ranking_page_with_enough_cases(monkeypatch, tmp_path, app_file):
+    """A district where every community has enough cases: lists filled, nothing flagged."""
+    from data_layer import demo
+
+    out = tmp_path / "demo"
+    demo.generate(out=out, scale="tiny", seed=7)
+    at = run_page(monkeypatch, out, app_file, "ranking", {"period": "last_12_months"})
+    assert_clean(at)
+    assert len(at.dataframe) >= 2
+
+
+QUERIES = [
+    ("case_funnel", {}),
+    ("case_trend", {}),
+    ("case_breakdown", {"by": "category"}),
+    ("case_breakdown", {"by": "source"}),
+    ("unit_scorecard", {}),
+    ("close_time_stats", {}),
+    ("open_cases", {"kind": "overdue"}),
+    ("open_cases", {"kind": "at_risk"}),
+    ("grid_kinds", None),
+    ("party_orgs", None),
+    ("property_modes", None),
+    ("grids_without_full_time", None),
+    ("grid_sizes", None),
+    ("volunteer_teams", None),
+    ("activities_by_kind", {}),
+    ("party_reports", {}),
+    ("wish_funnel", {}),
+    ("volunteer_summary", {}),
+    ("most_and_least_active", {}),
+    ("ranking", {}),
+]
+
+
+@pytest.mark.parametrize("name, options", QUERIES, ids=[f"{n}-{o}" for n, o in QUERIES])
+def test_every_download_has_no_unmasked_phone(tiny, name, options):
+    flt = Filter(period="custom", start=AS_OF.date().replace(day=1), end=AS_OF.date(), as_of=AS_OF)
+    kwargs = {} if options is None else {"window": flt.window(), **options}
+    frame = getattr(an, name)(tiny, flt, Scope.everything(), **kwargs)
+    csv_text = exports.csv_bytes(frame).decode("utf-8-sig")
+    assert not PHONE.search(csv_text)
+    xlsx = exports.xlsx_bytes(frame, flt=flt, window=flt.window(), sheet=name)
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(xlsx))
+    assert not any(PHONE.search(str(c.value)) for s in book for row in s.iter_rows() for c in row)

@@ -1,0 +1,176 @@
+"""Tables with their downloads: every table the analytics pages show can be taken away.
+
+``table`` shows a collected frame as a sortable table (Chinese headers, rates as
+percentages, codes as labels, "—" for no value) and puts a CSV and an Excel button under
+it. The files come from ``data_layer.exports``: stable column keys (plus a ``*_label``
+column for each code column), personal data masked, file name carrying the filter and the
+period. The bytes are made only when a button is pressed (deferred download).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import polars as pl
+import streamlit as st
+
+from data_layer import exports
+from data_layer.filters import Filter, Window
+from data_layer.metrics import DASH, DETAIL_METRICS, METRICS, metric_def
+from ui import state
+from ui.i18n import code_label, metric_formula, metric_label, strings, t
+
+CODE_SECTIONS = ("category", "source", "team_kind", "activity_kind", "claimer_kind")
+
+
+@dataclass(frozen=True)
+class Col:
+    """A shown column: frame column ``key``; header ``label`` (default: the metric label or
+    ``col.<key>``); ``codes`` = kind of code to show as its label (``category``,
+    ``grid_kind``…); ``fmt`` = a function value → text, or a format string."""
+
+    key: str
+    label: str | None = None
+    codes: str | None = None
+    fmt: Callable[[object], str] | str | None = None
+
+    def header(self) -> str:
+        if self.label:
+            return self.label
+        if self.key in METRICS or self.key in DETAIL_METRICS:
+            return metric_label(self.key)
+        return t(f"col.{self.key}")
+
+
+def code_text(kind: str, code) -> str:
+    """Label of a stable code; codes of analytics.toml live under ``code.<kind>.<code>``."""
+    if code is None:
+        return DASH
+    if kind in CODE_SECTIONS:
+        return code_label(kind, code)
+    if kind in ("stage", "wish_stage"):
+        return t(f"{kind}.{code}")
+    key = f"code.{kind}.{code}"
+    return t(key) if key in strings().get("ui", {}) else str(code)
+
+
+def _number_format(key: str) -> str | None:
+    if key not in METRICS and key not in DETAIL_METRICS:
+        return None
+    metric = metric_def(key)
+    if metric.kind == "rate":
+        return "{:.1%}"
+    if metric.kind == "count":
+        return "{:,.0f}"
+    return f"{{:,.{metric.decimals}f}}"
+
+
+def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, dict, dict]:
+    data: dict[str, list] = {}
+    formats: dict[str, object] = {}
+    config: dict[str, object] = {}
+    for col in cols:
+        header = col.header()
+        values = frame[col.key].to_list()
+        if col.codes:
+            values = [code_text(col.codes, v) for v in values]
+        elif callable(col.fmt):
+            values = [col.fmt(v) for v in values]
+        elif frame.schema[col.key] in (pl.Datetime, pl.Datetime("us")) or isinstance(
+            frame.schema[col.key], pl.Datetime
+        ):
+            values = [v.strftime("%Y-%m-%d %H:%M") if v is not None else None for v in values]
+        elif frame.schema[col.key] == pl.Boolean:
+            values = [t("col.low_volume") if v else "" for v in values]
+        else:
+            fmt = col.fmt if isinstance(col.fmt, str) else _number_format(col.key)
+            if fmt:
+                formats[header] = fmt
+        data[header] = values
+        if col.key in METRICS or col.key in DETAIL_METRICS:
+            config[header] = st.column_config.Column(help=metric_formula(col.key))
+    return pd.DataFrame(data), formats, config
+
+
+def export_frame(frame: pl.DataFrame, cols: Sequence[Col]) -> pl.DataFrame:
+    """The frame as downloaded: every column under its key, plus ``<key>_label`` per code
+    column (the label in the current language)."""
+    labels = [
+        pl.Series(f"{c.key}_label", [code_text(c.codes, v) for v in frame[c.key].to_list()])
+        for c in cols
+        if c.codes
+    ]
+    return frame.with_columns(labels) if labels else frame
+
+
+def download_buttons(
+    frame: pl.DataFrame, *, name: str, flt: Filter, window: Window | None, key: str
+) -> None:
+    """CSV and Excel buttons for ``frame`` (masked; bytes made on click)."""
+    allowed = state.scope().personal_data
+    row = st.container(horizontal=True, gap="small")
+    with row:
+        st.download_button(
+            t("download.csv"),
+            data=lambda: exports.csv_bytes(frame, allowed=allowed),
+            file_name=exports.file_name(name, flt, window, ext="csv"),
+            mime=exports.CSV_MIME,
+            key=f"{key}_csv",
+            on_click="ignore",
+            icon=":material/download:",
+            help=t("download.help"),
+        )
+        st.download_button(
+            t("download.xlsx"),
+            data=lambda: exports.xlsx_bytes(
+                frame, flt=flt, window=window, sheet=name, allowed=allowed
+            ),
+            file_name=exports.file_name(name, flt, window, ext="xlsx"),
+            mime=exports.XLSX_MIME,
+            key=f"{key}_xlsx",
+            on_click="ignore",
+            icon=":material/table_view:",
+            help=t("download.help"),
+        )
+
+
+def table(
+    frame: pl.DataFrame,
+    cols: Sequence[Col],
+    *,
+    key: str,
+    name: str,
+    flt: Filter,
+    window: Window | None,
+    height: int | str = "auto",
+) -> None:
+    """A sortable table of ``cols`` of ``frame`` and its CSV / Excel downloads."""
+    shown, formats, config = _display(frame, cols)
+    styler = shown.style.format(formats, na_rep=DASH)
+    st.dataframe(
+        styler,
+        hide_index=True,
+        column_config=config,
+        key=key,
+        width="stretch",
+        height=height,
+        placeholder=DASH,
+    )
+    download_buttons(export_frame(frame, cols), name=name, flt=flt, window=window, key=key)
+
+
+def metric_downloads(
+    frame: pl.DataFrame, *, group: str, name: str, flt: Filter, window: Window | None, key: str
+) -> None:
+    """Downloads of a ``widgets.metric_table``: code, name and every metric of ``group`` with
+    its numerator and denominator."""
+    wanted = ["level", "code", "name"]
+    for metric in METRICS.values():
+        if metric.group == group:
+            wanted += [metric.key] + (
+                [metric.numerator, metric.denominator] if metric.is_rate else []
+            )
+    columns = [c for c in dict.fromkeys(wanted) if c in frame.columns]
+    download_buttons(frame.select(columns), name=name, flt=flt, window=window, key=key)
