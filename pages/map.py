@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
-from streamlit_folium import st_folium
 
-from geo import maps
-from geo.selection import RETURNED_OBJECTS, Selection, apply_click, breadcrumb, effective_level
-from geo.simplify import TOLERANCE_M
+from geo.selection import Selection, breadcrumb
 from ui import state
-from ui.i18n import lang, metric_formula, metric_label, t
+from ui.i18n import metric_label, t
+from ui.map_view import grid_map
 from ui.widgets import kpi_row
 
 MAP_METRICS = [
@@ -29,8 +25,6 @@ LEVELS = ["street", "community", "grid"]
 CASE_LAYERS = ["none", "points", "heat"]
 MAP_KPIS = ["reported", "closure_rate", "on_time_rate", "overdue_open", "at_risk"]
 MAP_HEIGHT = 620
-MAP_WIDTH_HINT = 1000  # about the map column on a 1600 px screen; only sets the initial zoom
-MAX_FEATURES = 5_000
 PREFS = "_map_prefs"
 
 
@@ -89,22 +83,12 @@ def breadcrumb_bar(selection: Selection) -> None:
                 state.request_areas(streets=streets, communities=communities)
 
 
-def base_layer_settings() -> dict:
-    """Base map from the environment: none (default), tianditu, amap or custom."""
-    return {
-        "base_layer": os.environ.get("GRIDPULSE_BASEMAP", "none"),
-        "tile_url": os.environ.get("GRIDPULSE_TILE_URL") or None,
-        "tianditu_key": os.environ.get("GRIDPULSE_TIANDITU_KEY") or None,
-    }
-
-
-def draw_map(flt, selection: Selection, metric: str, cases_layer: str) -> None:
-    """KPIs and the map; refreshed by themselves while the view is live."""
+def live_map(flt, selection: Selection, metric: str, cases_layer: str) -> None:
+    """KPIs and the map, refreshed by themselves while the view is live."""
 
     @st.fragment(run_every=state.refresh_interval(flt))
     def live() -> None:
         window = state.window(flt)
-        since = st.session_state.get("_map_last_as_of")
         interval = state.refresh_interval(flt)
         status = (
             t("map.live", seconds=int(interval.total_seconds())) if interval else t("map.frozen")
@@ -112,108 +96,14 @@ def draw_map(flt, selection: Selection, metric: str, cases_layer: str) -> None:
         st.caption(f"{t('map.as_of', time=window.as_of.strftime('%Y-%m-%d %H:%M:%S'))} · {status}")
         current, previous, _ = state.headline_pair(flt)
         kpi_row(MAP_KPIS, current, previous, window.previous())
-
-        ds = state.dataset()
-        counts = state.area_counts(flt)
-        level = effective_level(selection, counts=counts, max_features=MAX_FEATURES)
-        if level != selection.level:
-            st.info(
-                t(
-                    "map.lod",
-                    level=t(f"map.level.{selection.level}"),
-                    n=counts[selection.level],
-                    shown=t(f"map.level.{level}"),
-                )
-            )
-        values = state.kpis(flt, by=level, win=window)
-        settings = base_layer_settings()
-        crs = maps.base_layer_crs(settings["base_layer"])
-        streets = maps.level_geometries(ds, level="street")
-        district = maps.dissolved_features(
-            geometries=streets, level="street", version=ds.version, crs=crs
-        )
-        base = maps.base_map(
-            bounds=district["bbox"], outline=district, height=MAP_HEIGHT, plugins=True, **settings
-        )
-        scale = maps.color_scale(metric=metric, values=values, lang=lang())
-        features = maps.area_features(
-            geometries=maps.level_geometries(ds, level=level),
-            values=values,
+        grid_map(
+            flt,
+            selection,
             metric=metric,
-            level=level,
-            lang=lang(),
-            version=ds.version,
-            crs=crs,
-            scale=scale,
-            selected=[selection.grid] if selection.grid else [],
+            cases_layer=cases_layer,
+            key="grid_map",
+            height=MAP_HEIGHT,
         )
-        layers = [maps.choropleth_layer(features=features, name=f"{level}:{metric}", lang=lang())]
-        if level != "street":
-            outline_level = "street" if level == "community" else "community"
-            outlines = maps.outline_features(
-                geometries=maps.level_geometries(ds, level=outline_level),
-                level=outline_level,
-                codes=values["code"]
-                .str.slice(0, 9 if outline_level == "street" else 12)
-                .unique()
-                .to_list(),
-                version=ds.version,
-                crs=crs,
-                tolerance_m=TOLERANCE_M[level],
-            )
-            layers.append(maps.outline_layer(features=outlines, name=f"{outline_level}-outlines"))
-        points = None
-        if cases_layer != "none":
-            points = state.case_points(flt, win=window, since=since)
-            if cases_layer == "points":
-                layers.append(
-                    maps.case_points_layer(cases=points, name="cases", new_column="new", crs=crs)
-                )
-            else:
-                layers.append(maps.case_heat_layer(cases=points, name="case-heat", crs=crs))
-        center, zoom = maps.view_for_bounds(
-            features.get("bbox") or district["bbox"], height=MAP_HEIGHT
-        )
-
-        map_col, legend_col = st.columns([5, 1])
-        with map_col:
-            returned = st_folium(
-                base,
-                key="grid_map",
-                center=center,
-                zoom=zoom,
-                height=MAP_HEIGHT,
-                use_container_width=True,
-                feature_group_to_add=layers,
-                returned_objects=list(RETURNED_OBJECTS),
-            )
-        with legend_col:
-            st.markdown(f"**{metric_label(metric)}**", help=metric_formula(metric))
-            st.markdown(scale.to_html(), unsafe_allow_html=True)
-            if points is not None:
-                st.caption(
-                    t("map.open_cases", n=points.height, overdue=int(points["overdue"].sum()))
-                )
-                st.caption(t("map.case_layer_note"))
-                fresh = int(points["new"].sum()) if since else 0
-                if fresh:
-                    st.success(t("map.new_cases", n=fresh))
-        st.session_state["_map_last_as_of"] = window.as_of
-
-        click = apply_click(
-            returned=returned,
-            selection=selection,
-            last_token=st.session_state.get("_map_click"),
-            shown_level=level,
-        )
-        st.session_state["_map_click"] = click.token
-        if click.changed:
-            new = click.selection
-            if new.grid:
-                st.query_params["grid"] = new.grid
-                st.rerun(scope="app")
-            st.session_state["map_level"] = new.level
-            state.request_areas(streets=new.streets, communities=new.communities)
 
     live()
 
@@ -228,7 +118,7 @@ def body() -> None:
     if grid:
         st.caption(t("map.grid_selected", name=state.area_names().get(grid, grid), code=grid))
     st.caption(t("map.hint"))
-    draw_map(flt, selection, metric, cases_layer)
+    live_map(flt, selection, metric, cases_layer)
 
 
 body()

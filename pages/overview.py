@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from geo.selection import Selection
 from ui import state
 from ui.i18n import t
+from ui.map_view import grid_map
 from ui.widgets import kpi_row, metric_table
 
 HEADLINE = ["reported", "closure_rate", "on_time_rate", "overdue_open", "satisfaction_rate"]
@@ -48,6 +50,10 @@ def headline(flt) -> None:
         st.subheader(t("overview.kpis"))
         kpi_row(HEADLINE, current, previous, window.previous())
         kpi_row(HEADLINE_2, current, previous, window.previous())
+        st.subheader(t("overview.map"))
+        level = "grid" if flt.communities else "community"
+        selection = Selection(level=level, streets=flt.streets, communities=flt.communities)
+        grid_map(flt, selection, metric="closure_rate", key="overview_map", height=460)
 
     live()
 

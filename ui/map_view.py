@@ -1,0 +1,148 @@
+"""The grid map as a Streamlit widget, shared by the Map page and the Overview.
+
+Builds the stable base map and the changing layers with geo/maps.py, draws the legend in
+Streamlit, and turns clicks into filter changes with geo/selection.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from data_layer.filters import Filter
+from geo import maps
+from geo.selection import RETURNED_OBJECTS, Selection, apply_click, effective_level
+from geo.simplify import TOLERANCE_M
+from ui import state
+from ui.i18n import lang, metric_formula, metric_label, t
+
+MAX_FEATURES = 5_000
+MAP_WIDTH_HINT = 760  # a conservative map column width; only sets the initial zoom (fit the areas)
+
+
+def base_layer_settings() -> dict:
+    """Base map from the environment: none (default), tianditu, amap or custom."""
+    return {
+        "base_layer": os.environ.get("GRIDPULSE_BASEMAP", "none"),
+        "tile_url": os.environ.get("GRIDPULSE_TILE_URL") or None,
+        "tianditu_key": os.environ.get("GRIDPULSE_TIANDITU_KEY") or None,
+    }
+
+
+def grid_map(
+    flt: Filter,
+    selection: Selection,
+    *,
+    metric: str,
+    cases_layer: str = "none",
+    key: str,
+    height: int = 620,
+) -> None:
+    """Draw the map of ``selection`` coloured by ``metric``; a click drills down.
+
+    Call it inside a fragment that refreshes: the base map is the same every run, the
+    layers change only when the data or the choice changes, so the map does not remount.
+    """
+    window = state.window(flt)
+    since = st.session_state.get(f"_{key}_last_as_of")
+    ds = state.dataset()
+    counts = state.area_counts(flt)
+    level = effective_level(selection, counts=counts, max_features=MAX_FEATURES)
+    if level != selection.level:
+        st.info(
+            t(
+                "map.lod",
+                level=t(f"map.level.{selection.level}"),
+                n=counts[selection.level],
+                shown=t(f"map.level.{level}"),
+            )
+        )
+    values = state.kpis(flt, by=level, win=window)
+    settings = base_layer_settings()
+    crs = maps.base_layer_crs(settings["base_layer"])
+    streets = maps.level_geometries(ds, level="street")
+    district = maps.dissolved_features(
+        geometries=streets, level="street", version=ds.version, crs=crs
+    )
+    base = maps.base_map(
+        bounds=district["bbox"], outline=district, height=height, plugins=True, **settings
+    )
+    scale = maps.color_scale(metric=metric, values=values, lang=lang())
+    features = maps.area_features(
+        geometries=maps.level_geometries(ds, level=level),
+        values=values,
+        metric=metric,
+        level=level,
+        lang=lang(),
+        version=ds.version,
+        crs=crs,
+        scale=scale,
+        selected=[selection.grid] if selection.grid else [],
+    )
+    layers = [maps.choropleth_layer(features=features, name=f"{level}:{metric}", lang=lang())]
+    if level != "street":
+        outline_level = "street" if level == "community" else "community"
+        outlines = maps.outline_features(
+            geometries=maps.level_geometries(ds, level=outline_level),
+            level=outline_level,
+            codes=values["code"]
+            .str.slice(0, 9 if outline_level == "street" else 12)
+            .unique()
+            .to_list(),
+            version=ds.version,
+            crs=crs,
+            tolerance_m=TOLERANCE_M[level],
+        )
+        layers.append(maps.outline_layer(features=outlines, name=f"{outline_level}-outlines"))
+    points = None
+    if cases_layer != "none":
+        points = state.case_points(flt, win=window, since=since)
+        if cases_layer == "points":
+            layers.append(
+                maps.case_points_layer(cases=points, name="cases", new_column="new", crs=crs)
+            )
+        else:
+            layers.append(maps.case_heat_layer(cases=points, name="case-heat", crs=crs))
+    center, zoom = maps.view_for_bounds(
+        features.get("bbox") or district["bbox"], width=MAP_WIDTH_HINT, height=height
+    )
+
+    map_col, legend_col = st.columns([5, 1])
+    with map_col:
+        returned = st_folium(
+            base,
+            key=key,
+            center=center,
+            zoom=zoom,
+            height=height,
+            use_container_width=True,
+            feature_group_to_add=layers,
+            returned_objects=list(RETURNED_OBJECTS),
+        )
+    with legend_col:
+        st.markdown(f"**{metric_label(metric)}**", help=metric_formula(metric))
+        st.markdown(scale.to_html(), unsafe_allow_html=True)
+        if points is not None:
+            st.caption(t("map.open_cases", n=points.height, overdue=int(points["overdue"].sum())))
+            st.caption(t("map.case_layer_note"))
+            fresh = int(points["new"].sum()) if since else 0
+            if fresh:
+                st.success(t("map.new_cases", n=fresh))
+    st.session_state[f"_{key}_last_as_of"] = window.as_of
+
+    click = apply_click(
+        returned=returned,
+        selection=selection,
+        last_token=st.session_state.get(f"_{key}_click"),
+        shown_level=level,
+    )
+    st.session_state[f"_{key}_click"] = click.token
+    if click.changed:
+        new = click.selection
+        if new.grid:
+            st.query_params["grid"] = new.grid
+            st.rerun(scope="app")
+        st.session_state["map_level"] = new.level
+        state.request_areas(streets=new.streets, communities=new.communities)
