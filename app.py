@@ -29,7 +29,13 @@ PAGES = {
         ("pages/volunteer.py", "nav.volunteer", ":material/volunteer_activism:", "volunteer"),
         ("pages/ranking.py", "nav.ranking", ":material/leaderboard:", "ranking"),
     ],
+    "nav.group.data": [
+        ("pages/import_data.py", "import.nav", ":material/upload_file:", "import"),
+    ],
 }
+
+# Pages that work without a readable data directory (a first import fills it).
+WITHOUT_DATA = ("import",)
 
 # URL keys this file owns, and the keys each page keeps in the URL for itself.
 PAGE_PARAMS = {"map": ("metric", "level", "cases", "grid")}
@@ -181,12 +187,12 @@ def main() -> None:
     load_url_once()
     try:
         state.dataset()
+        data_error = None
     except DataError as exc:
-        st.title(t("app.title"))
-        st.error(f"**{t('error.data')}**\n\n{exc}\n\n{t('error.data.fix')}")
-        st.stop()
-    flt = filter_sidebar()
-    st.session_state[state.FILTER_KEY] = flt
+        data_error = exc
+    if data_error is None:
+        flt = filter_sidebar()
+        st.session_state[state.FILTER_KEY] = flt
     page = st.navigation(
         {
             t(group): [
@@ -196,7 +202,12 @@ def main() -> None:
             for group, pages in PAGES.items()
         }
     )
-    write_url(flt, page_keys=PAGE_PARAMS.get(page.url_path, ()))
+    if data_error is not None and page.url_path not in WITHOUT_DATA:
+        st.title(t("app.title"))
+        st.error(f"**{t('error.data')}**\n\n{data_error}\n\n{t('error.data.fix')}")
+        st.stop()
+    if data_error is None:
+        write_url(flt, page_keys=PAGE_PARAMS.get(page.url_path, ()))
     try:
         page.run()
     except Exception:  # a page bug must not put a traceback in front of a district leader

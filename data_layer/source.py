@@ -17,6 +17,11 @@ import polars as pl
 from data_layer import schema
 
 DEFAULT_DATA_DIR = "data"
+# A versioned data directory (written by ``python -m data_layer import``, docs/data-format.md):
+# ``versions/<id>/`` hold complete sets of tables, ``current`` is a symlink to one of them and
+# is switched atomically; ``<table>.parquet`` at the top are symlinks through ``current``.
+CURRENT_LINK = "current"
+VERSIONS_DIR = "versions"
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -33,9 +38,23 @@ def table_path(data_dir: Path, table: str) -> Path:
     return Path(data_dir) / f"{table}.parquet"
 
 
+def tables_dir(data_dir: Path | str) -> Path:
+    """The directory holding the current tables: the version ``current`` points to, resolved
+    once (so every table of one read comes from the same version), or ``data_dir`` itself for a
+    flat data directory."""
+    data_dir = Path(data_dir)
+    link = data_dir / CURRENT_LINK
+    if link.is_symlink() or link.is_dir():
+        resolved = link.resolve()
+        if resolved.is_dir():
+            return resolved
+    return data_dir
+
+
 def signature(data_dir: Path) -> tuple[tuple[str, int, int], ...]:
     """Modification stamps of the table files: changes when any file is rewritten."""
     stamps = []
+    data_dir = tables_dir(data_dir)
     for table in schema.TABLES:
         path = table_path(data_dir, table)
         try:
@@ -70,11 +89,13 @@ def open_dataset(data_dir: Path | str) -> Dataset:
         When the directory or a table file is missing, unreadable or has the wrong columns.
     """
     data_dir = Path(data_dir)
+    shown_dir = data_dir
     if not data_dir.is_dir():
         raise DataError(
             f"数据目录不存在 / data directory not found: {data_dir}. "
             "运行 `make demo` 生成演示数据，或设置 GRIDPULSE_DATA。"
         )
+    data_dir = tables_dir(data_dir)
     missing = [t for t in schema.TABLES if not table_path(data_dir, t).is_file()]
     if len(missing) == len(schema.TABLES):
         raise DataError(
@@ -104,16 +125,17 @@ def open_dataset(data_dir: Path | str) -> Dataset:
             tables[table] = schema.conform(table, frame)
         except (KeyError, pl.exceptions.PolarsError) as exc:
             raise DataError(f"{path.name} 格式不符 / wrong format: {exc}") from exc
-    return Dataset(tables=tables, data_dir=data_dir, version=version)
+    return Dataset(tables=tables, data_dir=shown_dir, version=version)
 
 
 def write_tables(data_dir: Path | str, frames: Mapping[str, pl.DataFrame]) -> None:
     """Write tables to a data directory, each file replaced atomically.
 
     A reader never sees a half-written file: each table is written to a temporary
-    file in the same directory and renamed over the old one.
+    file in the same directory and renamed over the old one. In a versioned data directory
+    the files of the current version are replaced.
     """
-    data_dir = Path(data_dir)
+    data_dir = tables_dir(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     for table, frame in frames.items():
         final = table_path(data_dir, table)

@@ -117,3 +117,12 @@ def test_kpi_cards_equal_the_cli(monkeypatch, tiny_dir, capsys, params, cli_args
         assert shown[lookup("metric", key, language="zh")] == format_value(key, cli[key]["value"])
         if METRICS[key].is_rate:
             assert format_fraction(cli[key]["numerator"], cli[key]["denominator"]) in captions
+
+
+def test_import_page_works_without_data(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRIDPULSE_DATA", str(tmp_path / "empty"))
+    at = AppTest.from_file(ROOT_APP, default_timeout=60)
+    at.switch_page(str(Path(ROOT_APP).parent / "pages" / "import_data.py"))
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not any("make demo" in e.value for e in at.error)

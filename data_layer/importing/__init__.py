@@ -1,0 +1,390 @@
+"""Import real data into a data directory: cases from Excel / CSV / Open311 JSON, boundaries
+from GeoJSON / Shapefile / GeoPackage — validated, atomic, nothing lost (docs/import.md).
+
+``run_import`` is the one entry point; the CLI (``python -m data_layer import``) and the
+数据导入 page both call it. An import builds a new version of the data directory and switches to
+it only when everything has been written (``versions``); a dry run does all the work in a
+temporary folder and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from data_layer import schema
+from data_layer.importing import versions
+from data_layer.importing.cases import OUTPUT_SCHEMA, CaseBatcher, Reference
+from data_layer.importing.mapping import Mapping, missing_required, resolve_columns
+from data_layer.importing.readers import ROW, FastPathFailed, Table, open_table
+from data_layer.importing.report import (
+    FULL_REPORT_COLUMNS,
+    REPORT_COLUMNS,
+    ImportResult,
+    mask_report,
+    message,
+    write_report_csv,
+)
+from data_layer.source import DataError, table_path, tables_dir
+
+__all__ = [
+    "DataError",
+    "ImportResult",
+    "Mapping",
+    "Progress",
+    "preview",
+    "run_import",
+    "write_report_csv",
+]
+
+# progress(rows_done, fraction 0..1 or None, stage)
+Progress = Callable[[int, float | None, str], None]
+
+
+def _noop(rows: int, fraction: float | None, stage: str) -> None:
+    return None
+
+
+def _existing(prev: Path | None, table: str) -> pl.DataFrame:
+    if prev is not None and table_path(prev, table).is_file():
+        return schema.conform(table, pl.read_parquet(table_path(prev, table)))
+    return schema.empty(table)
+
+
+@dataclass
+class _Work:
+    """Where a run writes: the staging folder of a new version, or a temporary folder."""
+
+    path: Path
+    previous: Path | None
+    scratch: Path
+
+    def table_file(self, table: str) -> Path:
+        return table_path(self.path, table)
+
+
+def _options(mapping: Mapping, key: str, default=None):
+    value = mapping.options.get(key, default)
+    return value if value not in ("", None) else default
+
+
+# --------------------------------------------------------------------------------------------
+# cases
+# --------------------------------------------------------------------------------------------
+
+
+def open_cases_file(
+    path: Path | str, mapping: Mapping, scratch: Path | None = None, fast: bool = True
+) -> Table:
+    header_row = _options(mapping, "header_row")
+    return open_table(
+        path,
+        scratch=scratch,
+        fast=fast,
+        header_row=int(header_row) if header_row else None,
+        encoding=_options(mapping, "encoding"),
+        sheet=_options(mapping, "sheet"),
+        batch_rows=int(_options(mapping, "batch_rows", 100_000)),
+    )
+
+
+def preview(path: Path | str, mapping: Mapping | None = None, *, rows: int = 20) -> dict:
+    """What the page shows before an import: detected format, header row, the column mapping
+    (field → header), required fields left unmapped, and the first rows with phone numbers and
+    the columns mapped to names/phones masked."""
+    mapping = mapping or Mapping()
+    table = open_cases_file(path, mapping)
+    first = next(table.batches, None)
+    resolved = resolve_columns(table.headers, mapping)
+    sample = (
+        first.head(rows)
+        if first is not None
+        else pl.DataFrame(schema={h: pl.String for h in table.headers})
+    )
+    sample = sample.select([h for h in table.headers if h in sample.columns])
+    personal = {
+        resolved.get("reporter_name"): "reporter_name",
+        resolved.get("reporter_phone"): "reporter_phone",
+    }
+    from data_layer.privacy import mask_name_expr, mask_phone_expr
+
+    exprs = []
+    for h in sample.columns:
+        if personal.get(h) == "reporter_name":
+            exprs.append(mask_name_expr(h))
+        elif personal.get(h) == "reporter_phone":
+            exprs.append(mask_phone_expr(h))
+        else:
+            exprs.append(pl.col(h).str.replace_all(r"(1[3-9]\d)\d{4}(\d{4})", "${1}****${2}"))
+    return {
+        "format": table.format,
+        "encoding": table.encoding,
+        "header_row": table.header_row,
+        "headers": table.headers,
+        "resolved": resolved,
+        "missing": missing_required(resolved),
+        "sample": sample.with_columns(exprs) if exprs else sample,
+    }
+
+
+def import_cases(
+    path: Path | str,
+    work: _Work,
+    reference: Reference,
+    mapping: Mapping,
+    *,
+    crs: str | None,
+    now: dt.datetime | None,
+    progress: Progress,
+) -> ImportResult:
+    """Import a case file into ``work``; polars' fast CSV reader first, and if it gives up
+    mid-file (an odd quote), once more with the careful reader."""
+    try:
+        return _import_cases(path, work, reference, mapping, crs=crs, now=now, progress=progress)
+    except FastPathFailed:
+        return _import_cases(
+            path, work, reference, mapping, crs=crs, now=now, progress=progress, fast=False
+        )
+
+
+def _import_cases(
+    path: Path | str,
+    work: _Work,
+    reference: Reference,
+    mapping: Mapping,
+    *,
+    crs: str | None,
+    now: dt.datetime | None,
+    progress: Progress,
+    fast: bool = True,
+) -> ImportResult:
+    started = time.monotonic()
+    parts = Path(tempfile.mkdtemp(prefix=".parts-", dir=work.scratch))
+    try:
+        table = open_cases_file(path, mapping, scratch=parts, fast=fast)
+    except BaseException:
+        shutil.rmtree(parts, ignore_errors=True)
+        raise
+    resolved = resolve_columns(table.headers, mapping)
+    missing = missing_required(resolved)
+    if missing:
+        shutil.rmtree(parts, ignore_errors=True)
+        raise DataError(
+            f"缺少必填字段 / required fields not mapped: {'; '.join(missing)}. "
+            f"文件中的表头 / headers in the file: {', '.join(table.headers[:40])}. "
+            "请在映射文件 [columns] 中指定（导入页面可以生成映射文件）/ map them in a mapping file."
+        )
+    crs = crs or _options(mapping, "crs", "wgs84")
+    batcher = CaseBatcher(
+        resolved,
+        mapping,
+        reference,
+        crs=crs,
+        default_source=_options(mapping, "default_source"),
+        now=now,
+        open311=table.format == "open311",
+    )
+    result = ImportResult(kind="cases")
+    result.detected = {
+        "format": table.format,
+        "encoding": table.encoding,
+        "header_row": table.header_row,
+        "mapping": resolved,
+        "crs": crs,
+    }
+    try:
+        n_parts = 0
+        for batch in table.batches:
+            accepted, problems = batcher.process(batch)
+            accepted.write_parquet(parts / f"a{n_parts:05d}.parquet")
+            mask_report(problems).write_parquet(parts / f"p{n_parts:05d}.parquet")
+            n_parts += 1
+            result.read += batch.height
+            if table.total_rows:
+                fraction = result.read / table.total_rows
+            else:
+                fraction = table.position() / table.size if table.size else None
+            progress(result.read, fraction, "cases")
+        if result.read == 0:
+            raise DataError("文件中没有数据行（只有表头） / the file has a header but no data rows")
+        accepted = pl.scan_parquet(sorted(parts.glob("a*.parquet")))
+        ids = accepted.select("case_id", ROW).collect()
+        first = ids.filter(pl.col("case_id").is_first_distinct())
+        dups = ids.filter(~pl.col("case_id").is_first_distinct()).join(
+            first.rename({ROW: "first_row"}), on="case_id", how="left"
+        )
+        dup_report = pl.DataFrame(
+            {
+                "row": dups[ROW],
+                "column": [resolved.get("case_id", "case_id")] * dups.height,
+                "field": ["case_id"] * dups.height,
+                "value": dups["case_id"],
+                "reason": ["duplicate_id"] * dups.height,
+                "message": [
+                    f"{message('duplicate_id')}: 与第 {r} 行相同 / same as row {r}"
+                    for r in dups["first_row"].to_list()
+                ],
+            },
+            schema=REPORT_COLUMNS,
+        )
+        problems = pl.concat(
+            [pl.read_parquet(p) for p in sorted(parts.glob("p*.parquet"))] + [dup_report],
+            how="vertical",
+        )
+        result.report = (
+            problems.with_columns(pl.lit("rejected").alias("severity"))
+            .sort("row", "column")
+            .select(list(FULL_REPORT_COLUMNS))
+        )
+        result.rejected = problems["row"].n_unique()
+        result.imported = first.height
+        new_ids = first.select("case_id").lazy()
+        dup_rows = dups.select(ROW).lazy()
+        prev_file = table_path(work.previous, "cases") if work.previous else None
+        if prev_file is not None and prev_file.is_file():
+            prev = pl.scan_parquet(prev_file)
+            result.updated = (
+                prev.join(new_ids, on="case_id", how="semi").select(pl.len()).collect().item()
+            )
+            kept = prev.join(new_ids, on="case_id", how="anti")
+        else:
+            kept = schema.empty("cases").lazy()
+        result.inserted = result.imported - result.updated
+        progress(result.read, 1.0, "writing")
+        fresh = accepted.join(dup_rows, on=ROW, how="anti").drop(ROW)
+        merged = pl.concat([kept, fresh], how="diagonal_relaxed").select(
+            pl.col(c).cast(t)
+            if c in kept.collect_schema().names() or c in fresh.collect_schema().names()
+            else pl.lit(None, dtype=t).alias(c)
+            for c, t in OUTPUT_SCHEMA.items()
+        )
+        merged.sink_parquet(work.table_file("cases"), compression="zstd", statistics=True)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+    if not result.reconciled:  # an invariant, not a user error
+        raise RuntimeError(f"import does not reconcile: {result.summary()}")
+    result.seconds = time.monotonic() - started
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------
+
+
+def run_import(
+    data_dir: Path | str,
+    *,
+    cases: Path | str | None = None,
+    boundaries: Path | str | None = None,
+    level: str | None = None,
+    mapping: Mapping | Path | str | None = None,
+    crs: str | None = None,
+    dry_run: bool = False,
+    strict: bool = False,
+    progress: Progress | None = None,
+    now: dt.datetime | None = None,
+    _fail_after_write: bool = False,
+) -> list[ImportResult]:
+    """Import boundaries and/or cases into ``data_dir`` as one new version.
+
+    Boundaries are imported first, so cases are matched against the new grids. Nothing in
+    ``data_dir`` changes on a dry run, on any exception, or when no row could be imported.
+
+    Raises
+    ------
+    DataError
+        For a file that cannot be used at all (empty, wrong encoding, required fields not mapped,
+        no CRS, …): the message says what and how to fix it.
+    """
+    if cases is None and boundaries is None:
+        raise DataError("请指定 --cases 或 --boundaries / nothing to import")
+    if boundaries is not None and level not in ("street", "community", "grid"):
+        raise DataError("导入边界需要 --level street|community|grid / boundaries need --level")
+    if crs:
+        from geo.crs import CRSError, normalize_crs
+
+        try:
+            crs = normalize_crs(crs)
+        except CRSError as exc:
+            raise DataError(f"坐标系无效 / bad --crs: {exc}") from exc
+    if not isinstance(mapping, Mapping):
+        mapping = Mapping.load(mapping)
+    progress = progress or _noop
+    data_dir = Path(data_dir)
+
+    def work_in(work: _Work) -> list[ImportResult]:
+        results: list[ImportResult] = []
+        ref_tables = {t: _existing(work.previous, t) for t in ("streets", "communities", "grids")}
+        if boundaries is not None:
+            from data_layer.importing.boundaries import import_boundaries
+
+            b_result, tables = import_boundaries(
+                boundaries,
+                level=level,
+                existing=ref_tables,
+                mapping=mapping,
+                crs=crs,
+                strict=strict,
+                progress=progress,
+            )
+            results.append(b_result)
+            if b_result.imported:
+                for table, frame in tables.items():
+                    schema.conform(table, frame).write_parquet(
+                        work.table_file(table), compression="zstd"
+                    )
+                    ref_tables[table] = frame
+        if cases is not None:
+            results.append(
+                import_cases(
+                    cases,
+                    work,
+                    Reference.from_tables(ref_tables),
+                    mapping,
+                    crs=crs,
+                    now=now,
+                    progress=progress,
+                )
+            )
+        return results
+
+    if dry_run:
+        with tempfile.TemporaryDirectory(prefix="gridpulse-dry-run-") as tmp:
+            previous = tables_dir(data_dir) if data_dir.is_dir() else None
+            return work_in(_Work(Path(tmp), previous, Path(tmp)))
+
+    with versions.import_lock(data_dir), versions.staging(data_dir) as stage:
+        previous = (
+            stage.previous
+            if any(table_path(stage.previous, t).is_file() for t in schema.TABLES)
+            else None
+        )
+        work = _Work(stage.path, previous, stage.path.parent)
+        results = work_in(work)
+        for table in schema.TABLES:
+            if table_path(stage.path, table).is_file():
+                stage.written.add(table)
+        if not any(r.imported for r in results):
+            return results  # nothing to switch to: the staging folder is discarded
+        if _fail_after_write:  # tests: an exception after the tables are written, before the switch
+            raise RuntimeError("simulated failure before the version switch")
+        name = stage.commit(
+            {
+                "at": dt.datetime.now().isoformat(timespec="seconds"),
+                "cases": str(cases) if cases else None,
+                "boundaries": str(boundaries) if boundaries else None,
+                "level": level,
+                "results": [r.summary() for r in results],
+            }
+        )
+        for r in results:
+            r.notes.append(f"版本 / version {name}")
+        return results

@@ -1,0 +1,288 @@
+"""Column mapping: which column of an export feeds which field of GridPulse.
+
+Built-in aliases cover the headers that provincial social-governance platform exports and
+Open311 GeoReport v2 use; anything else goes through a mapping file (TOML) that the import page
+can save::
+
+    [columns]              # header in the file = field
+    "事件单号" = "case_id"
+    "发生地址" = ""          # ignore this column
+
+    [values.category]      # extra value words (the built-in words stay)
+    "城市管理" = "municipal"
+
+    [options]
+    header_row = 3         # 1-based row of the header (default: found automatically)
+    default_source = "hotline_12345"
+    crs = "gcj02"          # coordinates of the cases (wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n)
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data_layer.source import DataError
+
+# Case fields the importer understands: the cases table (DESIGN §3) plus helper fields that are
+# turned into those columns (status → the loop, time limit → due_at, names → grid code).
+CASE_FIELDS: dict[str, str] = {
+    "case_id": "事件编号 / case id",
+    "grid_code": "网格编码 / grid code",
+    "grid_name": "网格名称 / grid name",
+    "community_code": "社区编码 / community code",
+    "community_name": "所属社区 / community",
+    "street_code": "街道编码 / street code",
+    "street_name": "所属街道 / street office",
+    "category": "事件类型 / category",
+    "source": "来源 / source",
+    "status": "状态 / status",
+    "reported_at": "上报时间 / reported at",
+    "registered_at": "立案时间 / registered at",
+    "rejected": "是否立案 / rejected",
+    "dispatched_at": "派遣时间 / dispatched at",
+    "handling_unit": "承办单位 / handling unit",
+    "handled_at": "处置时间 / handled at",
+    "verified_at": "核查时间 / verified at",
+    "closed_at": "办结时间 / closed at",
+    "due_at": "办理时限 / due at",
+    "postponed": "是否缓办 / postponed",
+    "rework_count": "返工次数 / rework count",
+    "satisfaction": "满意度 / satisfaction",
+    "lon": "经度 / longitude",
+    "lat": "纬度 / latitude",
+    "reporter_name": "联系人 / reporter name",
+    "reporter_phone": "联系电话 / reporter phone",
+    "description": "事件描述 / description",
+    "updated_at": "更新时间 / updated at",
+}
+CASE_REQUIRED = ("case_id", "reported_at")
+# A grid must be found from one of these (codes, names, or coordinates).
+CASE_LOCATION = ("grid_code", "grid_name", "lon")
+
+CASE_ALIASES: dict[str, tuple[str, ...]] = {
+    "case_id": (
+        "事件编号",
+        "案件编号",
+        "事件单号",
+        "案件单号",
+        "工单编号",
+        "工单号",
+        "编号",
+        "事件id",
+        "case_id",
+        "service_request_id",
+        "id",
+    ),
+    "grid_code": ("网格编码", "网格编号", "网格代码", "所属网格编码", "grid_code"),
+    "grid_name": ("所属网格", "网格名称", "网格", "grid_name", "grid"),
+    "community_code": ("社区编码", "社区编号", "社区代码", "community_code"),
+    "community_name": ("所属社区", "社区", "社区名称", "community_name", "community"),
+    "street_code": ("街道编码", "街道编号", "街道代码", "street_code"),
+    "street_name": ("所属街道", "街道", "街道名称", "街镇", "street_name", "street"),
+    "category": (
+        "事件类型",
+        "事件类别",
+        "案件类型",
+        "案件类别",
+        "问题类型",
+        "问题类别",
+        "事件大类",
+        "类别",
+        "category",
+        "service_name",
+    ),
+    "source": ("来源", "事件来源", "案件来源", "上报渠道", "渠道", "source"),
+    "status": ("状态", "事件状态", "案件状态", "办理状态", "处理状态", "status"),
+    "reported_at": (
+        "上报时间",
+        "报告时间",
+        "受理时间",
+        "发生时间",
+        "登记时间",
+        "reported_at",
+        "requested_datetime",
+    ),
+    "registered_at": ("立案时间", "registered_at"),
+    "rejected": ("是否立案", "不予立案", "rejected"),
+    "dispatched_at": ("派遣时间", "派单时间", "分派时间", "dispatched_at"),
+    "handling_unit": (
+        "承办单位",
+        "处置单位",
+        "责任单位",
+        "办理单位",
+        "承办部门",
+        "handling_unit",
+        "agency_responsible",
+    ),
+    "handled_at": ("处置时间", "处置完成时间", "处理时间", "handled_at"),
+    "verified_at": ("核查时间", "核实时间", "verified_at"),
+    "closed_at": ("办结时间", "结案时间", "完成时间", "closed_at"),
+    "due_at": (
+        "办理时限",
+        "处置时限",
+        "办结时限",
+        "截止时间",
+        "期限",
+        "due_at",
+        "expected_datetime",
+    ),
+    "postponed": ("是否缓办", "缓办", "postponed"),
+    "rework_count": ("返工次数", "退回次数", "rework_count"),
+    "satisfaction": ("满意度", "评价结果", "评价", "满意度评价", "satisfaction"),
+    "lon": ("经度", "lon", "lng", "long", "longitude", "x坐标", "x"),
+    "lat": ("纬度", "lat", "latitude", "y坐标", "y"),
+    "reporter_name": ("联系人", "上报人", "反映人", "报告人", "诉求人", "姓名", "reporter_name"),
+    "reporter_phone": (
+        "联系电话",
+        "联系方式",
+        "电话",
+        "手机",
+        "手机号",
+        "手机号码",
+        "reporter_phone",
+        "phone",
+    ),
+    "description": ("事件描述", "问题描述", "描述", "事件内容", "诉求内容", "内容", "description"),
+    "updated_at": ("更新时间", "最后更新时间", "updated_at", "updated_datetime"),
+}
+
+# Boundary attributes per level (GeoJSON / Shapefile / GeoPackage properties).
+BOUNDARY_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "street": {
+        "code": ("street_code", "街道编码", "街道代码", "编码", "code", "jddm"),
+        "name": ("name", "街道名称", "街道", "名称", "jdmc"),
+        "district": ("district", "区县", "区划代码", "所属区县"),
+    },
+    "community": {
+        "code": ("community_code", "社区编码", "社区代码", "编码", "code", "sqdm"),
+        "name": ("name", "社区名称", "社区", "名称", "sqmc"),
+        "parent_code": ("street_code", "街道编码", "所属街道编码", "parent_code"),
+        "parent_name": ("所属街道", "街道名称", "街道", "street_name", "parent_name"),
+        "households": ("households", "户数", "总户数"),
+        "population": ("population", "人口", "人口数", "常住人口"),
+        "community_workers": ("community_workers", "社区工作者", "社工人数"),
+        "service_center_m2": ("service_center_m2", "服务中心面积", "党群服务中心面积"),
+    },
+    "grid": {
+        "code": ("grid_code", "网格编码", "网格代码", "网格编号", "编码", "code", "wgdm"),
+        "name": ("name", "网格名称", "网格", "名称", "wgmc"),
+        "parent_code": ("community_code", "社区编码", "所属社区编码", "parent_code"),
+        "parent_name": ("所属社区", "社区名称", "社区", "community_name", "parent_name"),
+        "kind": ("kind", "网格类型", "类型"),
+        "households": ("households", "户数", "总户数"),
+        "population": ("population", "人口", "人口数"),
+        "full_time_workers": ("full_time_workers", "专职网格员", "专职网格员数"),
+        "part_time_workers": ("part_time_workers", "兼职网格员", "兼职网格员数"),
+        "party_org": ("party_org", "党组织", "网格党组织"),
+    },
+}
+
+
+def normalize_header(text: object) -> str:
+    """Header as compared with the aliases: no spaces, asterisks, brackets' contents or case."""
+    s = str(text or "").strip().lower().replace("\ufeff", "")
+    s = re.sub(r"[（(【\[].*?[)）】\]]", "", s)  # 上报时间(必填) → 上报时间
+    return re.sub(r"[\s*＊:：]", "", s)
+
+
+_ALIAS_INDEX = {
+    normalize_header(alias): target for target, aliases in CASE_ALIASES.items() for alias in aliases
+}
+
+
+@dataclass
+class Mapping:
+    """Header → field for one file, plus value words and options."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # header → field ("" = ignore)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # field → word → code
+    options: dict[str, object] = field(default_factory=dict)
+
+    def to_toml(self) -> str:
+        def q(s: object) -> str:
+            return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+        lines = ["# GridPulse import mapping (docs/import.md)", "", "[columns]"]
+        lines += [f"{q(k)} = {q(v)}" for k, v in self.columns.items()]
+        for fld, words in self.values.items():
+            lines += ["", f"[values.{fld}]"] + [f"{q(k)} = {q(v)}" for k, v in words.items()]
+        if self.options:
+            lines += ["", "[options]"]
+            for k, v in self.options.items():
+                lines.append(
+                    f"{k} = {v}"
+                    if isinstance(v, int) and not isinstance(v, bool)
+                    else f"{k} = {q(v)}"
+                )
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_toml(cls, text: str) -> Mapping:
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise DataError(f"映射文件格式错误 / mapping file is not valid TOML: {exc}") from exc
+        columns = {str(k): str(v) for k, v in (raw.get("columns") or {}).items()}
+        unknown = sorted({v for v in columns.values() if v and v not in CASE_FIELDS})
+        if unknown:
+            raise DataError(
+                f"映射文件中有未知字段 / unknown fields in mapping file: {', '.join(unknown)}; "
+                f"可用 / known: {', '.join(CASE_FIELDS)}"
+            )
+        values = {
+            str(f): {str(k): str(v) for k, v in words.items()}
+            for f, words in (raw.get("values") or {}).items()
+        }
+        return cls(columns=columns, values=values, options=dict(raw.get("options") or {}))
+
+    @classmethod
+    def load(cls, path: Path | str | None) -> Mapping:
+        if path is None:
+            return cls()
+        try:
+            return cls.from_toml(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"无法读取映射文件 / cannot read mapping file {path}: {exc}") from exc
+
+
+def alias_target(header: str) -> str | None:
+    return _ALIAS_INDEX.get(normalize_header(header))
+
+
+def resolve_columns(headers: list[str], mapping: Mapping) -> dict[str, str]:
+    """field → header for a file: the mapping file first, then the built-in aliases.
+
+    Each field takes the first header that maps to it; a header maps to at most one field.
+    """
+    out: dict[str, str] = {}
+    explicit = {normalize_header(k): v for k, v in mapping.columns.items()}
+    for h in headers:
+        key = normalize_header(h)
+        if key in explicit:
+            target = explicit[key]
+            if target and target not in out:
+                out[target] = h
+    for h in headers:
+        key = normalize_header(h)
+        if key in explicit or h in out.values():
+            continue
+        target = _ALIAS_INDEX.get(key)
+        if target and target not in out:
+            out[target] = h
+    return out
+
+
+def missing_required(resolved: dict[str, str]) -> list[str]:
+    """Required fields no column feeds, as 'field (中文 / English)' texts."""
+    missing = [f for f in CASE_REQUIRED if f not in resolved]
+    if not any(f in resolved for f in CASE_LOCATION):
+        missing.append("grid_code")
+    return [f"{f}（{CASE_FIELDS[f]}）" for f in missing]
+
+
+def header_score(cells: list[object]) -> int:
+    """How many cells of a row look like known headers (used to find the header row)."""
+    return sum(1 for c in cells if c is not None and normalize_header(c) in _ALIAS_INDEX)

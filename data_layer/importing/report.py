@@ -1,0 +1,157 @@
+"""The import report: every rejected row with row number, column, value and reason.
+
+Reasons are stable codes with a bilingual message (below). Values of personal columns are
+masked (``data_layer.privacy``) and mobile numbers inside any value are masked too, so the
+report — on screen, in the CSV and in logs — never carries unmasked personal data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from data_layer.privacy import mask_name_expr, mask_phone_expr
+
+REPORT_COLUMNS = {
+    "row": pl.Int64,
+    "column": pl.String,
+    "field": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+    "message": pl.String,
+}
+# the report as written and shown: severity "rejected" (the row did not land) or "warning"
+# (it landed, e.g. a repaired boundary or an overlap found by the boundary checks)
+FULL_REPORT_COLUMNS = {**REPORT_COLUMNS, "severity": pl.String}
+
+REASONS: dict[str, str] = {
+    "bad_row": "行结构错误 / broken row",
+    "missing_required": "缺少必填值 / required value missing",
+    "unparseable": "无法识别的日期时间 / unparseable date or time",
+    "impossible": "不存在的日期时间（如 2 月 30 日、25 点）或年份不合理 / impossible date or time",
+    "future": "时间晚于导入时刻 / time is in the future",
+    "not_a_number": "不是数字 / not a number",
+    "not_a_count": "应为非负整数 / must be a whole number ≥ 0",
+    "time_order": "时间先后顺序错误 / events out of order",
+    "closed_before_reported": "办结时间早于上报时间 / closed before reported",
+    "unknown_value": "无法识别的取值（可在映射文件 [values] 中补充） / unknown value (add it under [values] in a mapping file)",
+    "unknown_grid": "网格不存在 / unknown grid",
+    "ambiguous_grid": "网格名称不唯一，请提供网格编码或所属社区 / grid name is not unique",
+    "unknown_community": "社区不存在 / unknown community",
+    "unknown_street": "街道不存在 / unknown street",
+    "grid_not_in_community": "网格不属于所填社区 / grid is not in the given community",
+    "grid_not_in_street": "网格不属于所填街道 / grid is not in the given street office",
+    "no_location": "没有网格编码、网格名称或坐标，无法确定所属网格 / no grid code, grid name or coordinates",
+    "zero_coordinates": "坐标为 (0,0) / coordinates are (0, 0)",
+    "half_coordinates": "只有经度或纬度之一 / only one of longitude and latitude",
+    "outside_district": "坐标在辖区之外（经纬度是否颠倒或坐标系不对？） / coordinates outside the district (swapped, or wrong --crs?)",
+    "outside_grids": "坐标不在任何网格内 / coordinates fall in no grid",
+    "duplicate_id": "文件内编号重复（保留首次出现的行） / duplicate id in the file (the first row is kept)",
+    "closed_without_time": "状态为已办结但没有办结时间 / status is closed but there is no closing time",
+    # boundaries
+    "missing_code": "缺少编码 / code missing",
+    "bad_code": "编码格式不对 / code has the wrong form",
+    "unknown_parent": "上级不存在 / parent not found",
+    "parent_mismatch": "上级编码与编码前缀不一致 / parent code does not match the code prefix",
+    "invalid_geometry": "边界无效，已修复 / invalid geometry, repaired",
+    "unrepairable_geometry": "边界无效且无法安全修复 / invalid geometry that cannot be repaired safely",
+    "missing_geometry": "没有边界 / no geometry",
+    "not_polygon": "边界不是面 / geometry is not a polygon",
+    "boundary_warning": "边界检查提示 / boundary check",
+}
+
+
+def message(reason: str) -> str:
+    return REASONS.get(reason, reason)
+
+
+def empty_report() -> pl.DataFrame:
+    return pl.DataFrame(schema=FULL_REPORT_COLUMNS)
+
+
+def mask_report(frame: pl.DataFrame) -> pl.DataFrame:
+    """Mask the value column where it holds a name or phone, and phone numbers anywhere."""
+    if frame.is_empty():
+        return frame
+    masked_name = mask_name_expr("value")
+    masked_phone = mask_phone_expr("value")
+    anywhere = pl.col("value").str.replace_all(r"(1[3-9]\d)\d{4}(\d{4})", "${1}****${2}")
+    return frame.with_columns(
+        pl.when(pl.col("field") == "reporter_name")
+        .then(masked_name)
+        .when(pl.col("field") == "reporter_phone")
+        .then(masked_phone)
+        .otherwise(anywhere)
+        .alias("value")
+    )
+
+
+@dataclass
+class ImportResult:
+    """What an import (or dry run) did. ``read == imported + rejected`` always holds."""
+
+    kind: str  # "cases" | "boundaries"
+    read: int = 0
+    imported: int = 0
+    rejected: int = 0
+    inserted: int = 0
+    updated: int = 0
+    report: pl.DataFrame = field(default_factory=empty_report)  # masked
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    detected: dict[str, object] = field(
+        default_factory=dict
+    )  # format, encoding, header row, mapping
+    seconds: float = 0.0
+
+    @property
+    def reconciled(self) -> bool:
+        return self.read == self.imported + self.rejected
+
+    def reasons(self) -> pl.DataFrame:
+        """Rejected problems counted by reason (a row may have several)."""
+        if self.report.is_empty():
+            return pl.DataFrame(
+                schema={
+                    "severity": pl.String,
+                    "reason": pl.String,
+                    "rows": pl.UInt32,
+                    "message": pl.String,
+                }
+            )
+        return (
+            self.report.with_columns(pl.col("message").str.split(":").list.first())
+            .group_by("severity", "reason")
+            .agg(pl.col("row").n_unique().alias("rows"), pl.col("message").first())
+            .sort("severity", "rows", "reason", descending=[False, True, False])
+        )
+
+    def summary(self) -> str:
+        text = (
+            f"{self.kind}: 读取 read {self.read:,} = 导入 imported {self.imported:,} "
+            f"+ 拒绝 rejected {self.rejected:,}"
+        )
+        if self.kind == "cases":
+            text += f" (新增 new {self.inserted:,}, 更新 updated {self.updated:,})"
+        return text
+
+
+def write_report_csv(report: pl.DataFrame, path: Path | str) -> None:
+    """The (already masked) report as UTF-8 CSV with BOM, so Excel opens the Chinese text."""
+    out = report.select("row", "column", "value", "severity", "reason", "message")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(b"\xef\xbb\xbf")
+        out.write_csv(fh)
+
+
+def report_csv_bytes(report: pl.DataFrame) -> bytes:
+    """The report CSV (UTF-8 with BOM) as bytes, for a download button."""
+    import io
+
+    buf = io.BytesIO()
+    buf.write(b"\xef\xbb\xbf")
+    report.select("row", "column", "value", "severity", "reason", "message").write_csv(buf)
+    return buf.getvalue()

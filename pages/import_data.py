@@ -1,0 +1,256 @@
+"""数据导入 Import: upload, preview, map columns (save a mapping file), dry run, confirm, report.
+
+Thin: every check and every write is ``data_layer.importing`` (the CLI runs the same code).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from data_layer.importing import Mapping, preview, run_import
+from data_layer.importing.mapping import CASE_FIELDS
+from data_layer.importing.report import report_csv_bytes
+from data_layer.schema import SOURCES
+from data_layer.source import DataError, data_dir_from_env
+from ui.i18n import code_label, t
+
+log = logging.getLogger("gridpulse.import")
+CRS_CHOICES = ["", "wgs84", "gcj02", "bd09", "cgcs2000", "EPSG:4547", "EPSG:4548", "EPSG:3857"]
+CASE_TYPES = ["csv", "txt", "xlsx", "json"]
+BOUNDARY_TYPES = ["geojson", "json", "zip", "gpkg"]
+PREVIEW_ROWS = 20
+
+
+def _saved_upload(upload) -> Path:
+    """The uploaded file on disk (once per upload), so the importer can stream it."""
+    key = f"import_file_{upload.file_id}"
+    path = st.session_state.get(key)
+    if path is None or not Path(path).exists():
+        folder = Path(tempfile.mkdtemp(prefix="gridpulse-upload-"))
+        path = folder / Path(upload.name).name
+        path.write_bytes(upload.getbuffer())
+        st.session_state[key] = str(path)
+    return Path(path)
+
+
+def _progress_callback():
+    bar = st.progress(0.0, text=t("import.progress", rows=0, rate=0))
+    started = time.monotonic()
+
+    def update(rows: int, fraction: float | None, stage: str) -> None:
+        rate = rows / max(time.monotonic() - started, 1e-6)
+        bar.progress(
+            min(max(fraction or 0.0, 0.0), 1.0),
+            text=t("import.progress", rows=f"{rows:,}", rate=f"{rate:,.0f}"),
+        )
+
+    return bar, update
+
+
+def _mapping_editor(info: dict, base: Mapping) -> Mapping:
+    """One select box per column of the file, prefilled with what was recognised."""
+    st.subheader(t("import.map"))
+    st.caption(t("import.map.help"))
+    by_header = {header: field for field, header in info["resolved"].items()}
+    options = ["", *CASE_FIELDS]
+    columns: dict[str, str] = {}
+    cols = st.columns(3)
+    for i, header in enumerate(info["headers"]):
+        with cols[i % 3]:
+            columns[header] = st.selectbox(
+                header,
+                options,
+                index=options.index(by_header.get(header, "")),
+                format_func=lambda f: t("import.map.none") if not f else f"{f} · {CASE_FIELDS[f]}",
+                key=f"import_map_{header}",
+            )
+    default_source = st.selectbox(
+        t("import.default_source"),
+        ["", *SOURCES],
+        format_func=lambda s: t("import.default_source.none") if not s else code_label("source", s),
+        key="import_default_source",
+    )
+    options_out = dict(base.options)
+    if default_source:
+        options_out["default_source"] = default_source
+    return Mapping(columns=columns, values=base.values, options=options_out)
+
+
+def _show_result(results, *, dry_run: bool) -> None:
+    st.subheader(t("import.result.dry") if dry_run else t("import.result.done"))
+    for r in results:
+        a, b, c, d = st.columns(4)
+        a.metric(t("import.read"), f"{r.read:,}")
+        b.metric(t("import.imported"), f"{r.imported:,}")
+        c.metric(t("import.rejected"), f"{r.rejected:,}")
+        d.metric(t("import.updated"), f"{r.updated:,}")
+        counts = {
+            "read": f"{r.read:,}",
+            "imported": f"{r.imported:,}",
+            "rejected": f"{r.rejected:,}",
+        }
+        if r.reconciled:
+            st.success(t("import.reconcile", **counts))
+        else:
+            st.error(t("import.reconcile.bad", **counts))
+        for note in r.notes:
+            st.info(note)
+        if not r.report.is_empty():
+            st.markdown(f"**{t('import.reasons')}**")
+            st.dataframe(
+                r.reasons(),
+                hide_index=True,
+                column_config={
+                    "severity": t("import.col.severity"),
+                    "reason": t("import.col.reason"),
+                    "rows": t("import.col.rows"),
+                    "message": t("import.col.message"),
+                },
+            )
+            st.markdown(f"**{t('import.rows')}**")
+            st.dataframe(
+                r.report.head(1000),
+                hide_index=True,
+                column_order=["row", "column", "value", "severity", "reason", "message"],
+                column_config={
+                    "row": t("import.col.row"),
+                    "column": t("import.map.column"),
+                    "value": t("import.col.value"),
+                    "severity": t("import.col.severity"),
+                    "reason": t("import.col.reason"),
+                    "message": t("import.col.message"),
+                },
+            )
+            st.download_button(
+                t("import.report.download"),
+                report_csv_bytes(r.report),
+                file_name=f"import-report-{r.kind.replace(':', '-')}.csv",
+                mime="text/csv",
+                key=f"import_report_{r.kind}_{dry_run}",
+            )
+    if not dry_run and not any(r.imported for r in results):
+        st.warning(t("import.nothing"))
+
+
+def body() -> None:
+    st.title(t("import.title"))
+    st.caption(t("import.intro"))
+    kind = st.radio(
+        t("import.kind"),
+        ["cases", "boundaries"],
+        format_func=lambda k: t(f"import.kind.{k}"),
+        horizontal=True,
+        key="import_kind",
+    )
+    level = None
+    left, right = st.columns(2)
+    if kind == "boundaries":
+        level = left.selectbox(
+            t("import.level"),
+            ["grid", "community", "street"],
+            format_func=lambda v: t(f"import.level.{v}"),
+            key="import_level",
+        )
+        st.caption(t("import.boundaries.note"))
+    crs = right.selectbox(
+        t("import.crs"),
+        CRS_CHOICES,
+        format_func=lambda c: t("import.crs.auto") if not c else c,
+        help=t("import.crs.help"),
+        key="import_crs",
+    )
+    upload = st.file_uploader(
+        t("import.upload"),
+        type=CASE_TYPES if kind == "cases" else BOUNDARY_TYPES,
+        help=t("import.upload.help"),
+        key=f"import_upload_{kind}",
+    )
+    mapping_upload = (
+        st.file_uploader(t("import.mapping.upload"), type=["toml"], key="import_mapping_upload")
+        if kind == "cases"
+        else None
+    )
+    if upload is None:
+        st.info(t("import.need_file"))
+        return
+
+    try:
+        path = _saved_upload(upload)
+        mapping = (
+            Mapping.from_toml(mapping_upload.getvalue().decode("utf-8"))
+            if mapping_upload
+            else Mapping()
+        )
+        if kind == "cases":
+            info = preview(path, mapping, rows=PREVIEW_ROWS)
+            st.caption(
+                t(
+                    "import.detected",
+                    format=info["format"],
+                    encoding=info["encoding"] or "—",
+                    header_row=info["header_row"],
+                )
+            )
+            st.markdown(f"**{t('import.preview', n=PREVIEW_ROWS)}**")
+            st.dataframe(info["sample"], hide_index=True)
+            mapping = _mapping_editor(info, mapping)
+            from data_layer.importing.mapping import missing_required, resolve_columns
+
+            missing = missing_required(resolve_columns(info["headers"], mapping))
+            if missing:
+                st.warning(t("import.map.missing", fields="；".join(missing)))
+            st.download_button(
+                t("import.map.save"),
+                mapping.to_toml().encode("utf-8"),
+                file_name="mapping.toml",
+                mime="application/toml",
+            )
+    except DataError as exc:
+        st.error(f"**{t('import.error')}**\n\n{exc}")
+        return
+
+    run_dry, run_real = st.columns(2)
+    dry = run_dry.button(t("import.dry_run"), type="secondary", key="import_dry")
+    real = run_real.button(
+        t("import.confirm"), type="primary", help=t("import.confirm.help"), key="import_go"
+    )
+    if not (dry or real):
+        return
+    bar, progress = _progress_callback()
+    try:
+        results = run_import(
+            data_dir_from_env(),
+            cases=path if kind == "cases" else None,
+            boundaries=path if kind == "boundaries" else None,
+            level=level,
+            mapping=mapping,
+            crs=crs or None,
+            dry_run=dry,
+            progress=progress,
+        )
+    except DataError as exc:
+        bar.empty()
+        st.error(f"**{t('import.error')}**\n\n{exc}")
+        return
+    except Exception:  # never a traceback on screen; the data directory is unchanged
+        bar.empty()
+        log.exception("import failed")
+        st.error(t("import.error.unexpected"))
+        return
+    rows = sum(r.read for r in results)
+    seconds = sum(r.seconds for r in results)
+    bar.progress(
+        1.0,
+        text=t(
+            "import.progress", rows=f"{rows:,}", rate=f"{rows / seconds:,.0f}" if seconds else "—"
+        ),
+    )
+    _show_result(results, dry_run=dry)
+
+
+body()
