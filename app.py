@@ -23,6 +23,9 @@ PAGES = {
         ("pages/overview.py", "nav.overview", ":material/dashboard:", ""),
         ("pages/map.py", "nav.map", ":material/map:", "map"),
     ],
+    "nav.group.meeting": [
+        ("pages/meeting.py", "nav.meeting", ":material/co_present:", "meeting"),
+    ],
     "nav.group.analysis": [
         ("pages/cases.py", "nav.cases", ":material/task_alt:", "cases"),
         ("pages/coverage.py", "nav.coverage", ":material/grid_on:", "coverage"),
@@ -38,7 +41,20 @@ PAGES = {
 WITHOUT_DATA = ("import",)
 
 # URL keys this file owns, and the keys each page keeps in the URL for itself.
-PAGE_PARAMS = {"map": ("metric", "level", "cases", "grid")}
+PAGE_PARAMS = {
+    "map": ("metric", "level", "cases", "grid"),
+    "meeting": (
+        "mt_period",
+        "mt_month",
+        "mt_quarter",
+        "mt_from",
+        "mt_to",
+        "mt_street",
+        "mt_as_of",
+        "slide",
+        "present",
+    ),
+}
 FILTER_PARAMS = (
     "street",
     "community",

@@ -200,3 +200,48 @@ def _area_names(version: tuple) -> dict[str, str]:
 def area_names() -> dict[str, str]:
     """code → name of every street, community and grid."""
     return _area_names(dataset().version)
+
+
+# -- meeting mode (data_layer.briefing): one model for the screen, the PPTX and the PDF -------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _briefing(version: tuple, meeting, scope_: Scope, config, lang: str):
+    from data_layer import briefing
+
+    return briefing.build_briefing(dataset(), meeting, scope_, config=config, lang=lang)
+
+
+def briefing(meeting, *, lang: str):
+    """The seven slides of a frozen ``briefing.Meeting`` (cached per data version)."""
+    return _briefing(dataset().version, meeting, scope(), ranking_config(), lang)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _briefing_map(version: tuple, meeting, scope_: Scope, config, lang: str) -> bytes:
+    from geo.static_map import choropleth_png
+
+    model = _briefing(version, meeting, scope_, config, lang)
+    return choropleth_png(dataset(), model.map_values, metric="closure_rate", lang=lang)
+
+
+def briefing_map(meeting, *, lang: str) -> bytes:
+    """The closure-rate map of the briefing as a PNG (the same picture on screen and paper)."""
+    return _briefing_map(dataset().version, meeting, scope(), ranking_config(), lang)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _briefing_file(version: tuple, meeting, scope_: Scope, config, lang: str, fmt: str) -> bytes:
+    from data_layer import briefing_pdf, briefing_pptx
+
+    model = _briefing(version, meeting, scope_, config, lang)
+    png = _briefing_map(version, meeting, scope_, config, lang)
+    writer = briefing_pptx.pptx_bytes if fmt == "pptx" else briefing_pdf.pdf_bytes
+    return writer(model, map_png=png)
+
+
+def briefing_file(meeting, *, lang: str, fmt: str) -> bytes:
+    """The briefing as ``pptx`` or ``pdf`` bytes."""
+    if fmt not in ("pptx", "pdf"):
+        raise ValueError(f"fmt must be 'pptx' or 'pdf', got {fmt!r}")
+    return _briefing_file(dataset().version, meeting, scope(), ranking_config(), lang, fmt)

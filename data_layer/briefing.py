@@ -1,0 +1,790 @@
+"""The joint-conference briefing (联席会议) as data: seven slides of titles, figures and tables.
+
+One model feeds the screen (pages/meeting.py), the PPTX (``briefing_pptx``) and the PDF
+(``briefing_pdf``), so the three cannot disagree. Every number is read from
+``queries.kpis`` / ``analytics`` and formatted by ``metrics.format_value`` /
+``format_fraction`` — the same as ``python -m data_layer kpis`` for the meeting's scope,
+period and as-of. Personal data leaves this module masked (``analytics.open_cases`` masks;
+``exports.masked`` masks again, phones in any text column included).
+
+A ``Meeting`` is the frozen choice — period (a month, a quarter or a custom range), streets
+and as-of — with its URL form, so the same link shows the same numbers later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from data_layer import analytics, metrics, queries
+from data_layer.exports import masked
+from data_layer.filters import Filter, Window
+from data_layer.i18n import lookup
+from data_layer.metrics import DASH, format_fraction, format_value, metric_def
+from data_layer.scope import Scope
+from data_layer.source import Dataset
+
+KINDS = ("month", "quarter", "custom")
+SLIDES = ("headline", "map", "ranking", "overdue", "coverage", "volunteer", "notes")
+HEADLINE = (
+    "reported",
+    "closure_rate",
+    "on_time_rate",
+    "overdue_open",
+    "satisfaction_rate",
+    "response_rate",
+    "full_time_coverage",
+    "party_org_coverage",
+)
+COVERAGE = ("full_time_coverage", "party_org_coverage", "size_standard_rate", "property_coverage")
+VOLUNTEER = (
+    "activities",
+    "volunteer_hours",
+    "volunteer_hours_per_1k",
+    "party_members_reported",
+    "wishes_collected",
+    "wishes_fulfilled",
+    "wish_fulfilment_rate",
+)
+VOLUNTEER_DETAIL = ("teams", "team_members", "participants")
+MAX_ROWS = 10  # table rows on one slide; the rest is counted in a note
+UNIT_TOP = 3  # handling units on the red and black list
+URL_KEYS = ("mt_period", "mt_month", "mt_quarter", "mt_from", "mt_to", "mt_street", "mt_as_of")
+
+
+# -- the meeting: frozen period, scope and as-of, and its URL form ----------------------------
+
+
+def month_range(year: int, month: int) -> tuple[dt.date, dt.date]:
+    start = dt.date(year, month, 1)
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    return start, following - dt.timedelta(days=1)
+
+
+def quarter_range(year: int, quarter: int) -> tuple[dt.date, dt.date]:
+    start, _ = month_range(year, 3 * quarter - 2)
+    _, end = month_range(year, 3 * quarter)
+    return start, end
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A meeting's frozen view: whole days ``start``..``end``, streets (empty = whole
+    district), everything counted as known at ``as_of``."""
+
+    kind: str
+    start: dt.date
+    end: dt.date
+    as_of: dt.datetime
+    streets: tuple[str, ...] = ()
+
+    @classmethod
+    def for_month(cls, year: int, month: int, *, as_of: dt.datetime, streets=()) -> Meeting:
+        start, end = month_range(year, month)
+        return cls("month", start, end, as_of, tuple(streets))
+
+    @classmethod
+    def for_quarter(cls, year: int, quarter: int, *, as_of: dt.datetime, streets=()) -> Meeting:
+        start, end = quarter_range(year, quarter)
+        return cls("quarter", start, end, as_of, tuple(streets))
+
+    @classmethod
+    def default(cls, *, now: dt.datetime, streets: Sequence[str] = ()) -> Meeting:
+        """The month before ``now``, frozen at ``now`` (floored to the minute)."""
+        as_of = now.replace(second=0, microsecond=0)
+        last = as_of.date().replace(day=1) - dt.timedelta(days=1)
+        return cls.for_month(last.year, last.month, as_of=as_of, streets=streets)
+
+    @property
+    def month(self) -> str:
+        return f"{self.start:%Y-%m}"
+
+    @property
+    def quarter(self) -> str:
+        return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+
+    def filter(self) -> Filter:
+        """The shared ``Filter`` of this meeting (a custom period, frozen)."""
+        return Filter(
+            streets=self.streets, period="custom", start=self.start, end=self.end, as_of=self.as_of
+        )
+
+    def window(self) -> Window:
+        return self.filter().window()
+
+    def with_streets(self, streets: Sequence[str]) -> Meeting:
+        return Meeting(self.kind, self.start, self.end, self.as_of, tuple(streets))
+
+    def to_query_params(self) -> dict[str, str | list[str]]:
+        params: dict[str, str | list[str]] = {"mt_period": self.kind}
+        if self.kind == "month":
+            params["mt_month"] = self.month
+        elif self.kind == "quarter":
+            params["mt_quarter"] = self.quarter
+        else:
+            params["mt_from"], params["mt_to"] = self.start.isoformat(), self.end.isoformat()
+        if self.streets:
+            params["mt_street"] = list(self.streets)
+        params["mt_as_of"] = self.as_of.isoformat(timespec="minutes")
+        return params
+
+    @classmethod
+    def from_query_params(cls, params: Mapping[str, str | Sequence[str]]) -> Meeting | None:
+        """Parse the URL; None when it carries no valid meeting (no or a malformed as-of).
+
+        Like ``Filter.from_query_params`` this never raises: a shared link with a typo
+        falls back to the default meeting.
+        """
+
+        def many(key: str) -> list[str]:
+            value = params.get(key)
+            values = [] if value is None else [value] if isinstance(value, str) else list(value)
+            out: list[str] = []
+            for v in values:
+                out += [p.strip() for p in str(v).split(",") if p.strip() and p.strip() not in out]
+            return out
+
+        def one(key: str) -> str | None:
+            got = many(key)
+            return got[0] if got else None
+
+        try:
+            as_of = dt.datetime.fromisoformat(one("mt_as_of") or "").replace(tzinfo=None)
+        except ValueError:
+            return None
+        streets = tuple(many("mt_street"))
+        kind = one("mt_period") or "month"
+        try:
+            if kind == "month":
+                year, month = (int(x) for x in (one("mt_month") or "").split("-"))
+                return cls.for_month(year, month, as_of=as_of, streets=streets)
+            if kind == "quarter":
+                match = re.fullmatch(r"(\d{4})-?Q([1-4])", (one("mt_quarter") or "").upper())
+                if match:
+                    year, quarter = int(match[1]), int(match[2])
+                    return cls.for_quarter(year, quarter, as_of=as_of, streets=streets)
+            if kind == "custom":
+                start = dt.date.fromisoformat(one("mt_from") or "")
+                end = dt.date.fromisoformat(one("mt_to") or "")
+                start, end = sorted((start, end))
+                return cls("custom", start, end, as_of, streets)
+        except ValueError:
+            pass
+        # as-of given but the period is not: the month before as-of
+        return cls.default(now=as_of, streets=streets)
+
+
+def month_choices(as_of: dt.datetime, n: int = 24) -> list[str]:
+    """``YYYY-MM`` of the as-of month and the ``n - 1`` before it, newest first."""
+    year, month = as_of.year, as_of.month
+    out = []
+    for _ in range(n):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out
+
+
+def quarter_choices(as_of: dt.datetime, n: int = 8) -> list[str]:
+    year, quarter = as_of.year, (as_of.month - 1) // 3 + 1
+    out = []
+    for _ in range(n):
+        out.append(f"{year}-Q{quarter}")
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    return out
+
+
+# -- the model -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number on a slide: display text, numerator/denominator, change, formula."""
+
+    key: str
+    label: str
+    value: str
+    fraction: str | None
+    formula: str
+    delta: str | None = None
+    higher_is_better: bool | None = True
+    raw: float | int | None = None
+    numerator: float | int | None = None
+    denominator: float | int | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...] = ()  # right-aligned columns
+    note: str | None = None
+    empty: str = DASH
+
+
+@dataclass(frozen=True)
+class Slide:
+    key: str
+    number: int
+    title: str
+    subtitle: str = ""
+    figures: tuple[Figure, ...] = ()
+    tables: tuple[Table, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Briefing:
+    meeting: Meeting
+    lang: str
+    title: str
+    scope_label: str
+    period_label: str
+    as_of_label: str
+    compare_label: str
+    slides: tuple[Slide, ...]
+    file_stem: str
+    map_values: pl.DataFrame = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+
+    @property
+    def footer(self) -> str:
+        return " · ".join((self.title, self.scope_label, self.period_label, self.as_of_label))
+
+
+def _text(key: str, lang: str, **fmt) -> str:
+    text = lookup("ui", key, language=lang)
+    return text.format(**fmt) if fmt else text
+
+
+def _label(key: str, lang: str) -> str:
+    return lookup("metric", key, language=lang)
+
+
+def _formula(key: str, lang: str) -> str:
+    return lookup("formula", key, language=lang)
+
+
+def format_delta(key: str, now, before, *, lang: str) -> str | None:
+    """Change against the previous period: ``+1.2 百分点`` for rates, ``+12`` for counts."""
+    if now is None or before is None:
+        return None
+    metric = metric_def(key)
+    diff = now - before
+    if metric.kind == "rate":
+        text = f"{diff * 100:+.1f} {_text('kpi.pp', lang)}"
+    elif metric.kind == "count":
+        text = f"{int(diff):+,}"
+    else:
+        text = f"{diff:+,.{metric.decimals}f}"
+    number = text.lstrip("+-").split(" ")[0]
+    return "±" + text.lstrip("+-") if number.strip("0.,") == "" else text
+
+
+def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> Figure:
+    metric = metric_def(key)
+    value = row.get(key)
+    if isinstance(value, float) and value != value:
+        value = None
+    numerator = denominator = fraction = None
+    if metric.is_rate and metric.numerator in row:
+        numerator, denominator = row.get(metric.numerator), row.get(metric.denominator)
+        fraction = format_fraction(numerator, denominator)
+    delta = None
+    if previous is not None and metric.group != "coverage":
+        delta = format_delta(key, value, previous.get(key), lang=lang)
+    return Figure(
+        key=key,
+        label=_label(key, lang),
+        value=format_value(key, value),
+        fraction=fraction,
+        formula=_formula(key, lang),
+        delta=delta,
+        higher_is_better=metric.higher_is_better,
+        raw=value,
+        numerator=numerator,
+        denominator=denominator,
+    )
+
+
+def _cut(rows: list[tuple[str, ...]], *, lang: str, unit: str) -> tuple[tuple, str | None]:
+    if len(rows) <= MAX_ROWS:
+        return tuple(rows), None
+    return tuple(rows[:MAX_ROWS]), _text("meeting.more", lang, n=len(rows) - MAX_ROWS, unit=unit)
+
+
+def _hours(value) -> str:
+    return DASH if value is None else f"{value:,.0f}"
+
+
+def _rank_change(value) -> str:
+    if value is None:
+        return DASH
+    return f"↑{value}" if value > 0 else f"↓{-value}" if value < 0 else "＝"
+
+
+# -- slides ----------------------------------------------------------------------------------
+
+
+def _headline(current: dict, previous: dict, window: Window, *, lang: str) -> Slide:
+    before = window.previous()
+    return Slide(
+        key="headline",
+        number=1,
+        title=_text("meeting.slide.headline", lang),
+        subtitle=_text("meeting.headline.compare", lang, start=before.start, end=before.end),
+        figures=tuple(figure(k, current, lang=lang, previous=previous) for k in HEADLINE),
+        notes=(_text("meeting.headline.note", lang),),
+    )
+
+
+def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide:
+    rated = by_community.filter(
+        pl.col("closure_rate").is_not_null() & (pl.col("due") >= metrics.MIN_DENOMINATOR)
+    ).sort(["closure_rate", "code"])
+    rows = [
+        (
+            r["name"],
+            format_value("closure_rate", r["closure_rate"]),
+            format_fraction(r["closed"], r["due"]),
+            format_value("overdue_open", r["overdue_open"]),
+        )
+        for r in rated.head(8).iter_rows(named=True)
+    ]
+    low = by_community.filter(pl.col("due") < metrics.MIN_DENOMINATOR).height
+    table = Table(
+        title=_text("meeting.map.lowest", lang),
+        columns=(
+            _text("meeting.col.community", lang),
+            _label("closure_rate", lang),
+            _text("meeting.col.fraction", lang),
+            _label("overdue_open", lang),
+        ),
+        rows=tuple(rows),
+        numeric=(False, True, True, True),
+        note=_text("meeting.map.low_volume", lang, n=low, min=metrics.MIN_DENOMINATOR)
+        if low
+        else None,
+        empty=_text("meeting.map.none_ranked", lang, min=metrics.MIN_DENOMINATOR),
+    )
+    return Slide(
+        key="map",
+        number=2,
+        title=_text("meeting.slide.map", lang),
+        subtitle=_text("meeting.map.subtitle", lang),
+        figures=(figure("closure_rate", current, lang=lang),),
+        tables=(table,),
+    )
+
+
+def _unit_lists(units: pl.DataFrame, config: analytics.RankingConfig) -> tuple:
+    scored = units.with_columns(metrics.composite_score_expr(config.weight_map)).filter(
+        pl.col("ranking_score").is_not_null() & (pl.col("due") >= config.min_denominator)
+    )
+    ranked = scored.sort(["ranking_score", "handling_unit"], descending=[True, False])
+    top = ranked.head(UNIT_TOP)
+    rest = ranked.slice(top.height)
+    bottom = rest.tail(min(UNIT_TOP, rest.height)).reverse()
+    return top, bottom, units.height - scored.height
+
+
+def _ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
+    columns = (
+        _text("meeting.col.rank", lang),
+        _text("meeting.col.community", lang),
+        _text("meeting.col.score", lang),
+        _text("meeting.col.change", lang),
+        _label("closure_rate", lang),
+        _label("on_time_rate", lang),
+    )
+    numeric = (True, False, True, True, True, True)
+
+    def community_rows(frame: pl.DataFrame) -> tuple:
+        return tuple(
+            (
+                DASH if r["rank"] is None else str(r["rank"]),
+                r["name"],
+                format_value("ranking_score", r["ranking_score"]),
+                _rank_change(r["rank_change"]),
+                format_value("closure_rate", r["closure_rate"]),
+                format_value("on_time_rate", r["on_time_rate"]),
+            )
+            for r in frame.iter_rows(named=True)
+        )
+
+    none = _text("meeting.ranking.none", lang, n=config.min_denominator)
+    red = Table(
+        _text("meeting.ranking.red", lang, n=config.top_n),
+        columns,
+        community_rows(board.red),
+        numeric,
+        empty=none,
+    )
+    black = Table(
+        _text("meeting.ranking.black", lang, n=config.top_n),
+        columns,
+        community_rows(board.black),
+        numeric,
+        empty=none if board.red.is_empty() else _text("meeting.ranking.black_empty", lang),
+    )
+    top, bottom, unranked = _unit_lists(units, config)
+    unit_columns = (
+        _text("meeting.col.list", lang),
+        _text("meeting.col.unit", lang),
+        _text("meeting.col.score", lang),
+        _label("on_time_rate", lang),
+        _label("overdue_open", lang),
+    )
+    unit_rows = [
+        (
+            _text(f"meeting.list.{group}", lang),
+            r["handling_unit"],
+            format_value("ranking_score", r["ranking_score"]),
+            format_value("on_time_rate", r["on_time_rate"]),
+            format_value("overdue_open", r["overdue_open"]),
+        )
+        for group, frame in (("red", top), ("black", bottom))
+        for r in frame.iter_rows(named=True)
+    ]
+    units_table = Table(
+        _text("meeting.ranking.units", lang, n=UNIT_TOP),
+        unit_columns,
+        tuple(unit_rows),
+        (False, False, True, True, True),
+        note=_text("meeting.ranking.units_flagged", lang, n=unranked, min=config.min_denominator)
+        if unranked
+        else None,
+        empty=none,
+    )
+    notes = []
+    if board.flagged:
+        notes.append(_text("meeting.ranking.flagged", lang, n=board.flagged))
+    weights = "，".join(f"{_label(k, lang)} {w:g}" for k, w in config.weights)
+    notes.append(_text("meeting.ranking.rule", lang, weights=weights, n=config.min_denominator))
+    return Slide(
+        key="ranking",
+        number=3,
+        title=_text("meeting.slide.ranking", lang),
+        tables=(red, black, units_table),
+        notes=tuple(notes),
+    )
+
+
+def _overdue_slide(current: dict, overdue: pl.DataFrame, *, lang: str) -> Slide:
+    overdue = masked(overdue)  # already masked by the query; phones in any text masked too
+    units = (
+        overdue.with_columns(pl.col("handling_unit").fill_null(_text("meeting.no_unit", lang)))
+        .group_by("handling_unit")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("hours_overdue").max().alias("max_hours"),
+            pl.col("hours_overdue").median().alias("median_hours"),
+        )
+        .sort(["n", "max_hours", "handling_unit"], descending=[True, True, False])
+    )
+    unit_rows = [
+        (r["handling_unit"], f"{r['n']:,}", _hours(r["max_hours"]), _hours(r["median_hours"]))
+        for r in units.iter_rows(named=True)
+    ]
+    rows, note = _cut(unit_rows, lang=lang, unit=_text("meeting.unit.units", lang))
+    by_unit = Table(
+        _text("meeting.overdue.by_unit", lang),
+        (
+            _text("meeting.col.unit", lang),
+            _text("meeting.col.overdue_n", lang),
+            _text("meeting.col.max_hours", lang),
+            _text("meeting.col.median_hours", lang),
+        ),
+        rows,
+        (False, True, True, True),
+        note=note,
+        empty=_text("meeting.overdue.none", lang),
+    )
+    case_rows = [
+        (
+            r["handling_unit"] or DASH,
+            r["case_id"],
+            r["grid_name"] or r["community_name"] or DASH,
+            lookup("category", r["category"], language=lang),
+            _hours(r["hours_overdue"]),
+            r["reporter_name"] or DASH,
+            r["reporter_phone"] or DASH,
+        )
+        for r in overdue.sort(
+            ["handling_unit", "hours_overdue"], descending=[False, True], nulls_last=True
+        ).iter_rows(named=True)
+    ]
+    rows, note = _cut(case_rows, lang=lang, unit=_text("meeting.unit.cases", lang))
+    cases = Table(
+        _text("meeting.overdue.cases", lang),
+        (
+            _text("meeting.col.unit", lang),
+            _text("meeting.col.case", lang),
+            _text("meeting.col.where", lang),
+            _text("meeting.col.category", lang),
+            _text("meeting.col.hours_overdue", lang),
+            _text("meeting.col.reporter", lang),
+            _text("meeting.col.phone", lang),
+        ),
+        rows,
+        (False, False, False, False, True, False, False),
+        note=note,
+        empty=_text("meeting.overdue.none", lang),
+    )
+    return Slide(
+        key="overdue",
+        number=4,
+        title=_text("meeting.slide.overdue", lang),
+        subtitle=_text("meeting.overdue.subtitle", lang),
+        figures=(figure("overdue_open", current, lang=lang), figure("at_risk", current, lang=lang)),
+        tables=(by_unit, cases),
+        notes=(_text("meeting.privacy", lang),),
+    )
+
+
+def grids_without_party_org(ds: Dataset, flt: Filter, scope: Scope) -> pl.DataFrame:
+    """Grids with no party branch or group (the gap in 网格党组织覆盖率)."""
+    communities = ds.lazy("communities").select(
+        "community_code", pl.col("name").alias("community_name")
+    )
+    return (
+        queries.scoped_grids(ds, flt, scope)
+        .filter(~pl.col("party_org").is_in(["branch", "group"]).fill_null(False))
+        .join(communities, on="community_code", how="left")
+        .select("grid_code", pl.col("name").alias("grid_name"), "community_name", "kind")
+        .sort("grid_code")
+        .collect()
+    )
+
+
+def _coverage_slide(
+    current: dict, no_ft: pl.DataFrame, no_party: pl.DataFrame, *, lang: str
+) -> Slide:
+    ft_rows = [
+        (r["grid_name"], r["community_name"] or DASH, f"{r['households'] or 0:,}")
+        for r in no_ft.iter_rows(named=True)
+    ]
+    rows, note = _cut(ft_rows, lang=lang, unit=_text("meeting.unit.grids", lang))
+    ft = Table(
+        _text("meeting.coverage.no_ft", lang, n=no_ft.height),
+        (
+            _text("meeting.col.grid", lang),
+            _text("meeting.col.community", lang),
+            _text("meeting.col.households", lang),
+        ),
+        rows,
+        (False, False, True),
+        note=note,
+        empty=_text("meeting.coverage.no_ft.none", lang),
+    )
+    party_rows = [
+        (
+            r["grid_name"],
+            r["community_name"] or DASH,
+            _text(f"meeting.grid_kind.{r['kind']}", lang),
+        )
+        for r in no_party.iter_rows(named=True)
+    ]
+    rows, note = _cut(party_rows, lang=lang, unit=_text("meeting.unit.grids", lang))
+    party = Table(
+        _text("meeting.coverage.no_party", lang, n=no_party.height),
+        (
+            _text("meeting.col.grid", lang),
+            _text("meeting.col.community", lang),
+            _text("meeting.col.kind", lang),
+        ),
+        rows,
+        (False, False, False),
+        note=note,
+        empty=_text("meeting.coverage.no_party.none", lang),
+    )
+    return Slide(
+        key="coverage",
+        number=5,
+        title=_text("meeting.slide.coverage", lang),
+        subtitle=_text("meeting.coverage.subtitle", lang),
+        figures=tuple(figure(k, current, lang=lang) for k in COVERAGE),
+        tables=(ft, party),
+    )
+
+
+def _volunteer_slide(
+    current: dict, previous: dict, summary: dict, active: pl.DataFrame, *, lang: str
+) -> Slide:
+    figures = [figure(k, current, lang=lang, previous=previous) for k in VOLUNTEER]
+    figures += [figure(k, summary, lang=lang) for k in VOLUNTEER_DETAIL]
+    most = active.filter((pl.col("group") == "most") & (pl.col("volunteer_hours") > 0))
+    rows = tuple(
+        (
+            r["name"],
+            format_value("volunteer_hours_per_1k", r["volunteer_hours_per_1k"]),
+            format_value("volunteer_hours", r["volunteer_hours"]),
+            format_value("activities", r["activities"]),
+        )
+        for r in most.iter_rows(named=True)
+    )
+    table = Table(
+        _text("meeting.volunteer.most", lang, n=most.height),
+        (
+            _text("meeting.col.community", lang),
+            _label("volunteer_hours_per_1k", lang),
+            _label("volunteer_hours", lang),
+            _label("activities", lang),
+        ),
+        rows,
+        (False, True, True, True),
+        empty=_text("meeting.volunteer.none", lang),
+    )
+    return Slide(
+        key="volunteer",
+        number=6,
+        title=_text("meeting.slide.volunteer", lang),
+        figures=tuple(figures),
+        tables=(table,),
+    )
+
+
+def _notes_slide(
+    window: Window, config, *, lang: str, scope_label: str, source: str, version: str
+) -> Slide:
+    keys = list(
+        dict.fromkeys(
+            [*HEADLINE, "at_risk", *COVERAGE, *VOLUNTEER, *VOLUNTEER_DETAIL, "ranking_score"]
+        )
+    )
+    rows = tuple((_label(k, lang), _formula(k, lang)) for k in keys)
+    before = window.previous()
+    notes = (
+        _text("meeting.notes.scope", lang, scope=scope_label),
+        _text("meeting.notes.period", lang, start=window.start, end=window.end),
+        _text(
+            "meeting.notes.as_of", lang, as_of=window.as_of.isoformat(sep=" ", timespec="minutes")
+        ),
+        _text(
+            "meeting.notes.compare",
+            lang,
+            start=before.start,
+            end=before.end,
+            as_of=before.as_of.isoformat(sep=" ", timespec="minutes"),
+        ),
+        _text("meeting.notes.source", lang, source=source, version=version),
+        _text("meeting.notes.rules", lang, n=metrics.MIN_DENOMINATOR),
+        _text("meeting.privacy", lang),
+    )
+    return Slide(
+        key="notes",
+        number=7,
+        title=_text("meeting.slide.notes", lang),
+        tables=(
+            Table(
+                _text("meeting.notes.formulas", lang),
+                (_text("meeting.col.metric", lang), _text("meeting.col.formula", lang)),
+                rows,
+                (False, False),
+            ),
+        ),
+        notes=notes,
+    )
+
+
+def scope_label(ds: Dataset, streets: Sequence[str], *, lang: str) -> str:
+    if not streets:
+        return _text("scope.all", lang)
+    names = dict(zip(ds["streets"]["street_code"], ds["streets"]["name"], strict=True))
+    return "、".join(names.get(s, s) for s in streets)
+
+
+def file_stem(meeting: Meeting) -> str:
+    """``联席会议简报_<scope>_<period>_asof-<time>`` (safe on Windows and Linux)."""
+    scope = "all" if not meeting.streets else "street-" + "+".join(meeting.streets[:3])
+    if len(meeting.streets) > 3:
+        scope += f"+{len(meeting.streets) - 3}more"
+    period = {
+        "month": meeting.month,
+        "quarter": meeting.quarter,
+        "custom": f"{meeting.start:%Y%m%d}-{meeting.end:%Y%m%d}",
+    }[meeting.kind]
+    return f"gridpulse_briefing_{scope}_{period}_asof-{meeting.as_of:%Y%m%d-%H%M}"
+
+
+def period_label(meeting: Meeting, *, lang: str) -> str:
+    if meeting.kind == "month":
+        name = _text(
+            "meeting.period.month_name", lang, year=meeting.start.year, month=meeting.start.month
+        )
+    elif meeting.kind == "quarter":
+        name = _text(
+            "meeting.period.quarter_name",
+            lang,
+            year=meeting.start.year,
+            quarter=(meeting.start.month - 1) // 3 + 1,
+        )
+    else:
+        name = _text("meeting.period.custom_name", lang)
+    return _text("meeting.period.label", lang, name=name, start=meeting.start, end=meeting.end)
+
+
+def build_briefing(
+    ds: Dataset,
+    meeting: Meeting,
+    scope: Scope,
+    *,
+    config: analytics.RankingConfig | None = None,
+    lang: str = "zh",
+) -> Briefing:
+    """The seven slides of ``meeting`` — every figure from queries/analytics, masked."""
+    flt = meeting.filter()
+    window = meeting.window()
+    config = config or analytics.load_ranking_config()
+    current = queries.kpis(ds, flt, scope, window=window).row(0, named=True)
+    previous = queries.kpis(ds, flt, scope, window=window.previous()).row(0, named=True)
+    by_community = queries.kpis(ds, flt, scope, by="community", window=window)
+    board = analytics.ranking_board(ds, flt, scope, window=window, config=config)
+    units = analytics.unit_scorecard(ds, flt, scope, window=window)
+    overdue = analytics.open_cases(ds, flt, scope, window=window, kind="overdue")
+    no_ft = analytics.grids_without_full_time(ds, flt, scope)
+    no_party = grids_without_party_org(ds, flt, scope)
+    summary = analytics.volunteer_summary(ds, flt, scope, window=window).row(0, named=True)
+    active = analytics.most_and_least_active(ds, flt, scope, window=window)
+
+    scope_text = scope_label(ds, meeting.streets, lang=lang)
+    source = str(ds.data_dir.name) if ds.data_dir else "—"
+    version = max((stamp for _, stamp, _ in ds.version), default=None) if ds.version else None
+    version_text = (
+        dt.datetime.fromtimestamp(version / 1e9).isoformat(sep=" ", timespec="seconds")
+        if version
+        else DASH
+    )
+    slides = (
+        _headline(current, previous, window, lang=lang),
+        _map_slide(current, by_community, lang=lang),
+        _ranking_slide(board, units, config, lang=lang),
+        _overdue_slide(current, overdue, lang=lang),
+        _coverage_slide(current, no_ft, no_party, lang=lang),
+        _volunteer_slide(current, previous, summary, active, lang=lang),
+        _notes_slide(
+            window, config, lang=lang, scope_label=scope_text, source=source, version=version_text
+        ),
+    )
+    return Briefing(
+        meeting=meeting,
+        lang=lang,
+        title=_text("meeting.title", lang),
+        scope_label=scope_text,
+        period_label=period_label(meeting, lang=lang),
+        as_of_label=_text(
+            "meeting.as_of", lang, as_of=window.as_of.isoformat(sep=" ", timespec="minutes")
+        ),
+        compare_label=_text(
+            "meeting.headline.compare",
+            lang,
+            start=window.previous().start,
+            end=window.previous().end,
+        ),
+        slides=slides,
+        file_stem=file_stem(meeting),
+        map_values=by_community,
+    )

@@ -1,0 +1,183 @@
+"""The briefing as a PowerPoint file (python-pptx): native text and tables, the map as a PNG.
+
+Reads a ``briefing.Briefing`` (the same model the screen shows) and the map image made by
+``geo.static_map``; places everything where ``briefing_layout`` says, so the PPTX and the
+PDF look alike. PowerPoint files made by python-pptx cannot embed fonts: text names
+``Noto Sans CJK SC`` as its East Asian typeface (``briefing_fonts``), which office suites
+on Windows, macOS and Linux substitute with their own Chinese font.
+"""
+
+from __future__ import annotations
+
+import io
+
+from pptx import Presentation
+from pptx.dml.color import RGBColor
+from pptx.enum.shapes import MSO_SHAPE
+from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.oxml.ns import qn
+from pptx.util import Inches, Pt
+
+from data_layer.briefing import Briefing, Figure, Table
+from data_layer.briefing_fonts import PPTX_EA_FONT, PPTX_LATIN_FONT
+from data_layer.briefing_layout import (
+    ACCENT,
+    CARD,
+    FOOTER_BOX,
+    HEIGHT,
+    INK,
+    MUTED,
+    RULE_BOX,
+    SUBTITLE_BOX,
+    TITLE_BOX,
+    WIDTH,
+    column_widths,
+    delta_color,
+    grid,
+    layout,
+)
+
+MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+
+
+def _rgb(hex_color: str) -> RGBColor:
+    return RGBColor.from_string(hex_color.lstrip("#"))
+
+
+def _font(run, *, size: float, color: str = INK, bold: bool = False) -> None:
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    run.font.color.rgb = _rgb(color)
+    run.font.name = PPTX_LATIN_FONT
+    rpr = run._r.get_or_add_rPr()
+    for tag in ("a:ea", "a:cs"):
+        el = rpr.find(qn(tag))
+        if el is None:
+            el = rpr.makeelement(qn(tag), {})
+            rpr.append(el)
+        el.set("typeface", PPTX_EA_FONT)
+
+
+def _box(slide, box, lines, *, align=PP_ALIGN.LEFT, anchor=MSO_ANCHOR.TOP):
+    """A text box; ``lines`` = [(text, size, color, bold)]."""
+    x, y, w, h = box
+    shape = slide.shapes.add_textbox(Inches(x), Inches(y), Inches(w), Inches(h))
+    frame = shape.text_frame
+    frame.word_wrap = True
+    frame.vertical_anchor = anchor
+    for side in ("margin_left", "margin_right", "margin_top", "margin_bottom"):
+        setattr(frame, side, Inches(0.04))
+    for i, (text, size, color, bold) in enumerate(lines):
+        paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+        paragraph.alignment = align
+        run = paragraph.add_run()
+        run.text = text
+        _font(run, size=size, color=color, bold=bold)
+    return shape
+
+
+def _card(slide, box, fig: Figure) -> None:
+    x, y, w, h = box
+    shape = slide.shapes.add_shape(
+        MSO_SHAPE.ROUNDED_RECTANGLE, Inches(x), Inches(y), Inches(w), Inches(h)
+    )
+    shape.adjustments[0] = 0.08
+    shape.fill.solid()
+    shape.fill.fore_color.rgb = _rgb(CARD)
+    shape.line.fill.background()
+    shape.shadow.inherit = False
+    value_size = max(20.0, min(40.0, h * 16))
+    lines = [(fig.label, 14, MUTED, False), (fig.value, value_size, INK, True)]
+    lines.append((f"= {fig.fraction}" if fig.fraction else " ", 12, MUTED, False))
+    if fig.delta:
+        lines.append((fig.delta, 12, delta_color(fig), False))
+    _box(slide, (x + 0.12, y + 0.06, w - 0.24, h - 0.12), lines, anchor=MSO_ANCHOR.MIDDLE)
+
+
+def _table(slide, box, table: Table, font: float) -> None:
+    x, y, w, h = box
+    _box(slide, (x, y, w, 0.38), [(table.title, font + 3, INK, True)])
+    top = y + 0.42
+    if not table.rows:
+        _box(slide, (x, top, w, 0.5), [(table.empty, font + 1, MUTED, False)])
+        return
+    n_rows = len(table.rows) + 1
+    row_h = font * 2.0 / 72
+    shape = slide.shapes.add_table(
+        n_rows, len(table.columns), Inches(x), Inches(top), Inches(w), Inches(row_h * n_rows)
+    )
+    grid_table = shape.table
+    for i, width in enumerate(column_widths(table, w, font)):
+        grid_table.columns[i].width = Inches(width)
+    for r in range(n_rows):
+        grid_table.rows[r].height = Inches(row_h)
+        for c in range(len(table.columns)):
+            text = table.columns[c] if r == 0 else table.rows[r - 1][c]
+            cell = grid_table.cell(r, c)
+            cell.margin_left = cell.margin_right = Inches(0.05)
+            cell.margin_top = cell.margin_bottom = Inches(0.02)
+            cell.vertical_anchor = MSO_ANCHOR.MIDDLE
+            cell.fill.solid()
+            cell.fill.fore_color.rgb = _rgb(
+                "#374151" if r == 0 else ("#ffffff" if r % 2 else "#f3f4f6")
+            )
+            paragraph = cell.text_frame.paragraphs[0]
+            numeric = r > 0 and c < len(table.numeric) and table.numeric[c]
+            paragraph.alignment = PP_ALIGN.RIGHT if numeric else PP_ALIGN.LEFT
+            run = paragraph.add_run()
+            run.text = text
+            _font(run, size=font, color="#ffffff" if r == 0 else INK, bold=r == 0)
+    if table.note:
+        note_y = min(top + row_h * n_rows + 0.05, y + h - 0.3)
+        _box(slide, (x, note_y, w, 0.3), [(table.note, font - 1, MUTED, False)])
+
+
+def pptx_bytes(briefing: Briefing, *, map_png: bytes | None) -> bytes:
+    """The seven slides as a .pptx file."""
+    deck = Presentation()
+    deck.slide_width, deck.slide_height = Inches(WIDTH), Inches(HEIGHT)
+    blank = deck.slide_layouts[6]
+    total = len(briefing.slides)
+    deck.core_properties.title = f"{briefing.title} · {briefing.period_label}"
+    deck.core_properties.subject = briefing.footer
+    deck.core_properties.author = "GridPulse"
+    for slide_model in briefing.slides:
+        slide = deck.slides.add_slide(blank)
+        _box(slide, TITLE_BOX, [(slide_model.title, 30, INK, True)], anchor=MSO_ANCHOR.MIDDLE)
+        rule = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, *(Inches(v) for v in RULE_BOX))
+        rule.fill.solid()
+        rule.fill.fore_color.rgb = _rgb(ACCENT)
+        rule.line.fill.background()
+        if slide_model.subtitle:
+            _box(slide, SUBTITLE_BOX, [(slide_model.subtitle, 13, MUTED, False)])
+        for block in layout(slide_model):
+            if block.kind == "figures":
+                for box, fig in zip(
+                    grid(block.box, len(block.payload), block.cols), block.payload, strict=True
+                ):
+                    _card(slide, box, fig)
+            elif block.kind == "table":
+                _table(slide, block.box, block.payload, block.font)
+            elif block.kind == "notes":
+                lines = [(f"• {line}", block.font, MUTED, False) for line in block.payload]
+                if lines:
+                    _box(slide, block.box, lines)
+            elif block.kind == "map" and map_png:
+                x, y, w, h = block.box
+                picture = slide.shapes.add_picture(io.BytesIO(map_png), Inches(x), Inches(y))
+                scale = min(Inches(w) / picture.width, Inches(h) / picture.height)
+                picture.width, picture.height = (
+                    int(picture.width * scale),
+                    int(picture.height * scale),
+                )
+        x, y, w, h = FOOTER_BOX
+        _box(slide, (x, y, w - 1.0, h), [(briefing.footer, 10, MUTED, False)])
+        _box(
+            slide,
+            (x + w - 1.0, y, 1.0, h),
+            [(f"{slide_model.number} / {total}", 10, MUTED, False)],
+            align=PP_ALIGN.RIGHT,
+        )
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,371 @@
+"""联席会议 Joint-conference meeting mode: a frozen period on a projector, and the briefing.
+
+The meeting (period, streets, as-of) lives in the URL (``mt_*`` keys, ``slide``,
+``present``), so the same link shows the same numbers later; figures are frozen at as-of and
+never refresh here. Presentation mode hides the sidebar and menus, uses big type, and moves
+with buttons or the arrow keys (Esc leaves). The slides, the PPTX and the PDF come from one
+model, ``data_layer.briefing``; this page only lays it out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from data_layer.briefing import (
+    KINDS,
+    URL_KEYS,
+    Meeting,
+    month_choices,
+    quarter_choices,
+)
+from data_layer.briefing_layout import layout
+from ui import state
+from ui.i18n import lang, t
+
+MEETING, SLIDE, PRESENT = "_mt_meeting", "_mt_slide", "_mt_present"
+WIDGETS = ("mt_w_kind", "mt_w_month", "mt_w_quarter", "mt_w_range", "mt_w_streets")
+WIDGETS += ("mt_w_as_of_date", "mt_w_as_of_time")
+
+PRESENT_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stSidebarNav"],
+header, footer { display: none !important; }
+[data-testid="stMainBlockContainer"], .block-container {
+  max-width: 100% !important; padding: 1.2rem 2.6rem 0.8rem !important; }
+[data-testid="stAppViewContainer"] { margin-left: 0 !important; }
+h1 { font-size: 3.1rem !important; padding-top: 0 !important; }
+h3 { font-size: 1.8rem !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {
+  font-size: 3.6rem !important; line-height: 1.15 !important; font-weight: 600 !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.5rem !important; }
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * { font-size: 1.3rem !important; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 1.2rem !important; }
+[data-testid="stTable"] table { font-size: 1.3rem !important; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
+  font-size: 1.25rem; }
+</style>
+"""
+
+
+# -- the meeting in the URL and the session -------------------------------------------------
+
+
+def _url_params() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params.keys()}
+
+
+def _current() -> Meeting:
+    """The session's meeting; on a first visit the URL's, else last month frozen now."""
+    meeting = st.session_state.get(MEETING)
+    if meeting is None:
+        params = _url_params()
+        meeting = Meeting.from_query_params(params) or Meeting.default(
+            now=state.live_now(), streets=state.current_filter().streets
+        )
+        st.session_state[MEETING] = meeting
+        slide = (params.get("slide") or ["1"])[0]
+        st.session_state[SLIDE] = int(slide) if slide.isdigit() else 1
+        st.session_state[PRESENT] = (params.get("present") or ["0"])[0] == "1"
+    return meeting
+
+
+def _write_url(meeting: Meeting) -> None:
+    wanted = meeting.to_query_params()
+    wanted["slide"] = str(st.session_state[SLIDE])
+    if st.session_state[PRESENT]:
+        wanted["present"] = "1"
+    for key in (*URL_KEYS, "slide", "present"):
+        value = wanted.get(key)
+        current = st.query_params.get_all(key)
+        if value is None:
+            if current:
+                del st.query_params[key]
+        elif current != (value if isinstance(value, list) else [value]):
+            st.query_params[key] = value
+
+
+# -- callbacks ------------------------------------------------------------------------------
+
+
+def _go(step: int, total: int) -> None:
+    st.session_state[SLIDE] = min(max(1, st.session_state[SLIDE] + step), total)
+
+
+def _present(on: bool) -> None:
+    st.session_state[PRESENT] = on
+
+
+def _freeze_now() -> None:
+    now = state.live_now()
+    st.session_state["mt_w_as_of_date"] = now.date()
+    st.session_state["mt_w_as_of_time"] = now.time().replace(second=0, microsecond=0)
+
+
+# -- setup --------------------------------------------------------------------------------------
+
+
+def _seed(meeting: Meeting) -> None:
+    """Widgets take the meeting's values when they are (re)created."""
+    seeds = {
+        "mt_w_kind": meeting.kind,
+        "mt_w_month": meeting.month,
+        "mt_w_quarter": meeting.quarter,
+        "mt_w_range": (meeting.start, meeting.end),
+        "mt_w_streets": list(meeting.streets),
+        "mt_w_as_of_date": meeting.as_of.date(),
+        "mt_w_as_of_time": meeting.as_of.time(),
+    }
+    for key, value in seeds.items():
+        st.session_state.setdefault(key, value)
+
+
+def _setup(meeting: Meeting) -> Meeting:
+    _seed(meeting)
+    with st.container(border=True):
+        st.markdown(f"**{t('meeting.setup')}**", help=t("meeting.setup.help"))
+        left, middle, right = st.columns([2, 2, 2])
+        with right:
+            day = st.date_input(t("meeting.as_of_date"), key="mt_w_as_of_date")
+            clock = st.time_input(t("meeting.as_of_time"), key="mt_w_as_of_time", step=60)
+            st.button(t("meeting.freeze_now"), on_click=_freeze_now, icon=":material/schedule:")
+        as_of = dt.datetime.combine(day, clock.replace(second=0, microsecond=0))
+        with left:
+            kind = st.radio(
+                t("meeting.kind"),
+                KINDS,
+                key="mt_w_kind",
+                horizontal=True,
+                format_func=lambda k: t(f"meeting.kind.{k}"),
+            )
+            if kind == "month":
+                options = month_choices(as_of)
+                if st.session_state["mt_w_month"] not in options:
+                    options.append(st.session_state["mt_w_month"])
+                picked = st.selectbox(t("meeting.month"), options, key="mt_w_month")
+                year, month = (int(x) for x in picked.split("-"))
+                chosen = Meeting.for_month(year, month, as_of=as_of)
+            elif kind == "quarter":
+                options = quarter_choices(as_of)
+                if st.session_state["mt_w_quarter"] not in options:
+                    options.append(st.session_state["mt_w_quarter"])
+                picked = st.selectbox(t("meeting.quarter"), options, key="mt_w_quarter")
+                chosen = Meeting.for_quarter(int(picked[:4]), int(picked[-1]), as_of=as_of)
+            else:
+                picked = st.date_input(t("meeting.range"), key="mt_w_range")
+                if isinstance(picked, tuple | list) and len(picked) == 2:
+                    chosen = Meeting("custom", *sorted(picked), as_of)
+                else:  # half-picked range: keep the meeting until both ends are set
+                    chosen = Meeting("custom", meeting.start, meeting.end, as_of)
+        with middle:
+            streets = state.street_options()
+            st.multiselect(
+                t("meeting.streets"),
+                list(streets),
+                key="mt_w_streets",
+                format_func=lambda code: streets.get(code, code),
+                placeholder=t("scope.all"),
+            )
+    return chosen.with_streets(st.session_state["mt_w_streets"])
+
+
+def _downloads(meeting: Meeting, stem: str) -> None:
+    st.markdown(f"**{t('meeting.download')}**", help=t("meeting.download.help"))
+    left, right, _ = st.columns([1, 1, 3])
+    with left:
+        st.download_button(
+            t("meeting.download.pptx"),
+            data=state.briefing_file(meeting, lang=lang(), fmt="pptx"),
+            file_name=f"{stem}.pptx",
+            mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            icon=":material/slideshow:",
+            on_click="ignore",
+            key="mt_download_pptx",
+        )
+    with right:
+        st.download_button(
+            t("meeting.download.pdf"),
+            data=state.briefing_file(meeting, lang=lang(), fmt="pdf"),
+            file_name=f"{stem}.pdf",
+            mime="application/pdf",
+            icon=":material/picture_as_pdf:",
+            on_click="ignore",
+            key="mt_download_pdf",
+        )
+
+
+# -- one slide --------------------------------------------------------------------------------
+
+
+def _figures(figures, cols: int) -> None:
+    for start in range(0, len(figures), cols):
+        row = figures[start : start + cols]
+        for column, fig in zip(st.columns(cols), row, strict=False):
+            with column, st.container(border=True):
+                flat = fig.delta is not None and fig.delta.startswith("±")
+                color = {True: "normal", False: "inverse", None: "off"}[fig.higher_is_better]
+                st.metric(
+                    fig.label,
+                    fig.value,
+                    delta=fig.delta,
+                    delta_color="off" if flat else color,
+                    delta_arrow="off" if flat else "auto",
+                    help=fig.formula,
+                )
+                st.caption(f"= {fig.fraction}" if fig.fraction else "\u00a0")
+
+
+def _table(table) -> None:
+    st.subheader(table.title)
+    if not table.rows:
+        st.info(table.empty)
+    else:
+        frame = pd.DataFrame(list(table.rows), columns=list(table.columns))
+        st.table(frame.set_index(frame.columns[0]))
+    if table.note:
+        st.caption(table.note)
+
+
+def _notes(notes) -> None:
+    if notes:
+        st.markdown("\n".join(f"- {line}" for line in notes))
+
+
+def _slide(slide, *, meeting: Meeting) -> None:
+    st.title(slide.title)
+    if slide.subtitle:
+        st.caption(slide.subtitle)
+    blocks = {b.kind: b for b in layout(slide)}
+    cols = blocks["figures"].cols if "figures" in blocks else 4
+    tables = slide.tables
+    if slide.key == "map":
+        left, right = st.columns([3, 2])
+        with left:
+            st.image(state.briefing_map(meeting, lang=lang()), width="stretch")
+        with right:
+            _figures(slide.figures, 1)
+            _table(tables[0])
+    elif slide.key == "overdue":
+        left, right = st.columns([1, 2])
+        with left:
+            _figures(slide.figures, 2)
+            _table(tables[0])
+        with right:
+            _table(tables[1])
+        _notes(slide.notes)
+    elif slide.key == "notes":
+        left, right = st.columns([2, 3])
+        with left:
+            _notes(slide.notes)
+        with right:
+            _table(tables[0])
+    else:
+        _figures(slide.figures, cols)
+        for start in range(0, len(tables), 2):
+            pair = tables[start : start + 2]
+            holders = st.columns(2) if len(pair) > 1 else [st.container()]
+            for column, table in zip(holders, pair, strict=True):
+                with column:
+                    _table(table)
+        _notes(slide.notes)
+
+
+def _nav(total: int, *, present: bool) -> None:
+    current = st.session_state[SLIDE]
+    columns = st.columns([1, 1, 1, 4, 1] if present else [1, 1, 1, 5])
+    with columns[0]:
+        st.button(
+            t("meeting.prev"),
+            on_click=_go,
+            args=(-1, total),
+            disabled=current <= 1,
+            icon=":material/chevron_left:",
+            shortcut="Left",
+            key="mt_prev",
+        )
+    with columns[1]:
+        st.markdown(
+            f"<div data-testid='mt-counter' style='text-align:center;font-size:1.4rem;"
+            f"padding-top:0.2rem'><b>{t('meeting.counter', n=current, total=total)}</b></div>",
+            unsafe_allow_html=True,
+        )
+    with columns[2]:
+        st.button(
+            t("meeting.next"),
+            on_click=_go,
+            args=(1, total),
+            disabled=current >= total,
+            icon=":material/chevron_right:",
+            shortcut="Right",
+            key="mt_next",
+        )
+    if present:
+        with columns[4]:
+            st.button(
+                t("meeting.exit"),
+                on_click=_present,
+                args=(False,),
+                icon=":material/close_fullscreen:",
+                shortcut="Esc",
+                key="mt_exit",
+            )
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+def body() -> None:
+    state.current_filter()  # app.py ran (the shared filter is not used by the meeting)
+    meeting = _current()
+    present = st.session_state[PRESENT]
+    if not present:
+        st.title(t("nav.meeting"))
+        meeting = _setup(meeting)
+        st.session_state[MEETING] = meeting
+    model = state.briefing(meeting, lang=lang())
+    total = len(model.slides)
+    st.session_state[SLIDE] = min(max(1, st.session_state[SLIDE]), total)
+    _write_url(meeting)
+    window = meeting.window()
+    if not present:
+        st.success(
+            t(
+                "meeting.frozen",
+                period=model.period_label,
+                scope=model.scope_label,
+                as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
+            ),
+            icon=":material/lock_clock:",
+        )
+        if window.as_of > state.live_now():
+            st.warning(t("meeting.future_as_of"))
+        if not state.kpis(meeting.filter(), win=window)["grids"][0]:
+            st.warning(t("meeting.empty"))
+            return
+        top = st.columns([1, 1, 3])
+        with top[0]:
+            st.button(
+                t("meeting.present"),
+                on_click=_present,
+                args=(True,),
+                type="primary",
+                icon=":material/slideshow:",
+                help=t("meeting.present.help"),
+                key="mt_present",
+            )
+        _downloads(meeting, model.file_stem)
+        st.divider()
+        st.caption(t("meeting.preview"))
+    else:
+        st.markdown(PRESENT_CSS, unsafe_allow_html=True)
+    slide = model.slides[st.session_state[SLIDE] - 1]
+    _nav(total, present=present)
+    with st.container(key=f"mt_slide_{slide.key}"):
+        _slide(slide, meeting=meeting)
+    st.caption(model.footer)
+
+
+body()
