@@ -31,8 +31,11 @@ demo: $(VENV)/.installed
 check: $(VENV)/.installed
 	$(PY) -m data_layer check --data $(DATA)
 
+# Map load times (district and province; BENCH_ARGS="--scales district" for the quick one)
+# and the 1,000,000-row case import; medians and ratios from one run.
 bench: $(VENV)/.installed
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/import_bench.py
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

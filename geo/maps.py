@@ -87,7 +87,7 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------------------- #
-# texts (geo/ imports no Streamlit, so it cannot use ui.i18n; keys mirror assets/i18n.toml)
+# texts (geo/ imports no Streamlit, so not ui.i18n; the page may pass its own labels)
 # --------------------------------------------------------------------------------------- #
 _TEXT: Final[Mapping[str, Mapping[str, str]]] = {
     "low_volume": {"zh": "样本少", "en": "low volume"},
@@ -835,24 +835,6 @@ def _bbox(cached: _LevelGeometry, idx: Sequence[int]) -> list[float]:
         float(np.nanmax(boxes[:, 2])),
         float(np.nanmax(boxes[:, 3])),
     ]
-
-
-def _bounds_of(geoms: Sequence[Mapping[str, Any]]) -> tuple[float, float, float, float]:
-    xs_min, ys_min, xs_max, ys_max = [], [], [], []
-    for g in geoms:
-        coords = g["coordinates"]
-        polys = [coords] if g["type"] == "Polygon" else coords
-        arr = np.array([pt[:2] for poly in polys for pt in poly[0]], dtype=np.float64)
-        xs_min.append(arr[:, 0].min())
-        ys_min.append(arr[:, 1].min())
-        xs_max.append(arr[:, 0].max())
-        ys_max.append(arr[:, 1].max())
-    return (
-        float(min(xs_min)),
-        float(min(ys_min)),
-        float(max(xs_max)),
-        float(max(ys_max)),
-    )
 
 
 def feature_payload(features: Mapping[str, Any]) -> str:

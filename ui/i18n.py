@@ -9,7 +9,16 @@ import streamlit as st
 
 from data_layer.i18n import DEFAULT_LANG, LANGS, lookup, strings
 
-__all__ = ["LANGS", "code_label", "lang", "lookup", "metric_formula", "metric_label", "strings", "t"]
+__all__ = [
+    "LANGS",
+    "code_label",
+    "lang",
+    "lookup",
+    "metric_formula",
+    "metric_label",
+    "strings",
+    "t",
+]
 
 
 def lang() -> str:

@@ -67,7 +67,7 @@ def grid_map(
         geometries=streets, level="street", version=ds.version, crs=crs
     )
     base = maps.base_map(
-        bounds=district["bbox"], outline=district, height=height, plugins=True, **settings
+        bounds=district["bbox"], outline=district, height=height, **settings
     )
     scale = maps.color_scale(metric=metric, values=values, lang=lang())
     features = maps.area_features(

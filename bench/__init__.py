@@ -1,0 +1,1 @@
+"""Map benchmark (issue 3, "Fast"): ``make bench`` runs ``bench/run.py``."""

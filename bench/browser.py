@@ -1,0 +1,288 @@
+"""Streamlit server + headless Debian Chromium for the benchmark (no pytest).
+
+The same ideas as tests/browser/conftest.py (which bench/ must not import): run
+``streamlit run`` on a free localhost port in its own process group, wait for
+``/_stcore/health``; drive ``/usr/bin/chromium`` (or ``$GRIDPULSE_CHROMIUM``) with
+Playwright in a fresh context per page load (cold browser cache), every request to a
+host other than localhost blocked, and the bytes received over Streamlit's websocket
+counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+CHROMIUM = Path(os.environ.get("GRIDPULSE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A ``streamlit run`` subprocess on 127.0.0.1."""
+
+    script: Path
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def start_server(
+    script: Path, *, env: Mapping[str, str] | None = None, timeout: float = 300.0
+) -> Server:
+    """Start ``streamlit run script`` from the repo root and wait until it is healthy."""
+    port = free_port()
+    OUT.mkdir(parents=True, exist_ok=True)
+    log_path = OUT / f"streamlit-{script.stem}-{port}.log"
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p
+    )
+    full_env["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
+    full_env.update(env or {})
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv
+            cmd,
+            cwd=ROOT,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(script=script, port=port, process=process, log_path=log_path)
+    deadline = time.monotonic() + timeout
+    health = f"http://127.0.0.1:{port}/_stcore/health"
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{server.log_tail()}")
+        try:
+            with urllib.request.urlopen(health, timeout=2) as resp:  # noqa: S310 - localhost
+                if resp.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise TimeoutError(f"{health} did not answer:\n{server.log_tail()}")
+        time.sleep(0.25)
+
+
+@contextlib.contextmanager
+def running(script: Path, *, env: Mapping[str, str] | None = None) -> Iterator[Server]:
+    server = start_server(script, env=env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class PageLoad:
+    """One page load in a fresh, offline browser context."""
+
+    page: Any
+    context: Any
+    ws_bytes: int = 0
+    blocked: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about", "chrome-error"):
+        return True
+    return (parts.hostname or "") in LOCAL_HOSTS
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Debian Chromium (Playwright ``Browser``)."""
+    if not CHROMIUM.exists():
+        raise RuntimeError(f"{CHROMIUM} not found (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser: Any, *, width: int = 1400, height: int = 1000) -> PageLoad:
+    """A fresh context (cold cache) that may reach only this machine."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, service_workers="block"
+    )
+    page = context.new_page()
+    load = PageLoad(page=page, context=context)
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if _is_local(url):
+            route.continue_()
+        else:
+            load.blocked.append(url)
+            route.abort("blockedbyclient")
+
+    def on_ws(ws: Any) -> None:
+        def count(payload: Any) -> None:
+            load.ws_bytes += len(payload) if isinstance(payload, bytes) else len(payload.encode())
+
+        ws.on("framereceived", count)
+
+    context.route("**/*", route)
+    page.on("websocket", on_ws)
+    page.on("pageerror", lambda exc: load.errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: load.errors.append(msg.text) if msg.type == "error" else None,
+    )
+    return load
+
+
+def wait_script_done(page: Any, *, timeout_ms: int = 120_000) -> None:
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]',
+        state="attached",
+        timeout=timeout_ms,
+    )
+
+
+def map_frame(page: Any, *, timeout_ms: int = 120_000) -> Any:
+    """The st_folium component's frame (waits for the iframe element)."""
+    handle = page.wait_for_selector(MAP_IFRAME, state="attached", timeout=timeout_ms)
+    frame = handle.content_frame()
+    if frame is None:
+        raise RuntimeError("map iframe has no frame")
+    return frame
+
+
+# Number of area polygons Leaflet has projected (SVG or Canvas alike): layers with a
+# feature, interactive, and pixel bounds computed.
+COUNT_POLYGONS_JS = """
+() => {
+  const m = window.map;
+  if (!m || !m._layers || !window.L) return 0;
+  let n = 0;
+  for (const id in m._layers) {
+    const l = m._layers[id];
+    if (l instanceof L.Polygon && l.feature && l.options.interactive !== false && l._pxBounds) n++;
+  }
+  return n;
+}
+"""
+
+TWO_FRAMES_JS = """
+() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))
+"""
+
+
+def wait_polygons(frame: Any, n: int, *, timeout_ms: int = 180_000) -> None:
+    """Wait until ``n`` area polygons are projected in the map, then two frames (painted)."""
+    frame.wait_for_function(
+        f"({COUNT_POLYGONS_JS})() >= {int(n)}", polling="raf", timeout=timeout_ms
+    )
+    frame.evaluate(TWO_FRAMES_JS)
+
+
+def wait_layer_painted(
+    frame: Any, name: str, *, after: float = 0.0, timeout_ms: int = 60_000
+) -> None:
+    """Wait until layer ``name`` was added after ``after`` (the frame's
+    ``performance.now()``) and painted: geo/maps.py records
+    ``window.gridpulse.layers[name] = {added, painted}``, ``painted`` two animation frames
+    after the layer's data was added."""
+    frame.wait_for_function(
+        """([name, after]) => {
+            const rec = window.gridpulse && window.gridpulse.layers[name];
+            return !!rec && rec.added > after && rec.painted !== null;
+        }""",
+        arg=[name, after],
+        polling="raf",
+        timeout=timeout_ms,
+    )
+
+
+def median(values: Sequence[float]) -> float:
+    s = sorted(values)
+    n = len(s)
+    if n == 0:
+        return float("nan")
+    mid = n // 2
+    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2

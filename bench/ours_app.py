@@ -1,0 +1,99 @@
+"""Our map build for the benchmark: geo/maps.py + st_folium with a stable base map.
+
+* stable base map (tiles none, plain background, district outline, Canvas rendering);
+* the choropleth and the street outlines go through ``feature_group_to_add``;
+* simplified + quantised geometry cached per (data version, level), colour as a feature
+  property, packed payload;
+* level of detail: at most ``$BENCH_MAX_FEATURES`` (5,000) polygons — a province shows
+  communities until a street is chosen (``$BENCH_LEVEL`` is the level asked for: grid);
+* ``returned_objects`` limited to what the click handling needs; a click drills down
+  (geo/selection.py), as on the Map page.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from bench import _common
+from geo import maps
+from geo.selection import RETURNED_OBJECTS, Selection, apply_click, breadcrumb, effective_level
+from geo.simplify import TOLERANCE_M
+
+METRIC_OPTIONS = ["closure_rate", "on_time_rate"]
+CONTROLS = os.environ.get("BENCH_CONTROLS", "top")  # top | bottom | none
+
+st.set_page_config(page_title="bench: our map", layout="wide")
+if CONTROLS == "top":
+    metric = st.radio("metric", METRIC_OPTIONS, horizontal=True, key="metric")
+else:  # the widget is drawn below the map; its value from the last run
+    metric = st.session_state.get("metric", METRIC_OPTIONS[0])
+
+ds = _common.dataset()
+selection = st.session_state.get(
+    "selection", Selection(level=os.environ.get("BENCH_LEVEL", "grid"))
+)
+counts = _common.area_counts() if not selection.streets else {"grid": 0, "community": 0}
+level = effective_level(
+    selection, counts=counts, max_features=int(os.environ.get("BENCH_MAX_FEATURES", "5000"))
+)
+values = _common.kpis(level, selection.streets, selection.communities)
+
+streets = maps.level_geometries(ds, level="street")
+district = maps.dissolved_features(geometries=streets, level="street", version=ds.version)
+base = maps.base_map(
+    bounds=district["bbox"], outline=district, width=_common.MAP_WIDTH, height=_common.MAP_HEIGHT
+)
+
+scale = maps.color_scale(metric=metric, values=values)
+features = maps.area_features(
+    geometries=maps.level_geometries(ds, level=level),
+    values=values,
+    metric=metric,
+    level=level,
+    version=ds.version,
+    scale=scale,
+    selected=[selection.grid] if selection.grid else [],
+)
+layers = [maps.choropleth_layer(features=features, name=f"{level}:{metric}")]
+if level != "street":
+    outlines = maps.outline_features(
+        geometries=streets, level="street", version=ds.version, tolerance_m=TOLERANCE_M[level]
+    )
+    layers.append(maps.outline_layer(features=outlines, name="street-outlines"))
+
+center, zoom = maps.view_for_bounds(
+    features.get("bbox") or district["bbox"], width=_common.MAP_WIDTH, height=_common.MAP_HEIGHT
+)
+returned = st_folium(
+    base,
+    key="map",
+    center=center,
+    zoom=zoom,
+    width=_common.MAP_WIDTH,
+    height=_common.MAP_HEIGHT,
+    feature_group_to_add=layers,
+    returned_objects=list(RETURNED_OBJECTS),
+)
+click = apply_click(
+    returned=returned,
+    selection=selection,
+    last_token=st.session_state.get("click_token"),
+    shown_level=level,
+)
+st.session_state["click_token"] = click.token
+if click.changed:
+    st.session_state["selection"] = click.selection
+    st.rerun()
+names = {
+    **dict(zip(ds["streets"]["street_code"], ds["streets"]["name"], strict=True)),
+    **dict(zip(ds["communities"]["community_code"], ds["communities"]["name"], strict=True)),
+}
+if CONTROLS != "none":
+    st.caption(" › ".join(c.name for c in breadcrumb(selection, names=names)))
+    st.markdown(scale.to_html(title=metric), unsafe_allow_html=True)
+    st.caption(f"ours: {len(features['features'])} {level} areas")
+if CONTROLS == "bottom":
+    st.radio("metric", METRIC_OPTIONS, horizontal=True, key="metric")

@@ -1,0 +1,449 @@
+"""Map benchmark (issue 3, "Fast"): ``make bench`` / ``python bench/run.py [--scales district]``.
+
+Measures, in headless Debian Chromium with every non-local request blocked, the time
+from navigation to *page ready*:
+
+* ``empty``  — an empty Streamlit page (bench/empty_app.py): title shown, script done;
+* ``naive``  — bench/naive_app.py, the reference build (one GeoJson, Python
+  ``style_function``, full-precision coordinates, SVG, default ``returned_objects``);
+* ``ours``   — bench/ours_app.py (geo/maps.py: stable base map + feature groups, packed
+  simplified geometry, colour as a property, Canvas, limited ``returned_objects``,
+  level of detail);
+
+where a map page is ready when Leaflet has projected every area polygon (interactive
+layers with a feature; SVG or Canvas alike) and two more animation frames have run
+(painted). Each app runs in its own ``streamlit run`` server over the same data directory;
+one untimed warm-up load per server fills the server caches (dataset, kpis, simplified
+geometry) as on a running server; each timed load uses a fresh browser context (cold
+browser cache). Medians of ``--runs`` loads are reported.
+
+Also measured: the filter-change repaint (switching the metric radio: Python rerun, new
+feature group, swap in the browser, painted — read from ``window.gridpulse``), the
+payload of the GeoJSON layer for all grids of the scale (ours: the packed text embedded in
+the page; naive: the GeoJSON folium embeds) and the bytes received over Streamlit's
+websocket per page load.
+
+Data directories ``bench/data-<scale>`` are generated when missing
+(``python -m data_layer demo --out bench/data-<scale> --scale <scale>``; province takes a
+minute or two). Results: a table on stdout and ``bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import browser as b  # noqa: E402
+
+BENCH = ROOT / "bench"
+EMPTY_APP = BENCH / "empty_app.py"
+BARE_APP = BENCH / "bare_app.py"
+NAIVE_APP = BENCH / "naive_app.py"
+OURS_APP = BENCH / "ours_app.py"
+RESULTS = BENCH / "results.json"
+SCALES = ("district", "province")
+METRICS = ("closure_rate", "on_time_rate")
+
+TARGETS = {
+    "district_ours_vs_empty": 1.3,  # ours <= 1.3 x empty page
+    "district_repaint_s": 0.6,
+    "province_first_map_s": 4.0,
+    "province_speedup": 4.0,  # naive / ours >= 4
+    "payload_mb": 6.0,  # packed layer of 25k grids
+}
+
+
+def data_dir(scale: str) -> Path:
+    return BENCH / f"data-{scale}"
+
+
+def ensure_data(scale: str) -> Path:
+    out = data_dir(scale)
+    if (out / "grids.parquet").is_file() and (out / "cases.parquet").is_file():
+        return out
+    print(f"generating {out} (scale {scale}) ...", flush=True)
+    subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "data_layer", "demo", "--out", str(out), "--scale", scale],
+        cwd=ROOT,
+        check=True,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------------------- #
+# what each page should draw
+# --------------------------------------------------------------------------------------- #
+def expected_counts(data: Path, *, max_features: int) -> dict[str, Any]:
+    """Polygons the naive and our pages draw, and the payload sizes."""
+    import geopandas as gpd
+    import polars as pl
+    import shapely
+
+    from data_layer import queries
+    from data_layer.filters import Filter
+    from data_layer.scope import Scope
+    from data_layer.source import open_dataset
+    from geo import maps
+    from geo.selection import Selection, effective_level
+
+    ds = open_dataset(data)
+    counts = {
+        "street": ds["streets"].height,
+        "community": ds["communities"].height,
+        "grid": ds["grids"].height,
+    }
+    level = effective_level(Selection(level="grid"), counts=counts, max_features=max_features)
+    last = ds["cases"]["reported_at"].max()
+    flt = Filter(period="last_12_months")
+    window = flt.window(now=last)
+    grid_kpis = queries.kpis(ds, flt, Scope.everything(), by="grid", window=window)
+    # ours: the packed layer of every grid (what would be sent without level of detail)
+    started = time.perf_counter()
+    fc = maps.area_features(
+        geometries=maps.level_geometries(ds, level="grid"),
+        values=grid_kpis,
+        metric="closure_rate",
+        level="grid",
+        version=ds.version,
+    )
+    cold_features_s = time.perf_counter() - started
+    started = time.perf_counter()
+    payload = maps.feature_payload(fc)
+    payload_s = time.perf_counter() - started
+    # naive: what folium embeds for the naive page (GeoDataFrame → __geo_interface__ → JSON)
+    frame = grid_kpis.select("code", "name", "closure_rate", "closed", "due").join(
+        ds["grids"].select(pl.col("grid_code").alias("code"), "geometry"), on="code"
+    )
+    gdf = gpd.GeoDataFrame(
+        frame.drop("geometry").to_pandas(),
+        geometry=shapely.from_wkb(frame["geometry"].to_numpy()),
+        crs="EPSG:4326",
+    )
+    naive_text = json.dumps(gdf.__geo_interface__)
+    return {
+        "areas": counts,
+        "ours_level": level,
+        "ours_polygons": counts[level],
+        "naive_polygons": frame.height,
+        "payload_ours_mb": len(payload.encode()) / 1e6,
+        "payload_naive_mb": len(naive_text.encode()) / 1e6,
+        "payload_grids": len(fc["features"]),
+        "features_cold_s": cold_features_s,
+        "payload_build_s": payload_s,
+    }
+
+
+# --------------------------------------------------------------------------------------- #
+# page loads
+# --------------------------------------------------------------------------------------- #
+def load_empty(browser: Any, server: b.Server) -> tuple[float, int]:
+    load = b.new_page(browser)
+    try:
+        started = time.perf_counter()
+        load.page.goto(server.url)
+        load.page.wait_for_selector("text=ready", timeout=120_000)
+        b.wait_script_done(load.page)
+        load.page.evaluate(b.TWO_FRAMES_JS)
+        return time.perf_counter() - started, load.ws_bytes
+    finally:
+        load.close()
+
+
+def load_map(browser: Any, server: b.Server, polygons: int) -> tuple[float, int, list[str]]:
+    load = b.new_page(browser)
+    try:
+        started = time.perf_counter()
+        load.page.goto(server.url)
+        frame = b.map_frame(load.page, timeout_ms=300_000)
+        b.wait_polygons(frame, polygons, timeout_ms=300_000)
+        elapsed = time.perf_counter() - started
+        return elapsed, load.ws_bytes, load.errors + [f"blocked {u}" for u in load.blocked]
+    finally:
+        load.close()
+
+
+def repaint_times(
+    browser: Any, server: b.Server, polygons: int, level: str, runs: int
+) -> list[float]:
+    """Switch the metric radio back and forth; time until the new layer is painted."""
+    load = b.new_page(browser)
+    times: list[float] = []
+    try:
+        load.page.goto(server.url)
+        frame = b.map_frame(load.page)
+        b.wait_polygons(frame, polygons)
+        b.wait_script_done(load.page)
+        current = METRICS[0]
+        for _ in range(runs):
+            target = METRICS[1] if current == METRICS[0] else METRICS[0]
+            now = frame.evaluate("performance.now()")
+            started = time.perf_counter()
+            load.page.get_by_text(target, exact=True).click()
+            b.wait_layer_painted(frame, f"{level}:{target}", after=now)
+            times.append(time.perf_counter() - started)
+            b.wait_script_done(load.page)
+            current = target
+        if load.errors:
+            print("  browser errors:", load.errors[:5], flush=True)
+    finally:
+        load.close()
+    return times
+
+
+@dataclass
+class Page:
+    """One app under test: its server and how to measure a load."""
+
+    key: str
+    app: Path
+    polygons: int | None  # None: the empty page
+    env: dict[str, str]
+    runs: int
+    repaint_level: str | None = None
+    server: b.Server | None = None
+    times: list[float] = field(default_factory=list)
+    ws: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warmup_s: float = float("nan")
+    repaint: list[float] = field(default_factory=list)
+
+    def load(self, browser: Any) -> tuple[float, int, list[str]]:
+        assert self.server is not None
+        if self.polygons is None:
+            t, w = load_empty(browser, self.server)
+            return t, w, []
+        return load_map(browser, self.server, self.polygons)
+
+    def result(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "median_s": b.median(self.times),
+            "runs_s": [round(t, 3) for t in self.times],
+            "warmup_s": round(self.warmup_s, 3),
+            "websocket_mb": b.median(self.ws) / 1e6 if self.ws else float("nan"),
+            "errors": sorted(set(self.errors))[:10],
+        }
+        if self.repaint:
+            out["repaint_median_s"] = b.median(self.repaint)
+            out["repaint_runs_s"] = [round(t, 3) for t in self.repaint]
+        return out
+
+
+def measure(browser: Any, pages: list[Page]) -> None:
+    """Start every page's server, warm each up, then interleave the timed loads (round
+    robin), so that load on the machine affects every page alike."""
+    with contextlib.ExitStack() as stack:
+        for page in pages:
+            print(f"  {page.key}: starting server ...", flush=True)
+            page.server = stack.enter_context(b.running(page.app, env=page.env))
+        for page in pages:
+            page.warmup_s = page.load(browser)[0]  # server caches: dataset, kpis, geometry
+            print(f"  {page.key}: warm-up {page.warmup_s:.2f} s", flush=True)
+        for i in range(max(p.runs for p in pages)):
+            line = []
+            for page in pages:
+                if i >= page.runs:
+                    continue
+                t, w, e = page.load(browser)
+                page.times.append(t)
+                page.ws.append(w)
+                page.errors += e
+                line.append(f"{page.key} {t:.2f}")
+            print(f"  run {i + 1}: " + ", ".join(line) + " s", flush=True)
+        for page in pages:
+            if page.repaint_level is not None and page.polygons is not None:
+                assert page.server is not None
+                page.repaint = repaint_times(
+                    browser, page.server, page.polygons, page.repaint_level, page.runs
+                )
+                print(
+                    f"  {page.key} repaint: {', '.join(f'{t:.2f}' for t in page.repaint)} s",
+                    flush=True,
+                )
+
+
+# --------------------------------------------------------------------------------------- #
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scales", default=",".join(SCALES), help="comma-separated: district,province"
+    )
+    parser.add_argument("--runs", type=int, default=5, help="timed loads per page (median)")
+    parser.add_argument(
+        "--province-naive-runs", type=int, default=3, help="timed loads of the slow naive page"
+    )
+    parser.add_argument("--max-features", type=int, default=5_000, help="level-of-detail cap")
+    parser.add_argument(
+        "--no-all-grids",
+        action="store_true",
+        help="skip the extra row: ours drawing every grid of the province (no level of detail)",
+    )
+    args = parser.parse_args(argv)
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    for s in scales:
+        if s not in SCALES:
+            parser.error(f"unknown scale {s!r}; choose from {', '.join(SCALES)}")
+
+    results: dict[str, Any] = {
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "loadavg_at_start": os.getloadavg(),
+        },
+        "chromium": str(b.CHROMIUM),
+        "runs": args.runs,
+        "targets": TARGETS,
+        "method": (
+            "fresh browser context per load (cold browser cache), servers warmed up by one "
+            "untimed load, loads interleaved round robin across the pages of a scale"
+        ),
+        "scales": {},
+    }
+    with b.chromium() as browser:
+        results["chromium_version"] = browser.version
+        for scale in scales:
+            data = ensure_data(scale)
+            print(f"{scale}: {data}", flush=True)
+            exp = expected_counts(data, max_features=args.max_features)
+            print(
+                f"  naive draws {exp['naive_polygons']} grids; ours draws {exp['ours_polygons']} "
+                f"{exp['ours_level']} areas; payload of {exp['payload_grids']} grids: "
+                f"ours {exp['payload_ours_mb']:.2f} MB, naive {exp['payload_naive_mb']:.2f} MB",
+                flush=True,
+            )
+            data_env = {"GRIDPULSE_DATA": str(data)}
+            naive_runs = args.province_naive_runs if scale == "province" else args.runs
+            pages = [
+                Page("empty", EMPTY_APP, None, {}, args.runs),
+                Page("bare", BARE_APP, 1, {}, args.runs),
+                Page("naive", NAIVE_APP, exp["naive_polygons"], data_env, naive_runs),
+                Page(
+                    "ours",
+                    OURS_APP,
+                    exp["ours_polygons"],
+                    {**data_env, "BENCH_MAX_FEATURES": str(args.max_features)},
+                    args.runs,
+                    repaint_level=exp["ours_level"],
+                ),
+            ]
+            if scale == "province" and not args.no_all_grids:
+                pages.append(
+                    Page(
+                        "ours_all_grids",
+                        OURS_APP,
+                        exp["areas"]["grid"],
+                        {**data_env, "BENCH_MAX_FEATURES": "1000000"},
+                        args.runs,
+                        repaint_level="grid",
+                    )
+                )
+            measure(browser, pages)
+            entry: dict[str, Any] = {"expected": exp}
+            entry.update({page.key: page.result() for page in pages})
+            results["scales"][scale] = entry
+    results["machine"]["loadavg_at_end"] = os.getloadavg()
+    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print_table(results)
+    print(f"\nwritten {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print()
+    m = results["machine"]
+    print(
+        f"{m['cpus']} CPUs, load average at start {m['loadavg_at_start'][0]:.1f}, "
+        f"at end {m.get('loadavg_at_end', [float('nan')])[0]:.1f} (timings need a quiet machine)"
+    )
+    head = (
+        f"{'scale':<22}{'polygons n/o':>18}{'empty s':>8}{'bare s':>8}{'naive s':>9}"
+        f"{'ours s':>8}{'naive/ours':>11}{'ours/empty':>11}{'repaint s':>10}"
+        f"{'payload MB o/n':>16}{'ws MB n/o':>12}"
+    )
+    print(head)
+    print("-" * len(head))
+    for scale, e in results["scales"].items():
+        exp = e["expected"]
+        empty = e["empty"]["median_s"]
+        rows = [(scale, e["ours"], exp["ours_polygons"], exp["ours_level"])]
+        if "ours_all_grids" in e:
+            rows.append((f"{scale} (all grids)", e["ours_all_grids"], exp["areas"]["grid"], "grid"))
+        for name, ours, n, level in rows:
+            naive = e["naive"]["median_s"]
+            o = ours["median_s"]
+            polys = f"{exp['naive_polygons']}/{n} {level[:4]}"
+            print(
+                f"{name:<22}{polys:>18}{empty:>8.2f}{e['bare']['median_s']:>8.2f}{naive:>9.2f}"
+                f"{o:>8.2f}{naive / o:>11.1f}{o / empty:>11.2f}"
+                f"{ours.get('repaint_median_s', float('nan')):>10.2f}"
+                f"{exp['payload_ours_mb']:>9.2f}/{exp['payload_naive_mb']:<6.2f}"
+                f"{e['naive']['websocket_mb']:>6.2f}/{ours['websocket_mb']:<5.2f}"
+            )
+    print(
+        "payload: the layer of every grid of the scale "
+        f"({', '.join(str(e['expected']['payload_grids']) for e in results['scales'].values())}"
+        " grids); ws: bytes received over Streamlit's websocket per load"
+    )
+    print()
+    checks = []
+    t = results["targets"]
+    if "district" in results["scales"]:
+        d = results["scales"]["district"]
+        ratio = d["ours"]["median_s"] / d["empty"]["median_s"]
+        checks.append(
+            (
+                f"district ours {ratio:.2f} x empty <= {t['district_ours_vs_empty']}",
+                ratio <= t["district_ours_vs_empty"],
+            )
+        )
+        rp = d["ours"]["repaint_median_s"]
+        checks.append(
+            (
+                f"district repaint {rp:.2f} s <= {t['district_repaint_s']} s",
+                rp <= t["district_repaint_s"],
+            )
+        )
+    if "province" in results["scales"]:
+        p = results["scales"]["province"]
+        first = p["ours"]["median_s"]
+        speed = p["naive"]["median_s"] / first
+        mb = p["expected"]["payload_ours_mb"]
+        checks.append(
+            (
+                f"province first map {first:.2f} s <= {t['province_first_map_s']} s",
+                first <= t["province_first_map_s"],
+            )
+        )
+        checks.append(
+            (
+                f"province {speed:.1f} x faster than naive >= {t['province_speedup']}",
+                speed >= t["province_speedup"],
+            )
+        )
+        checks.append(
+            (
+                f"payload of {p['expected']['payload_grids']} grids {mb:.2f} MB <= {t['payload_mb']} MB",
+                mb <= t["payload_mb"],
+            )
+        )
+    for text, ok in checks:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
