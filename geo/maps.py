@@ -59,6 +59,7 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from data_layer import metrics
+from data_layer.i18n import lookup
 from geo.crs import to_gcj02, wgs84_to_gcj02
 from geo.offline import DEFAULT_BASE_URL, LOCAL_ASSETS, use_local_assets
 from geo.simplify import DECIMALS, LEVELS, quantize, simplify_level
@@ -87,21 +88,11 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------------------- #
-# texts (geo/ imports no Streamlit, so not ui.i18n; the page may pass its own labels)
+# texts: the shared string tables, read without Streamlit (data_layer.i18n)
 # --------------------------------------------------------------------------------------- #
-_TEXT: Final[Mapping[str, Mapping[str, str]]] = {
-    "low_volume": {"zh": "样本少", "en": "low volume"},
-    "no_value": {"zh": "无数据", "en": "no data"},
-    "name": {"zh": "名称", "en": "Name"},
-    "value": {"zh": "数值", "en": "Value"},
-    "fraction": {"zh": "分子 / 分母", "en": "Numerator / denominator"},
-    "code": {"zh": "编码", "en": "Code"},
-}
-
-
 def _text(key: str, lang: str) -> str:
-    table = _TEXT[key]
-    return table.get(lang, table["zh"])
+    """Map labels from the one string table (assets/i18n/map.toml, section [maptext])."""
+    return lookup("maptext", key, language=lang)
 
 
 # --------------------------------------------------------------------------------------- #
