@@ -8,7 +8,7 @@ from data_layer.metrics import MIN_DENOMINATOR
 from ui import charts, state
 from ui.downloads import Col, table
 from ui.i18n import t
-from ui.widgets import kpi_row
+from ui.widgets import kpi_row, page_header
 
 KPIS = ["reported", "closure_rate", "on_time_rate", "overdue_open", "at_risk"]
 KPIS_2 = [
@@ -42,24 +42,10 @@ UNIT_COLS = [
 ]
 
 
-def _header(window) -> None:
-    st.title(t("cases.title"))
-    st.caption(
-        t(
-            "window.caption",
-            start=window.start,
-            end=window.end,
-            as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
-        )
-    )
-
-
 def body() -> None:
     flt = state.current_filter()
     current, previous, window = state.headline_pair(flt)
-    _header(window)
-    if not current["grids"]:
-        st.warning(t("empty.filter"))
+    if not page_header(t("cases.title"), window, current):
         return
     st.subheader(t("cases.kpis"))
     kpi_row(KPIS, current, previous, window.previous())

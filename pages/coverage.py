@@ -10,7 +10,7 @@ from geo.offline import static_base_url
 from ui import charts, state
 from ui.downloads import Col, metric_downloads, table
 from ui.i18n import lang, metric_label, t
-from ui.widgets import kpi_row, metric_table
+from ui.widgets import kpi_row, metric_table, page_header
 
 KPIS = [
     "full_time_coverage",
@@ -63,17 +63,7 @@ def body() -> None:
     flt = state.current_filter()
     window = state.window(flt)
     current = state.kpis(flt, win=window).row(0, named=True)
-    st.title(t("coverage.title"))
-    st.caption(
-        t(
-            "window.caption",
-            start=window.start,
-            end=window.end,
-            as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
-        )
-    )
-    if not current["grids"]:
-        st.warning(t("empty.filter"))
+    if not page_header(t("coverage.title"), window, current):
         return
     table_args = {"flt": flt, "window": None}  # a snapshot: no period in the file names
 

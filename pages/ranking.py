@@ -8,6 +8,7 @@ from data_layer.metrics import DASH
 from ui import charts, state
 from ui.downloads import Col, table
 from ui.i18n import metric_label, t
+from ui.widgets import page_header
 
 LEVELS = ("community", "street")
 
@@ -45,17 +46,7 @@ def body() -> None:
     flt = state.current_filter()
     window = state.window(flt)
     current = state.kpis(flt, win=window).row(0, named=True)
-    st.title(t("ranking.title"))
-    st.caption(
-        t(
-            "window.caption",
-            start=window.start,
-            end=window.end,
-            as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
-        )
-    )
-    if not current["grids"]:
-        st.warning(t("empty.filter"))
+    if not page_header(t("ranking.title"), window, current):
         return
     config = state.ranking_config()
     weights = [k for k, _ in config.weights]

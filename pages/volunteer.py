@@ -7,7 +7,7 @@ from data_layer.metrics import DASH
 from ui import charts, state
 from ui.downloads import Col, metric_downloads, table
 from ui.i18n import t
-from ui.widgets import kpi_row, metric_table
+from ui.widgets import kpi_row, metric_table, page_header
 
 KPIS = [
     "activities",
@@ -26,17 +26,7 @@ def _days(value) -> str:
 def body() -> None:
     flt = state.current_filter()
     current, previous, window = state.headline_pair(flt)
-    st.title(t("volunteer.title"))
-    st.caption(
-        t(
-            "window.caption",
-            start=window.start,
-            end=window.end,
-            as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
-        )
-    )
-    if not current["grids"]:
-        st.warning(t("empty.filter"))
+    if not page_header(t("volunteer.title"), window, current):
         return
     table_args = {"flt": flt, "window": window}
     summary = state.analytics("volunteer_summary", flt, win=window).row(0, named=True)

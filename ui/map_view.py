@@ -66,9 +66,7 @@ def grid_map(
     district = maps.dissolved_features(
         geometries=streets, level="street", version=ds.version, crs=crs
     )
-    base = maps.base_map(
-        bounds=district["bbox"], outline=district, height=height, **settings
-    )
+    base = maps.base_map(bounds=district["bbox"], outline=district, height=height, **settings)
     scale = maps.color_scale(metric=metric, values=values, lang=lang())
     features = maps.area_features(
         geometries=maps.level_geometries(ds, level=level),

@@ -109,3 +109,20 @@ def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
     st.dataframe(
         styler, hide_index=True, column_config=config, key=key, width="stretch", placeholder=DASH
     )
+
+
+def page_header(title: str, window: Window, current: dict) -> bool:
+    """Title, the period/as-of line and the empty state; False when the filter matches nothing."""
+    st.title(title)
+    st.caption(
+        t(
+            "window.caption",
+            start=window.start,
+            end=window.end,
+            as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
+        )
+    )
+    if not current["grids"]:
+        st.warning(t("empty.filter"))
+        return False
+    return True
