@@ -43,6 +43,8 @@ WITHOUT_DATA = ("import",)
 # URL keys this file owns, and the keys each page keeps in the URL for itself.
 PAGE_PARAMS = {
     "map": ("metric", "level", "cases", "grid"),
+    "cases": ("every", "compare"),
+    "ranking": ("rank_level",),
     "meeting": (
         "mt_period",
         "mt_month",

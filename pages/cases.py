@@ -8,7 +8,7 @@ from data_layer.metrics import MIN_DENOMINATOR
 from ui import charts, state
 from ui.downloads import Col, table
 from ui.i18n import t
-from ui.widgets import kpi_row, page_header
+from ui.widgets import kpi_row, page_header, url_radio
 
 KPIS = ["reported", "closure_rate", "on_time_rate", "overdue_open", "at_risk"]
 KPIS_2 = [
@@ -78,21 +78,24 @@ def body() -> None:
 
     st.subheader(t("cases.trend"))
     c1, c2, _ = st.columns([1, 2, 2])
-    every = c1.radio(
-        t("cases.trend.every"),
-        ["month", "week"],
-        horizontal=True,
-        index=1 if window.days <= 92 else 0,  # a month or a quarter: weekly points
-        format_func=lambda e: t(f"every.{e}"),
-        key="cases_every",
-    )
-    compare = c2.radio(
-        t("cases.trend.compare"),
-        list(COMPARISONS),
-        horizontal=True,
-        format_func=lambda c: t(f"compare.{c}"),
-        key="cases_compare",
-    )
+    with c1:
+        every = url_radio(
+            t("cases.trend.every"),
+            ["month", "week"],
+            param="every",
+            key="cases_every",
+            default="week" if window.days <= 92 else "month",  # a month or a quarter: weekly points
+            format_func=lambda e: t(f"every.{e}"),
+        )
+    with c2:
+        compare = url_radio(
+            t("cases.trend.compare"),
+            list(COMPARISONS),
+            param="compare",
+            key="cases_compare",
+            default=list(COMPARISONS)[0],
+            format_func=lambda c: t(f"compare.{c}"),
+        )
     trend = state.analytics("case_trend", flt, win=window, every=every, compare=compare)
     other = comparison_window(window, compare)
     compare_label = t(f"compare.{compare}") if other else None

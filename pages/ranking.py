@@ -8,7 +8,7 @@ from data_layer.metrics import DASH
 from ui import charts, state
 from ui.downloads import Col, table
 from ui.i18n import metric_label, t
-from ui.widgets import page_header
+from ui.widgets import page_header, url_radio
 
 LEVELS = ("community", "street")
 
@@ -50,11 +50,12 @@ def body() -> None:
         return
     config = state.ranking_config()
     weights = [k for k, _ in config.weights]
-    level = st.radio(
+    level = url_radio(
         t("ranking.level"),
-        LEVELS,
-        horizontal=True,
+        list(LEVELS),
+        param="rank_level",
         key="ranking_level",
+        default=list(LEVELS)[0],
         format_func=lambda v: t(f"ranking.level.{v}"),
     )
     previous = window.previous()

@@ -244,3 +244,14 @@ def test_every_download_has_no_unmasked_phone(tiny, name, options):
 
     book = openpyxl.load_workbook(io.BytesIO(xlsx))
     assert not any(PHONE.search(str(c.value)) for s in book for row in s.iter_rows() for c in row)
+
+
+def test_page_choices_live_in_the_url(monkeypatch, tiny_dir, app_file):
+    at = run_page(monkeypatch, tiny_dir, app_file, "cases", {**MARCH, "every": "month", "compare": "last_year"})
+    assert_clean(at)
+    assert at.radio(key="cases_every").value == "month"
+    assert at.radio(key="cases_compare").value == "last_year"
+    at = run_page(monkeypatch, tiny_dir, app_file, "ranking", {**MARCH, "rank_level": "street"})
+    assert_clean(at)
+    assert at.radio(key="ranking_level").value == "street"
+    assert at.query_params["rank_level"] in ("street", ["street"])

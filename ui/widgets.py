@@ -126,3 +126,19 @@ def page_header(title: str, window: Window, current: dict) -> bool:
         st.warning(t("empty.filter"))
         return False
     return True
+
+
+def url_radio(
+    label: str, options: list[str], *, param: str, key: str, default: str, **kwargs
+) -> str:
+    """A horizontal radio whose choice lives in the URL (``?param=``), so a copied link keeps it.
+
+    The page's ``param`` must be listed for it in app.py's ``PAGE_PARAMS``.
+    """
+    if key not in st.session_state:
+        wanted = st.query_params.get(param)
+        st.session_state[key] = wanted if wanted in options else default
+    value = st.radio(label, options, key=key, horizontal=True, **kwargs)
+    if st.query_params.get(param) != value:
+        st.query_params[param] = value
+    return value
