@@ -302,6 +302,26 @@ def _nav(total: int, *, present: bool) -> None:
             shortcut="Right",
             key="mt_next",
         )
+    # Presentation clickers send PageUp/PageDown; one shortcut per button, so two more
+    # buttons, kept out of sight, do the same as ← and →.
+    with st.container(key="mt_clicker_keys"):
+        st.markdown("<style>.st-key-mt_clicker_keys{display:none}</style>", unsafe_allow_html=True)
+        st.button(
+            "PageUp",
+            on_click=_go,
+            args=(-1, total),
+            disabled=current <= 1,
+            shortcut="PageUp",
+            key="mt_prev_page",
+        )
+        st.button(
+            "PageDown",
+            on_click=_go,
+            args=(1, total),
+            disabled=current >= total,
+            shortcut="PageDown",
+            key="mt_next_page",
+        )
     if present:
         with columns[4]:
             st.button(

@@ -80,6 +80,11 @@ def test_every_slide_in_presentation_mode(server, offline_page):
         op.screenshot(f"meeting-slide-{n}")
     op.page.keyboard.press("ArrowLeft")
     wait_for_slide(op, 6)
+    # a presentation clicker sends PageUp / PageDown
+    op.page.keyboard.press("PageUp")
+    wait_for_slide(op, 5)
+    op.page.keyboard.press("PageDown")
+    wait_for_slide(op, 6)
     op.page.keyboard.press("Escape")
     op.page.get_by_role("button", name="开始演示").wait_for(timeout=30_000)
     op.page.get_by_role("button", name="下载 PDF").wait_for(timeout=60_000)
