@@ -124,7 +124,8 @@ def grid_map(
         st.markdown(scale.to_html(), unsafe_allow_html=True)
         if points is not None:
             st.caption(t("map.open_cases", n=points.height, overdue=int(points["overdue"].sum())))
-            st.caption(t("map.case_layer_note"))
+            if cases_layer == "points":
+                st.caption(t("map.case_layer_note"))
             fresh = int(points["new"].sum()) if since else 0
             if fresh:
                 st.success(t("map.new_cases", n=fresh))
