@@ -1,6 +1,7 @@
 """Streamlit server + headless Debian Chromium for the benchmark (no pytest).
 
-The same ideas as tests/browser/conftest.py (which bench/ must not import): run
+The one implementation of the server/browser plumbing; tests/browser/conftest.py builds its
+pytest fixtures on it (bench/ itself imports nothing from tests/). Run
 ``streamlit run`` on a free localhost port in its own process group, wait for
 ``/_stcore/health``; drive ``/usr/bin/chromium`` (or ``$GRIDPULSE_CHROMIUM``) with
 Playwright in a fresh context per page load (cold browser cache), every request to a
@@ -60,6 +61,10 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def log_tail(self, n: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
@@ -80,12 +85,21 @@ class Server:
 
 
 def start_server(
-    script: Path, *, env: Mapping[str, str] | None = None, timeout: float = 300.0
+    script: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
+    log_dir: Path = OUT,
+    timeout: float = 300.0,
 ) -> Server:
-    """Start ``streamlit run script`` from the repo root and wait until it is healthy."""
+    """Start ``streamlit run script`` from the repo root and wait until it is healthy.
+
+    ``env`` is added to the current environment (the repo root goes on PYTHONPATH), ``args``
+    are extra ``streamlit run`` options, the server's output goes to ``log_dir``.
+    """
     port = free_port()
-    OUT.mkdir(parents=True, exist_ok=True)
-    log_path = OUT / f"streamlit-{script.stem}-{port}.log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"streamlit-{script.stem}-{port}.log"
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p
@@ -108,6 +122,7 @@ def start_server(
         "none",
         "--browser.gatherUsageStats",
         "false",
+        *args,
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - fixed argv

@@ -27,13 +27,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,22 +35,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, Server, start_server
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path(os.environ.get("GRIDPULSE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 HEALTH_TIMEOUT_S = 90.0
 APP_TIMEOUT_MS = 60_000
 
@@ -101,62 +85,7 @@ def _slug(text: str) -> str:
 # --------------------------------------------------------------------------- #
 # Streamlit server
 # --------------------------------------------------------------------------- #
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class StreamlitServer:
-    """A ``streamlit run`` subprocess listening on 127.0.0.1."""
-
-    script: Path
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_tail(self, n: int = 60) -> str:
-        try:
-            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(lines[-n:])
-
-    def wait_healthy(self, timeout: float = HEALTH_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        url = f"{self.base_url}/_stcore/health"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"streamlit exited with {self.process.returncode} before becoming healthy:\n"
-                    + self.log_tail()
-                )
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - localhost
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
-            time.sleep(0.25)
-        raise TimeoutError(f"{url} did not answer within {timeout:.0f}s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
+StreamlitServer = Server  # the server/browser plumbing lives once, in bench/browser.py
 
 
 def start_streamlit(
@@ -168,72 +97,16 @@ def start_streamlit(
 ) -> StreamlitServer:
     """Start ``streamlit run`` on a free port and wait until it is healthy.
 
-    Parameters
-    ----------
-    script : pathlib.Path or str
-        Entry script, absolute or relative to the repo root.
-    env : mapping, optional
-        Extra environment variables (e.g. ``{"GRIDPULSE_DATA": "/tmp/x"}``),
-        added to the current environment. The repo root is put on PYTHONPATH.
-    args : sequence of str
-        Extra ``streamlit run`` options, e.g. ``["--server.baseUrlPath", "gp"]``.
-    timeout : float
-        Seconds to wait for ``/_stcore/health``.
-
-    Returns
-    -------
-    StreamlitServer
-        The running server; call ``.stop()`` when done.
+    ``script`` is absolute or relative to the repo root; ``env`` is added to the current
+    environment (e.g. ``{"GRIDPULSE_DATA": "/tmp/x"}``); ``args`` are extra ``streamlit run``
+    options. Server output goes to tests/artifacts/. Call ``.stop()`` when done.
     """
     script_path = Path(script)
     if not script_path.is_absolute():
         script_path = ROOT / script_path
     if not script_path.is_file():
         raise FileNotFoundError(script_path)
-    port = free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"streamlit-{_slug(script_path.stem)}-{port}.log"
-    full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p
-    )
-    full_env["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
-    full_env.update(env or {})
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script_path),
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-        *args,
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
-            cmd,
-            cwd=ROOT,
-            env=full_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group, stopped as a whole
-        )
-    server = StreamlitServer(script=script_path, port=port, process=process, log_path=log_path)
-    try:
-        server.wait_healthy(timeout)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return start_server(script_path, env=env, args=args, log_dir=ARTIFACTS, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
