@@ -1495,10 +1495,13 @@ class _PluginAssets(JSCSSMixin, MacroElement):
 
 
 class _Background(MacroElement):
+    """The plain background colour and a metric-only scale bar."""
+
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.getContainer().style.background = {{ this.color|tojson }};
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -1606,7 +1609,7 @@ def base_map(
         zoom_start=zoom,
         tiles=None,
         prefer_canvas=True,
-        control_scale=True,
+        control_scale=False,  # folium's scale bar also shows miles; a metric one is added below
         max_zoom=max_zoom,
         min_zoom=min_zoom,
         zoom_snap=0.5,
