@@ -465,11 +465,7 @@ def activities_by_kind(
         .filter(pl.col("date").is_between(window.start, window.end_time.date()))
         .join(_scoped_community_codes(ds, flt, scope), on="community_code", how="semi")
         .group_by("kind")
-        .agg(
-            pl.len().cast(pl.Int64).alias("activities"),
-            pl.col("hours").sum().alias("volunteer_hours"),
-            pl.col("participants").sum().cast(pl.Int64).alias("participants"),
-        )
+        .agg(metrics.activity_aggregations())
     )
     frame = _zero_filled(schema.ACTIVITY_KINDS, counts, "kind")
     return frame.with_columns(pl.col("volunteer_hours").cast(pl.Float64))

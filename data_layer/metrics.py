@@ -263,6 +263,15 @@ def compound_aggregations() -> list[pl.Expr]:
     ]
 
 
+def activity_aggregations() -> list[pl.Expr]:
+    """Volunteer activity counts over activities: 活动场次, 服务时长 and participants."""
+    return [
+        pl.len().cast(pl.Int64).alias("activities"),
+        pl.col("hours").sum().alias("volunteer_hours"),
+        pl.col("participants").sum().cast(pl.Int64).alias("participants"),
+    ]
+
+
 # -- step 2: rates ----------------------------------------------------------------------
 
 

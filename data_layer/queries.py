@@ -178,7 +178,7 @@ def kpis(
         parts.append(
             activities_lf.join(grids.select("grid_code", "code"), on="grid_code", how="inner")
             .group_by("code")
-            .agg(_activity_aggregations())
+            .agg(metrics.activity_aggregations())
         )
     else:
         communities = scoped_communities(ds, flt, scope).with_columns(key)
@@ -192,7 +192,7 @@ def kpis(
         parts.append(
             activities_lf.join(community_keys, on="community_code", how="inner")
             .group_by("code")
-            .agg(_activity_aggregations())
+            .agg(metrics.activity_aggregations())
         )
         parts.append(
             ds.lazy("party_reports")
@@ -267,14 +267,6 @@ _ZERO_WHEN_ABSENT = (
     "participants",
     *_COMMUNITY_ONLY_COUNTS,
 )
-
-
-def _activity_aggregations() -> list[pl.Expr]:
-    return [
-        pl.len().cast(pl.Int64).alias("activities"),
-        pl.col("hours").sum().alias("volunteer_hours"),
-        pl.col("participants").sum().cast(pl.Int64).alias("participants"),
-    ]
 
 
 def headline(ds: Dataset, flt: Filter, scope: Scope, *, window: Window | None = None) -> dict:
