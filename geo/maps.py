@@ -87,6 +87,7 @@ __all__ = [
     "view_for_bounds",
 ]
 
+
 # --------------------------------------------------------------------------------------- #
 # texts: the shared string tables, read without Streamlit (data_layer.i18n)
 # --------------------------------------------------------------------------------------- #
@@ -1512,6 +1513,33 @@ class _Background(MacroElement):
         self.color = color
 
 
+class _NoMountRerun(MacroElement):
+    """Stops streamlit-folium (0.27) from rerunning the whole script once per page load.
+
+    When the map mounts, the component compares its click state with the ``default`` value
+    sent from Python and reports it to Streamlit if they differ. Python's default has
+    ``last_object_clicked_count: None`` but the browser starts the counter at ``0``, so
+    every page load (and every viewer) cost one extra script run, sent while the polygons
+    were being drawn. Starting the counter at ``null`` makes the two equal; the first click
+    still counts as 1 (``null + 1``), so clicks are recognised as before. The map script
+    runs after the component has set up ``__GLOBAL_DATA__`` and before it first reports.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        if (window.__GLOBAL_DATA__ && window.__GLOBAL_DATA__.last_object_clicked_count === 0) {
+            window.__GLOBAL_DATA__.last_object_clicked_count = null;
+        }
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "NoMountRerun"
+
+
 def view_for_bounds(
     bounds: Sequence[float],
     *,
@@ -1619,6 +1647,7 @@ def base_map(
     # script less to load, one after the other, before the map can draw.
     m.default_js = [(n, u) for n, u in m.default_js if "jquery" not in u.lower()]
     _Background(background).add_to(m)
+    _NoMountRerun().add_to(m)
     if base_layer == "tianditu":
         if not tianditu_key:
             raise ValueError("base_layer 'tianditu' needs tianditu_key (天地图 key)")

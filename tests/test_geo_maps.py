@@ -521,6 +521,17 @@ def test_feature_group_script_is_deterministic() -> None:
     assert build() == build()
 
 
+def test_base_map_does_not_rerun_the_script_when_it_mounts() -> None:
+    """streamlit-folium reports its click state when the map mounts if it differs from the
+    Python default (``last_object_clicked_count: None``); the base map script starts the
+    counter at null so the two are equal (the browser test checks the effect)."""
+    sf = pytest.importorskip("streamlit_folium")
+    m = maps.base_map(bounds=_features()["bbox"])
+    m.get_root().render()
+    script = sf._get_map_string(m)
+    assert "window.__GLOBAL_DATA__.last_object_clicked_count = null" in script
+
+
 def test_base_layers() -> None:
     bounds = (LON0, LAT0, LON0 + 0.05, LAT0 + 0.05)
     with pytest.raises(ValueError, match="tianditu_key"):

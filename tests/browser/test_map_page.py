@@ -82,6 +82,17 @@ def test_clicking_a_community_drills_down_and_changes_the_url(server, offline_pa
     op = offline_page
     op.goto_app(server.base_url, f"map?level=community&metric=closure_rate&{FROZEN}")
     painted_layer(op, "community:closure_rate")
+    # Mounting the map reported nothing to Streamlit (no extra script run per page load):
+    # the component's state still equals the default sent from Python.
+    state = (
+        op.page.frame_locator(MAP_IFRAME)
+        .locator("body")
+        .evaluate(
+            "() => [window.__GLOBAL_DATA__.last_object_clicked_count, "
+            "JSON.stringify(window.__GLOBAL_DATA__.previous_data)]"
+        )
+    )
+    assert state[0] is None and '"last_object_clicked_count":null' in state[1], state
     op.page.locator(MAP_IFRAME).scroll_into_view_if_needed()
     box = op.page.locator(MAP_IFRAME).bounding_box()
     # The middle of the district is inside some community.
