@@ -1,20 +1,50 @@
 """The CJK font the briefing exports embed (assets/fonts/, SIL OFL 1.1; see its README.md).
 
-The project ships its own font so a PDF or a map image made on a machine without Chinese
-fonts still shows Chinese text, not empty boxes.
+The project ships its own font so a PDF, a PPTX or a map image made on a machine without
+Chinese fonts still shows Chinese text, not empty boxes. The PDF (fpdf2) and the PPTX
+(``briefing_pptx``, from ``subset_font``) embed a subset holding just the characters they use.
 """
 
 from __future__ import annotations
 
+import io
 from functools import cache
 from pathlib import Path
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 FONT_PATH = FONT_DIR / "GridPulseSansSC-Regular.ttf"
 FONT_FAMILY = "GridPulse Sans SC"
-# What the PPTX names: it cannot embed a font, so it asks for common CJK faces.
-PPTX_LATIN_FONT = "Arial"
-PPTX_EA_FONT = "Noto Sans CJK SC"
+# How PPTX text names the font (a:latin, a:ea, a:cs of every run, and p:font of the embedded
+# font list): the family of the embedded subset. pitchFamily 34 (variable pitch, Swiss, i.e. a
+# sans) and charset -122 (GB 2312) let an office suite that ignores embedded fonts substitute a
+# Chinese sans face of its own instead of a Latin one.
+PPTX_FONT = {"typeface": FONT_FAMILY, "pitchFamily": "34", "charset": "-122"}
+# Always in the PPTX's subset besides the slide text: printable ASCII, for edits in PowerPoint.
+PPTX_BASE_CHARS = "".join(map(chr, range(0x20, 0x7F)))
+
+
+def subset_font(text: str) -> bytes:
+    """The shipped font cut down to the characters of ``text`` (TrueType bytes, fontTools).
+
+    Names, metrics (horizontal and vertical) and OpenType layout features of the kept glyphs
+    stay; the result is the same bytes for the same text (no new timestamp).
+    """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    options.name_languages = ["*"]
+    options.name_legacy = True
+    options.layout_features = ["*"]
+    options.notdef_outline = True
+    font = TTFont(str(FONT_PATH), recalcTimestamp=False)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="".join(sorted(set(text) - set("\r\n\t"))))
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
 
 
 @cache

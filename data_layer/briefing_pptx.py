@@ -2,9 +2,17 @@
 
 Reads a ``briefing.Briefing`` (the same model the screen shows) and the map image made by
 ``geo.static_map``; places everything where ``briefing_layout`` says, so the PPTX and the
-PDF look alike. PowerPoint files made by python-pptx cannot embed fonts: text names
-``Noto Sans CJK SC`` as its East Asian typeface (``briefing_fonts``), which office suites
-on Windows, macOS and Linux substitute with their own Chinese font.
+PDF look alike.
+
+The font is embedded the way PowerPoint embeds fonts (ECMA-376 Part 1, PresentationML
+``p:embeddedFontLst``), which python-pptx has no API for: after the slides are built, the
+project's font (``briefing_fonts``) is subset to the characters on the slides plus printable
+ASCII, wrapped as Embedded OpenType (``eot``) and added as the part ``/ppt/fonts/font1.fntdata``
+(``application/x-fontdata``) with a font relationship from the presentation part, and
+``p:embeddedFontLst`` names it; every run names the same family as its Latin, East Asian and
+complex-script typeface. PowerPoint reads embedded fonts, so the slides show in it on a
+machine without Chinese fonts; suites that do not (LibreOffice 7.4, 25.2) substitute a face of
+their own (the runs ask for a GB 2312, variable-pitch sans). See docs/meeting.md, "Font".
 """
 
 from __future__ import annotations
@@ -15,11 +23,14 @@ from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+from pptx.opc.package import Part
+from pptx.opc.packuri import PackURI
 from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
 from data_layer.briefing import Briefing, Figure, Table
-from data_layer.briefing_fonts import PPTX_EA_FONT, PPTX_LATIN_FONT
+from data_layer.briefing_fonts import PPTX_BASE_CHARS, PPTX_FONT, subset_font
 from data_layer.briefing_layout import (
     ACCENT,
     CARD,
@@ -36,8 +47,14 @@ from data_layer.briefing_layout import (
     grid,
     layout,
 )
+from data_layer.eot import eot_header, font_to_eot
 
 MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+FONT_PARTNAME = "/ppt/fonts/font1.fntdata"
+FONT_CONTENT_TYPE = "application/x-fontdata"
+# The children of p:presentation that follow p:embeddedFontLst (ECMA-376 CT_Presentation)
+_AFTER_FONTS = ("p:custShowLst", "p:photoAlbum", "p:custDataLst", "p:kinsoku")
+_AFTER_FONTS += ("p:defaultTextStyle", "p:modifyVerifier", "p:extLst")
 
 
 def _rgb(hex_color: str) -> RGBColor:
@@ -48,14 +65,11 @@ def _font(run, *, size: float, color: str = INK, bold: bool = False) -> None:
     run.font.size = Pt(size)
     run.font.bold = bold
     run.font.color.rgb = _rgb(color)
-    run.font.name = PPTX_LATIN_FONT
     rpr = run._r.get_or_add_rPr()
-    for tag in ("a:ea", "a:cs"):
-        el = rpr.find(qn(tag))
-        if el is None:
-            el = rpr.makeelement(qn(tag), {})
-            rpr.append(el)
-        el.set("typeface", PPTX_EA_FONT)
+    for tag in ("a:latin", "a:ea", "a:cs"):  # in schema order, after the colour fill
+        for el in rpr.findall(qn(tag)):
+            rpr.remove(el)
+        rpr.append(rpr.makeelement(qn(tag), PPTX_FONT))
 
 
 def _box(slide, box, lines, *, align=PP_ALIGN.LEFT, anchor=MSO_ANCHOR.TOP):
@@ -132,6 +146,28 @@ def _table(slide, box, table: Table, font: float) -> None:
         _box(slide, (x, note_y, w, 0.3), [(table.note, font - 1, MUTED, False)])
 
 
+def _embed_font(deck) -> None:
+    """Embed the subset of the font that the slides' text needs (see the module docstring)."""
+    text = PPTX_BASE_CHARS + "".join(
+        t.text or "" for slide in deck.slides for t in slide._element.iter(qn("a:t"))
+    )
+    eot = font_to_eot(subset_font(text))
+    part = Part(PackURI(FONT_PARTNAME), FONT_CONTENT_TYPE, deck.part.package, eot)
+    r_id = deck.part.relate_to(part, RT.FONT)
+    presentation = deck.part._element
+    for old in presentation.findall(qn("p:embeddedFontLst")):
+        presentation.remove(old)
+    font_list = presentation.makeelement(qn("p:embeddedFontLst"), {})
+    entry = font_list.makeelement(qn("p:embeddedFont"), {})
+    panose = eot_header(eot)["panose"].hex().upper()
+    entry.append(entry.makeelement(qn("p:font"), {**PPTX_FONT, "panose": panose}))
+    entry.append(entry.makeelement(qn("p:regular"), {qn("r:id"): r_id}))
+    font_list.append(entry)
+    presentation.insert_element_before(font_list, *_AFTER_FONTS)
+    presentation.set("embedTrueTypeFonts", "1")
+    presentation.set("saveSubsetFonts", "1")  # the font holds only the characters used
+
+
 def pptx_bytes(briefing: Briefing, *, map_png: bytes | None) -> bytes:
     """The seven slides as a .pptx file."""
     deck = Presentation()
@@ -178,6 +214,7 @@ def pptx_bytes(briefing: Briefing, *, map_png: bytes | None) -> bytes:
             [(f"{slide_model.number} / {total}", 10, MUTED, False)],
             align=PP_ALIGN.RIGHT,
         )
+    _embed_font(deck)
     buffer = io.BytesIO()
     deck.save(buffer)
     return buffer.getvalue()
