@@ -163,16 +163,21 @@ def running(script: Path, *, env: Mapping[str, str] | None = None) -> Iterator[S
 
 @dataclass
 class PageLoad:
-    """One page load in a fresh, offline browser context."""
+    """One page load in an offline browser context (a fresh one unless ``own_context`` is
+    False: then the page shares a kept context and its cache)."""
 
     page: Any
     context: Any
     ws_bytes: int = 0
     blocked: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    own_context: bool = True
 
     def close(self) -> None:
-        self.context.close()
+        if self.own_context:
+            self.context.close()
+        else:
+            self.page.close()
 
 
 def _is_local(url: str) -> bool:
@@ -199,21 +204,53 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def new_page(browser: Any, *, width: int = 1400, height: int = 1000) -> PageLoad:
-    """A fresh context (cold cache) that may reach only this machine."""
+@dataclass
+class OfflineContext:
+    """A Playwright browser context that may reach only this machine; ``blocked`` lists
+    the requests to other hosts it aborted."""
+
+    context: Any
+    blocked: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def new_context(browser: Any, *, width: int = 1400, height: int = 1000) -> OfflineContext:
+    """A browser context with its own, empty cache; requests to hosts other than this
+    machine are aborted and recorded."""
     context = browser.new_context(
         viewport={"width": width, "height": height}, service_workers="block"
     )
-    page = context.new_page()
-    load = PageLoad(page=page, context=context)
+    offline = OfflineContext(context=context)
 
     def route(route: Any) -> None:
         url = route.request.url
         if _is_local(url):
             route.continue_()
         else:
-            load.blocked.append(url)
+            offline.blocked.append(url)
             route.abort("blockedbyclient")
+
+    context.route("**/*", route)
+    return offline
+
+
+def new_page(
+    browser: Any,
+    *,
+    context: OfflineContext | None = None,
+    width: int = 1400,
+    height: int = 1000,
+) -> PageLoad:
+    """A page in a fresh context (cold browser cache), or in the kept ``context`` (its
+    cache is warm after the first load)."""
+    own = context is None
+    offline = new_context(browser, width=width, height=height) if own else context
+    offline.blocked.clear()
+    page = offline.context.new_page()
+    load = PageLoad(page=page, context=offline.context, own_context=own)
+    load.blocked = offline.blocked
 
     def on_ws(ws: Any) -> None:
         def count(payload: Any) -> None:
@@ -221,7 +258,6 @@ def new_page(browser: Any, *, width: int = 1400, height: int = 1000) -> PageLoad
 
         ws.on("framereceived", count)
 
-    context.route("**/*", route)
     page.on("websocket", on_ws)
     page.on("pageerror", lambda exc: load.errors.append(str(exc)))
     page.on(

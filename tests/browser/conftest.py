@@ -31,11 +31,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from bench.browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, Server, start_server
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, Server, new_context, start_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright
@@ -206,32 +205,14 @@ class OfflinePage:
         assert not bad, f"browser problems: {bad}"
 
 
-def _is_local(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about", "chrome-error"):
-        return True
-    return (parts.hostname or "") in LOCAL_HOSTS
-
-
 @pytest.fixture
 def offline_page(
     chromium_browser: Browser, request: pytest.FixtureRequest
 ) -> Iterator[OfflinePage]:
-    context = chromium_browser.new_context(
-        viewport={"width": 1280, "height": 900}, service_workers="block"
-    )
+    offline = new_context(chromium_browser, width=1280, height=900)
+    context = offline.context
     page = context.new_page()
-    op = OfflinePage(page=page, name=request.node.name)
-
-    def route(route: Any) -> None:
-        url = route.request.url
-        if _is_local(url):
-            route.continue_()
-        else:
-            op.blocked.append(url)
-            route.abort("blockedbyclient")
-
-    context.route("**/*", route)
+    op = OfflinePage(page=page, name=request.node.name, blocked=offline.blocked)
     page.on("request", lambda req: op.requests.append(req.url))
     page.on(
         "console",
