@@ -7,6 +7,7 @@ content in the same place.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,18 +96,26 @@ def delta_color(figure: Figure) -> str:
     return GOOD if up == figure.higher_is_better else BAD
 
 
+CELL_PAD_X = 0.12  # inches of a column's width that are cell padding, left and right
+CELL_PAD_Y = 0.04  # inches of a row's height that are cell padding, top and bottom
+LINE = 1.45  # line height, in font sizes
+
+
+def text_ems(text: str) -> float:
+    """Width of ``text`` in ems: CJK characters one em, others about half."""
+    return sum(1.0 if ord(c) > 0x2E80 else 0.56 for c in text)
+
+
 def column_widths(table, total: float, font: float) -> list[float]:
     """Column widths in inches: each column's natural width (its longest text at ``font``
     points, CJK characters one em, others about half), shrinking only the widest columns
     (whose text then wraps) when the natural widths do not fit ``total``; spare room is
     shared out in proportion."""
 
-    def ems(text: str) -> float:
-        return sum(1.0 if ord(c) > 0x2E80 else 0.56 for c in text)
-
-    pad = 0.12
+    pad = CELL_PAD_X
     natural = [
-        max([ems(table.columns[i]) * 0.9] + [ems(r[i]) for r in table.rows]) * font / 72 + pad
+        max([text_ems(table.columns[i]) * 0.9] + [text_ems(r[i]) for r in table.rows]) * font / 72
+        + pad
         for i in range(len(table.columns))
     ]
     if sum(natural) <= total:
@@ -123,3 +132,63 @@ def column_widths(table, total: float, font: float) -> list[float]:
                 widths[i] = share
             return widths
         fixed.update(small)
+
+
+TABLE_TITLE_H = 0.42  # the table's title line, above the grid
+TABLE_NOTE_H = 0.32  # the note line below the grid
+MIN_TABLE_FONT = 7.0  # points; a table never gets smaller than this to fit its box
+
+
+@dataclass(frozen=True)
+class TableFit:
+    font: float  # points
+    widths: tuple[float, ...]  # inches, per column
+    row_heights: tuple[float, ...]  # inches, per grid row (header first)
+    top: float  # inches, top of the grid
+    note_y: float  # inches, top of the note line
+
+    @property
+    def line_h(self) -> float:
+        """Height of one text line in a cell, inches."""
+        return self.font * LINE / 72
+
+
+def _lines(texts, widths, font: float, *, header: bool) -> int:
+    """Lines the longest-wrapping cell of a row needs at ``font`` points."""
+    need = 1
+    for text, width in zip(texts, widths, strict=True):
+        ems = text_ems(text) * (0.9 if header else 1.0)
+        usable = max(width - CELL_PAD_X, 0.1)
+        need = max(need, math.ceil(ems * font / 72 / usable - 1e-9))
+    return need
+
+
+def fit_table(box: tuple[float, float, float, float], *, table, font: float) -> TableFit:
+    """Font, column widths and row heights so the table's title, its grid (wrapped cells
+    included) and its note fit in ``box``. Rows get two line heights of room when there
+    is space, then shrink to their text, then the font shrinks (not below
+    :data:`MIN_TABLE_FONT`). The note always starts below the last row."""
+    x, y, w, h = box
+    top = y + TABLE_TITLE_H
+    room = h - TABLE_TITLE_H - (TABLE_NOTE_H if table.note else 0.0)
+    rows = [table.columns, *table.rows]
+    size = font
+    while True:
+        widths = column_widths(table, w, size)
+        line_h = size * LINE / 72
+        tight = [
+            _lines(r, widths, size, header=i == 0) * line_h + CELL_PAD_Y for i, r in enumerate(rows)
+        ]
+        if sum(tight) <= room or size <= MIN_TABLE_FONT:
+            break
+        size = max(size - 0.5, MIN_TABLE_FONT)
+    roomy = size * 2.0 / 72  # a one-line row with air, when the box has room for it
+    spare = room - sum(tight)
+    heights = [max(t, min(roomy, t + spare / len(rows))) if spare > 0 else t for t in tight]
+    return TableFit(
+        font=size,
+        widths=tuple(widths),
+        row_heights=tuple(heights),
+        top=top,
+        note_y=top + sum(heights) + 0.04,
+    )

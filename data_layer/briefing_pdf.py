@@ -19,16 +19,20 @@ from data_layer.briefing_fonts import FONT_PATH
 from data_layer.briefing_layout import (
     ACCENT,
     CARD,
+    CELL_PAD_X,
+    CELL_PAD_Y,
     FOOTER_BOX,
     HEIGHT,
     INK,
     MUTED,
     RULE_BOX,
     SUBTITLE_BOX,
+    TABLE_NOTE_H,
+    TABLE_TITLE_H,
     TITLE_BOX,
     WIDTH,
-    column_widths,
     delta_color,
+    fit_table,
     grid,
     layout,
 )
@@ -92,10 +96,12 @@ def _card(pdf: _Pdf, box, fig: Figure) -> None:
 
 def _table(pdf: _Pdf, box, table: Table, font: float) -> None:
     x, y, w, h = box
-    top = pdf.write_box((x, y, w, 0.38), table.title, size=font + 3, bold=True) + 0.06
+    pdf.write_box((x, y, w, 0.38), table.title, size=font + 3, bold=True)
     if not table.rows:
-        pdf.write_box((x, top, w, 0.5), table.empty, size=font + 1, color=MUTED)
+        pdf.write_box((x, y + TABLE_TITLE_H, w, 0.5), table.empty, size=font + 1, color=MUTED)
         return
+    fit = fit_table(box, table=table, font=font)
+    font, top = fit.font, fit.top
     pdf.set_font(FONT, "", font)
     pdf.set_text_color(*_hex(INK))
     pdf.set_draw_color(*_hex("#d1d5db"))
@@ -109,14 +115,15 @@ def _table(pdf: _Pdf, box, table: Table, font: float) -> None:
     ]
     with pdf.table(
         width=w,
-        col_widths=column_widths(table, w, font),
+        col_widths=fit.widths,
         align="LEFT",
-        line_height=font / 72 * 1.45,
+        line_height=fit.line_h,
+        min_row_height=min(fit.row_heights),  # the air the PPTX rows get too
         text_align=aligns,
         headings_style=FontFace(color=(255, 255, 255), fill_color=_hex("#374151")),
         cell_fill_color=_hex("#f3f4f6"),
         cell_fill_mode="ROWS",
-        padding=(0.02, 0.05),
+        padding=(CELL_PAD_Y / 2, CELL_PAD_X / 2),
         wrapmode=pdf.wrap,
         first_row_as_headings=True,
     ) as grid_table:
@@ -126,8 +133,8 @@ def _table(pdf: _Pdf, box, table: Table, font: float) -> None:
                 row.cell(value)
     pdf.set_left_margin(0.5)
     if table.note:
-        pdf.write_box(
-            (x, min(pdf.get_y() + 0.05, y + h - 0.3), w, 0.3),
+        pdf.write_box(  # below the grid even when a cell wrapped onto a second line
+            (x, max(fit.note_y, pdf.get_y() + 0.04), w, TABLE_NOTE_H),
             table.note,
             size=font - 1,
             color=MUTED,

@@ -34,16 +34,20 @@ from data_layer.briefing_fonts import PPTX_BASE_CHARS, PPTX_FONT, subset_font
 from data_layer.briefing_layout import (
     ACCENT,
     CARD,
+    CELL_PAD_X,
+    CELL_PAD_Y,
     FOOTER_BOX,
     HEIGHT,
     INK,
     MUTED,
     RULE_BOX,
     SUBTITLE_BOX,
+    TABLE_NOTE_H,
+    TABLE_TITLE_H,
     TITLE_BOX,
     WIDTH,
-    column_widths,
     delta_color,
+    fit_table,
     grid,
     layout,
 )
@@ -111,25 +115,30 @@ def _card(slide, box, fig: Figure) -> None:
 def _table(slide, box, table: Table, font: float) -> None:
     x, y, w, h = box
     _box(slide, (x, y, w, 0.38), [(table.title, font + 3, INK, True)])
-    top = y + 0.42
     if not table.rows:
-        _box(slide, (x, top, w, 0.5), [(table.empty, font + 1, MUTED, False)])
+        _box(slide, (x, y + TABLE_TITLE_H, w, 0.5), [(table.empty, font + 1, MUTED, False)])
         return
     n_rows = len(table.rows) + 1
-    row_h = font * 2.0 / 72
+    fit = fit_table(box, table=table, font=font)
+    font = fit.font
     shape = slide.shapes.add_table(
-        n_rows, len(table.columns), Inches(x), Inches(top), Inches(w), Inches(row_h * n_rows)
+        n_rows,
+        len(table.columns),
+        Inches(x),
+        Inches(fit.top),
+        Inches(w),
+        Inches(sum(fit.row_heights)),
     )
     grid_table = shape.table
-    for i, width in enumerate(column_widths(table, w, font)):
+    for i, width in enumerate(fit.widths):
         grid_table.columns[i].width = Inches(width)
     for r in range(n_rows):
-        grid_table.rows[r].height = Inches(row_h)
+        grid_table.rows[r].height = Inches(fit.row_heights[r])
         for c in range(len(table.columns)):
             text = table.columns[c] if r == 0 else table.rows[r - 1][c]
             cell = grid_table.cell(r, c)
-            cell.margin_left = cell.margin_right = Inches(0.05)
-            cell.margin_top = cell.margin_bottom = Inches(0.02)
+            cell.margin_left = cell.margin_right = Inches(CELL_PAD_X / 2)
+            cell.margin_top = cell.margin_bottom = Inches(CELL_PAD_Y / 2)
             cell.vertical_anchor = MSO_ANCHOR.MIDDLE
             cell.fill.solid()
             cell.fill.fore_color.rgb = _rgb(
@@ -142,8 +151,7 @@ def _table(slide, box, table: Table, font: float) -> None:
             run.text = text
             _font(run, size=font, color="#ffffff" if r == 0 else INK, bold=r == 0)
     if table.note:
-        note_y = min(top + row_h * n_rows + 0.05, y + h - 0.3)
-        _box(slide, (x, note_y, w, 0.3), [(table.note, font - 1, MUTED, False)])
+        _box(slide, (x, fit.note_y, w, TABLE_NOTE_H), [(table.note, font - 1, MUTED, False)])
 
 
 def _embed_font(deck) -> None:
@@ -172,6 +180,8 @@ def pptx_bytes(briefing: Briefing, *, map_png: bytes | None) -> bytes:
     """The seven slides as a .pptx file."""
     deck = Presentation()
     deck.slide_width, deck.slide_height = Inches(WIDTH), Inches(HEIGHT)
+    # the template's size says screen4x3; a 16:9 deck of this size is a custom size
+    deck.part._element.find(qn("p:sldSz")).attrib.pop("type", None)
     blank = deck.slide_layouts[6]
     total = len(briefing.slides)
     deck.core_properties.title = f"{briefing.title} · {briefing.period_label}"

@@ -10,6 +10,7 @@ import re
 import pytest
 from fixtures_tiny import AS_OF, S1
 from PIL import Image
+from pptx.oxml.ns import qn
 
 from data_layer.__main__ import main as cli_main
 from data_layer.briefing import Meeting, build_briefing
@@ -81,6 +82,9 @@ def test_pptx_opens_with_seven_slides_the_titles_and_the_cli_figures(
     briefing = build_briefing(tiny, meeting, Scope.everything())
     deck = Presentation(io.BytesIO(pptx_bytes(briefing, map_png=map_png)))
     assert len(deck.slides) == 7
+    assert deck.slide_width / deck.slide_height == pytest.approx(16 / 9, abs=1e-3)
+    size = deck.part._element.find(qn("p:sldSz"))
+    assert size.get("type") in (None, "custom")  # not the template's "screen4x3"
     texts, tables, pictures = [], 0, 0
     for slide in deck.slides:
         page = []
