@@ -49,8 +49,8 @@ def _shift_years(value, years: int):
 def comparison_window(window: Window, compare: str) -> Window | None:
     """The window a trend is compared with.
 
-    ``previous``: the period of equal length just before, as_of moved back by as many days
-    (``Window.previous``); ``last_year``: the same dates and as_of one year earlier;
+    ``previous``: ``Window.previous`` (the previous calendar month/quarter/year over the same
+    days, or the range of equal length just before); ``last_year``: the same dates and as_of one year earlier;
     ``none``: no comparison.
     """
     if compare == "previous":

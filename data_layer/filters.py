@@ -42,14 +42,63 @@ class Window:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
-    def previous(self) -> Window:
-        """The period of equal length just before, seen with the same lag.
+    @property
+    def calendar_unit(self) -> str | None:
+        """``month``, ``quarter`` or ``year`` when the window is (the part to date of) one
+        calendar month, quarter or year; ``None`` for any other range."""
+        s, e = self.start, self.end
+        if s.day != 1 or e < s:
+            return None
+        if (e.year, e.month) == (s.year, s.month):
+            return "month"
+        if (
+            e.year == s.year
+            and s.month in (1, 4, 7, 10)
+            and (e.month - 1) // 3 == (s.month - 1) // 3
+        ):
+            return "quarter"
+        if e.year == s.year and s.month == 1:
+            return "year"
+        return None
 
-        ``as_of`` moves back by the same number of days, so cases of both periods had the
-        same time to close and the comparison is fair.
+    def previous(self) -> Window:
+        """The period this one is compared with ("较上期").
+
+        A calendar month, quarter or year (whole, or to date) is compared with the previous
+        one over the same days: October with September, 1–29 November with 1–29 October,
+        Q3 with Q2. Any other range is compared with the range of the same number of days
+        just before. ``as_of`` keeps the same place: the same day and time one period
+        earlier while the window is still running, the same lag after the end once it is
+        over, so cases of both periods had the same time to close.
         """
-        shift = dt.timedelta(days=self.days)
-        return Window(start=self.start - shift, end=self.end - shift, as_of=self.as_of - shift)
+        unit = self.calendar_unit
+        if unit is None:
+            shift = dt.timedelta(days=self.days)
+            return Window(start=self.start - shift, end=self.end - shift, as_of=self.as_of - shift)
+        months = {"month": 1, "quarter": 3, "year": 12}[unit]
+        start = _shift_months(self.start, -months)
+        end = _shift_months(self.end, -months)
+        if self.end == _month_end(self.end):  # a whole month ends on the last day of its month
+            end = _month_end(end)
+        if self.as_of.date() <= self.end:
+            as_of = dt.datetime.combine(
+                _shift_months(self.as_of.date(), -months), self.as_of.time()
+            )
+        else:
+            as_of = self.as_of - (self.end - end)
+        return Window(start=start, end=end, as_of=as_of)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    following = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
+def _shift_months(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by whole months, clamped to the end of a shorter month."""
+    index = day.year * 12 + day.month - 1 + months
+    first = dt.date(index // 12, index % 12 + 1, 1)
+    return first.replace(day=min(day.day, _month_end(first).day))
 
 
 def _quarter_start(day: dt.date) -> dt.date:

@@ -91,13 +91,13 @@ def test_trend_weekly_buckets_sum_to_the_kpis(tiny):
 
 def test_trend_previous_period_is_moved_onto_this_window(tiny):
     trend = an.case_trend(tiny, march(streets=(S1,)), EVERYONE, every="week", compare="previous")
-    # previous window: 29 Jan – 28 Feb, as-of 28 Feb 12:00: only c9 (28 Feb), shifted by 31 days
-    # onto 31 March (week of Monday 31 March)
+    # previous window: February (1–28 Feb), as-of 28 Feb 12:00: only c9 (28 Feb), moved by the
+    # 28 days from 1 Feb to 1 March onto 28 March (week of Monday 24 March, with c6 of 30 March)
     by_week = rows(trend, "bucket")
     assert trend["cmp_reported"].sum() == 1
-    assert by_week[dt.date(2025, 3, 31)]["cmp_reported"] == 1
-    assert by_week[dt.date(2025, 3, 31)]["reported"] == 0
-    assert by_week[dt.date(2025, 3, 31)]["cmp_closure_rate"] == pytest.approx(0.0)  # closed 03-01
+    assert by_week[dt.date(2025, 3, 24)]["cmp_reported"] == 1
+    assert by_week[dt.date(2025, 3, 24)]["reported"] == 1
+    assert by_week[dt.date(2025, 3, 24)]["cmp_closure_rate"] == pytest.approx(0.0)  # closed 03-01
 
 
 def test_trend_same_period_last_year(tiny):

@@ -2,10 +2,11 @@
 
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_layer.filters import PERIODS, Filter
+from data_layer.filters import PERIODS, Filter, Window
 
 NOW = dt.datetime(2026, 11, 29, 10, 30)
 
@@ -22,9 +23,13 @@ def test_presets_run_up_to_the_as_of_day():
 
 
 def test_window_end_time_is_capped_at_as_of():
-    w = Filter(period="custom", start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30)).window(now=NOW)
+    w = Filter(period="custom", start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30)).window(
+        now=NOW
+    )
     assert w.end_time == NOW
-    w = Filter(period="custom", start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31)).window(now=NOW)
+    w = Filter(period="custom", start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31)).window(
+        now=NOW
+    )
     assert w.end_time == dt.datetime(2026, 10, 31, 23, 59, 59, 999999)
 
 
@@ -34,7 +39,9 @@ def test_frozen_as_of_wins_over_now():
 
 
 def test_malformed_url_falls_back_to_defaults():
-    flt = Filter.from_query_params({"period": "nonsense", "from": "2026-13-01", "as_of": "yesterday"})
+    flt = Filter.from_query_params(
+        {"period": "nonsense", "from": "2026-13-01", "as_of": "yesterday"}
+    )
     assert flt == Filter()
     assert Filter.from_query_params({"period": "custom", "from": "2026-01-01"}) == Filter()
 
@@ -55,15 +62,24 @@ def filters(draw):
     start = end = None
     if period == "custom":
         start, end = sorted((draw(dates), draw(dates)))
-    as_of = draw(st.none() | st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(lambda d: d.replace(microsecond=0)))
+    as_of = draw(
+        st.none()
+        | st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(
+            lambda d: d.replace(microsecond=0)
+        )
+    )
     return Filter(
         streets=draw(codes),
         communities=draw(codes),
         period=period,
         start=start,
         end=end,
-        categories=tuple(draw(st.lists(st.sampled_from(["dispute", "environment", "property"]), unique=True))),
-        sources=tuple(draw(st.lists(st.sampled_from(["grid_worker", "hotline_12345"]), unique=True))),
+        categories=tuple(
+            draw(st.lists(st.sampled_from(["dispute", "environment", "property"]), unique=True))
+        ),
+        sources=tuple(
+            draw(st.lists(st.sampled_from(["grid_worker", "hotline_12345"]), unique=True))
+        ),
         as_of=as_of,
     )
 
@@ -71,3 +87,65 @@ def filters(draw):
 @given(filters())
 def test_url_round_trip(flt):
     assert Filter.from_query_params(flt.to_query_params()) == flt
+
+
+# --- the previous period ("较上期") ----------------------------------------------------- #
+def _window(start: str, end: str, as_of: str) -> Window:
+    return Window(
+        start=dt.date.fromisoformat(start),
+        end=dt.date.fromisoformat(end),
+        as_of=dt.datetime.fromisoformat(as_of),
+    )
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        # a month's meeting frozen after the month: September, as-of the same lag after its end
+        (
+            ("2026-10-01", "2026-10-31", "2026-11-29T13:45"),
+            ("2026-09-01", "2026-09-30", "2026-10-29T13:45"),
+        ),
+        # this month to date: the same days of last month, same day and time
+        (
+            ("2026-11-01", "2026-11-29", "2026-11-29T13:45"),
+            ("2026-10-01", "2026-10-29", "2026-10-29T13:45"),
+        ),
+        # March to date on the 31st: all of February, clamped to its last day
+        (
+            ("2024-03-01", "2024-03-31", "2024-03-31T09:00"),
+            ("2024-02-01", "2024-02-29", "2024-02-29T09:00"),
+        ),
+        # a quarter: the previous quarter
+        (
+            ("2026-07-01", "2026-09-30", "2026-10-05T09:00"),
+            ("2026-04-01", "2026-06-30", "2026-07-05T09:00"),
+        ),
+        # the first quarter: the last quarter of the year before
+        (
+            ("2026-01-01", "2026-03-31", "2026-04-01T08:00"),
+            ("2025-10-01", "2025-12-31", "2026-01-01T08:00"),
+        ),
+        # this year to date: the same dates a year earlier
+        (
+            ("2026-01-01", "2026-11-29", "2026-11-29T09:00"),
+            ("2025-01-01", "2025-11-29", "2025-11-29T09:00"),
+        ),
+        # any other range: the same number of days just before, as-of moved as many days
+        (
+            ("2026-11-10", "2026-11-19", "2026-11-29T09:00"),
+            ("2026-10-31", "2026-11-09", "2026-11-19T09:00"),
+        ),
+        (
+            ("2025-11-30", "2026-11-29", "2026-11-29T09:00"),
+            ("2024-11-30", "2025-11-29", "2025-11-29T09:00"),
+        ),
+    ],
+)
+def test_previous_period(window, expected) -> None:
+    prev = _window(*window).previous()
+    assert (prev.start, prev.end, prev.as_of) == (
+        dt.date.fromisoformat(expected[0]),
+        dt.date.fromisoformat(expected[1]),
+        dt.datetime.fromisoformat(expected[2]),
+    )

@@ -86,7 +86,12 @@ def test_volunteer_metrics(s1):
 
 
 def test_by_community_lists_every_community_even_without_cases(tiny):
-    rows = {r["code"]: r for r in queries.kpis(tiny, march(streets=(S1,)), EVERYONE, by="community").iter_rows(named=True)}
+    rows = {
+        r["code"]: r
+        for r in queries.kpis(tiny, march(streets=(S1,)), EVERYONE, by="community").iter_rows(
+            named=True
+        )
+    }
     assert set(rows) == {C1, C2, C3}
     assert (rows[C1]["closed"], rows[C1]["due"]) == (3, 6)
     assert rows[C1]["closure_rate"] == pytest.approx(0.5)
@@ -119,7 +124,11 @@ def test_zero_denominator_shows_dash(tiny):
     empty = queries.headline(tiny, march(communities=(C3,)), EVERYONE)
     assert empty["closure_rate"] is None
     assert metrics.format_value("closure_rate", empty["closure_rate"]) == "—"
-    assert metrics.metric_fields(empty, "closure_rate") == {"value": None, "numerator": 0, "denominator": 0}
+    assert metrics.metric_fields(empty, "closure_rate") == {
+        "value": None,
+        "numerator": 0,
+        "denominator": 0,
+    }
 
 
 def test_format_published_example():
@@ -127,12 +136,11 @@ def test_format_published_example():
     assert metrics.format_fraction(70897, 70970) == "70,897 / 70,970"
 
 
-def test_previous_window_has_same_length_and_lag():
-    window = march().window()
+def test_previous_window_of_march_is_february_at_the_same_point():
+    window = march().window()  # 1–31 March, as-of 31 March 12:00
     prev = window.previous()
-    assert prev.days == window.days == 31
-    assert prev.end == dt.date(2025, 2, 28)
-    assert window.as_of - prev.as_of == dt.timedelta(days=31)
+    assert (prev.start, prev.end) == (dt.date(2025, 2, 1), dt.date(2025, 2, 28))
+    assert prev.as_of == dt.datetime(2025, 2, 28, 12, 0)  # the last day, same time
 
 
 def test_case_points_are_the_open_cases_with_overdue_flags(tiny):
