@@ -25,7 +25,9 @@ def strings() -> dict[str, dict[str, list[str]]]:
                 target = merged.setdefault(section, {})
                 twice = set(target) & set(entries)
                 if twice:
-                    raise ValueError(f"{path.name}: [{section}] keys defined twice: {sorted(twice)}")
+                    raise ValueError(
+                        f"{path.name}: [{section}] keys defined twice: {sorted(twice)}"
+                    )
                 target.update(entries)
     return merged
 

@@ -13,8 +13,14 @@ from data_layer.__main__ import main as cli_main
 from data_layer.filters import Filter
 
 OVERVIEW_KPIS = [
-    "reported", "closure_rate", "on_time_rate", "overdue_open", "satisfaction_rate",
-    "full_time_coverage", "party_org_coverage", "volunteer_hours",
+    "reported",
+    "closure_rate",
+    "on_time_rate",
+    "overdue_open",
+    "satisfaction_rate",
+    "full_time_coverage",
+    "party_org_coverage",
+    "volunteer_hours",
 ]
 ROOT_APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -40,7 +46,13 @@ def metric_values(at: AppTest) -> dict[str, str]:
 
 
 def test_overview_renders_on_tiny_data(monkeypatch, tiny_dir):
-    params = {"period": "custom", "from": "2025-03-01", "to": "2025-03-31", "as_of": AS_OF.isoformat(), "street": S1}
+    params = {
+        "period": "custom",
+        "from": "2025-03-01",
+        "to": "2025-03-31",
+        "as_of": AS_OF.isoformat(),
+        "street": S1,
+    }
     at = run_app(monkeypatch, tiny_dir, params)
     assert_clean(at)
     values = metric_values(at)
@@ -69,7 +81,12 @@ def test_unknown_codes_in_a_link_are_dropped(monkeypatch, tiny_dir):
 
 
 def test_filter_matching_no_cases_explains_itself(monkeypatch, tiny_dir):
-    params = {"period": "custom", "from": "2010-01-01", "to": "2010-01-31", "as_of": AS_OF.isoformat()}
+    params = {
+        "period": "custom",
+        "from": "2010-01-01",
+        "to": "2010-01-31",
+        "as_of": AS_OF.isoformat(),
+    }
     at = run_app(monkeypatch, tiny_dir, params)
     assert_clean(at)
     assert any("没有上报案件" in i.value for i in at.info)
@@ -83,12 +100,22 @@ def test_english_switch(monkeypatch, tiny_dir):
 
 
 def test_url_round_trip_reproduces_the_filter(monkeypatch, tiny_dir):
-    params = {"street": S1, "community": C1, "period": "this_quarter", "category": "environment", "as_of": AS_OF.isoformat()}
+    params = {
+        "street": S1,
+        "community": C1,
+        "period": "this_quarter",
+        "category": "environment",
+        "as_of": AS_OF.isoformat(),
+    }
     at = run_app(monkeypatch, tiny_dir, params)
     assert_clean(at)
     written = Filter.from_query_params(dict(at.query_params))
     assert written == Filter(
-        streets=(S1,), communities=(C1,), period="this_quarter", categories=("environment",), as_of=AS_OF
+        streets=(S1,),
+        communities=(C1,),
+        period="this_quarter",
+        categories=("environment",),
+        as_of=AS_OF,
     )
 
 
@@ -105,11 +132,31 @@ def test_kpi_cards_equal_the_cli(monkeypatch, tiny_dir, capsys, params, cli_args
     from data_layer.metrics import METRICS, format_fraction, format_value
     from ui.i18n import lookup
 
-    window = {"period": "custom", "from": "2025-03-01", "to": "2025-03-31", "as_of": AS_OF.isoformat()}
+    window = {
+        "period": "custom",
+        "from": "2025-03-01",
+        "to": "2025-03-31",
+        "as_of": AS_OF.isoformat(),
+    }
     at = run_app(monkeypatch, tiny_dir, {**window, **params})
     assert_clean(at)
-    assert cli_main(["kpis", "--data", str(tiny_dir), "--from", "2025-03-01", "--to", "2025-03-31",
-                     "--as-of", AS_OF.isoformat(), *cli_args]) == 0
+    assert (
+        cli_main(
+            [
+                "kpis",
+                "--data",
+                str(tiny_dir),
+                "--from",
+                "2025-03-01",
+                "--to",
+                "2025-03-31",
+                "--as-of",
+                AS_OF.isoformat(),
+                *cli_args,
+            ]
+        )
+        == 0
+    )
     cli = json.loads(capsys.readouterr().out)[0]["metrics"]
     shown = metric_values(at)
     captions = [c.value for c in at.caption]

@@ -26,22 +26,34 @@ def test_kpis_json_whole_scope(capsys, tiny_dir):
     assert len(rows) == 1
     row = rows[0]
     assert row["level"] == "scope" and row["code"] is None
-    assert row["metrics"]["closure_rate"] == {"value": pytest.approx(4 / 7), "numerator": 4, "denominator": 7}
+    assert row["metrics"]["closure_rate"] == {
+        "value": pytest.approx(4 / 7),
+        "numerator": 4,
+        "denominator": 7,
+    }
     assert row["metrics"]["reported"] == {"value": 9}
     assert row["metrics"]["hours_to_close_median"] == {"value": pytest.approx(79.0)}
 
 
 def test_kpis_by_community_lists_every_area_with_null_rates(capsys, tiny_dir):
-    rows = run_json(capsys, "--data", str(tiny_dir), "--street", S1, *MARCH_ARGS, "--by", "community")
+    rows = run_json(
+        capsys, "--data", str(tiny_dir), "--street", S1, *MARCH_ARGS, "--by", "community"
+    )
     by_code = {r["code"]: r for r in rows}
     assert list(by_code) == [C1, C2, C3]
     assert by_code[C3]["name"] == "三社区"
-    assert by_code[C3]["metrics"]["closure_rate"] == {"value": None, "numerator": 0, "denominator": 0}
+    assert by_code[C3]["metrics"]["closure_rate"] == {
+        "value": None,
+        "numerator": 0,
+        "denominator": 0,
+    }
     assert by_code[C1]["level"] == "community"
 
 
 def test_kpis_csv_carries_numerators_and_denominators(capsys, tiny_dir):
-    assert main(["kpis", "--data", str(tiny_dir), "--street", S1, *MARCH_ARGS, "--format", "csv"]) == 0
+    assert (
+        main(["kpis", "--data", str(tiny_dir), "--street", S1, *MARCH_ARGS, "--format", "csv"]) == 0
+    )
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows[0]["closure_rate.numerator"] == "4"
     assert rows[0]["closure_rate.denominator"] == "7"
@@ -88,10 +100,16 @@ def test_check_reports_broken_references_and_overlaps(capsys, tiny_dir):
     grids = pl.read_parquet(tiny_dir / "grids.parquet")
     # G2 now overlaps G1 and points at a community that does not exist.
     grids = grids.with_columns(
-        pl.when(pl.col("name") == "一社区第2网格").then(pl.lit(shapely.to_wkb(shapely.box(0.25, 0, 1, 1)))).otherwise(pl.col("geometry")).alias("geometry")
+        pl.when(pl.col("name") == "一社区第2网格")
+        .then(pl.lit(shapely.to_wkb(shapely.box(0.25, 0, 1, 1))))
+        .otherwise(pl.col("geometry"))
+        .alias("geometry")
     )
     cases = pl.read_parquet(tiny_dir / "cases.parquet").with_columns(
-        pl.when(pl.col("case_id") == "c1").then(pl.lit("999999999999999")).otherwise(pl.col("grid_code")).alias("grid_code")
+        pl.when(pl.col("case_id") == "c1")
+        .then(pl.lit("999999999999999"))
+        .otherwise(pl.col("grid_code"))
+        .alias("grid_code")
     )
     write_tables(tiny_dir, {"grids": grids, "cases": cases})
     assert main(["check", "--data", str(tiny_dir)]) == 1
@@ -102,6 +120,11 @@ def test_check_reports_broken_references_and_overlaps(capsys, tiny_dir):
 
 def test_demo_command_writes_a_checkable_directory(capsys, tmp_path):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--scale", "tiny", "--seed", "7", "--anchor", "2026-06-30"]) == 0
+    assert (
+        main(
+            ["demo", "--out", str(out), "--scale", "tiny", "--seed", "7", "--anchor", "2026-06-30"]
+        )
+        == 0
+    )
     assert "written to" in capsys.readouterr().out
     assert main(["check", "--data", str(out)]) == 0

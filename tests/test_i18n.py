@@ -14,7 +14,11 @@ def test_every_metric_and_code_has_a_label_and_formula():
     s = strings()
     for key in metrics.METRICS:
         assert key in s["metric"] and key in s["formula"], key
-    for section, codes in [("category", schema.CATEGORIES), ("source", schema.SOURCES),
-                           ("team_kind", schema.TEAM_KINDS), ("activity_kind", schema.ACTIVITY_KINDS),
-                           ("claimer_kind", schema.CLAIMER_KINDS)]:
+    for section, codes in [
+        ("category", schema.CATEGORIES),
+        ("source", schema.SOURCES),
+        ("team_kind", schema.TEAM_KINDS),
+        ("activity_kind", schema.ACTIVITY_KINDS),
+        ("claimer_kind", schema.CLAIMER_KINDS),
+    ]:
         assert set(codes) <= set(s[section]), section

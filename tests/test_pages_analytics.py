@@ -247,7 +247,13 @@ def test_every_download_has_no_unmasked_phone(tiny, name, options):
 
 
 def test_page_choices_live_in_the_url(monkeypatch, tiny_dir, app_file):
-    at = run_page(monkeypatch, tiny_dir, app_file, "cases", {**MARCH, "every": "month", "compare": "last_year"})
+    at = run_page(
+        monkeypatch,
+        tiny_dir,
+        app_file,
+        "cases",
+        {**MARCH, "every": "month", "compare": "last_year"},
+    )
     assert_clean(at)
     assert at.radio(key="cases_every").value == "month"
     assert at.radio(key="cases_compare").value == "last_year"

@@ -4,7 +4,12 @@ from data_layer.privacy import mask_personal, mask_phone_text
 
 
 def test_names_and_phones_are_masked_unless_allowed():
-    frame = pl.DataFrame({"reporter_name": ["张三", "欧阳娜娜", None], "reporter_phone": ["13812341234", "0791-8888", None]})
+    frame = pl.DataFrame(
+        {
+            "reporter_name": ["张三", "欧阳娜娜", None],
+            "reporter_phone": ["13812341234", "0791-8888", None],
+        }
+    )
     masked = mask_personal(frame)
     assert masked["reporter_name"].to_list() == ["张*", "欧***", None]
     assert masked["reporter_phone"].to_list() == ["138****1234", "******88", None]

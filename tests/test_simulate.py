@@ -18,7 +18,9 @@ NOW = dt.datetime(2025, 4, 1, 10, 0)
 
 def test_tick_adds_cases_inside_their_grid(tiny_dir):
     before = pl.read_parquet(table_path(tiny_dir, "cases")).height
-    result = simulate.tick(tiny_dir, per_minute=120, interval_s=10, rng=np.random.default_rng(1), now=NOW)
+    result = simulate.tick(
+        tiny_dir, per_minute=120, interval_s=10, rng=np.random.default_rng(1), now=NOW
+    )
     cases = pl.read_parquet(table_path(tiny_dir, "cases"))
     assert result.new_cases > 0 and cases.height == before + result.new_cases
     fresh = cases.filter(pl.col("reported_at") == NOW)
@@ -41,8 +43,12 @@ def test_open_cases_move_one_stage_at_a_time():
         now = NOW + dt.timedelta(minutes=step)
         previous = cases
         cases, _ = simulate.advance(cases, now=now, rng=rng, sla_hours={"environment": 48})
-        before_set = previous.select([pl.col(s).is_not_null().cast(pl.Int8).alias(s) for s in stages]).sum_horizontal()
-        after_set = cases.select([pl.col(s).is_not_null().cast(pl.Int8).alias(s) for s in stages]).sum_horizontal()
+        before_set = previous.select(
+            [pl.col(s).is_not_null().cast(pl.Int8).alias(s) for s in stages]
+        ).sum_horizontal()
+        after_set = cases.select(
+            [pl.col(s).is_not_null().cast(pl.Int8).alias(s) for s in stages]
+        ).sum_horizontal()
         assert ((after_set - before_set) <= 1).all()
     # after an hour of ticks every case has moved on to closed (or was rejected)
     open_ = cases.filter(pl.col("closed_at").is_null() & (pl.col("rejected") == False))  # noqa: E712
@@ -67,7 +73,13 @@ def test_readers_never_see_a_half_written_file(tiny_dir):
     try:
         rng = np.random.default_rng(3)
         for step in range(25):
-            simulate.tick(tiny_dir, per_minute=60, interval_s=10, rng=rng, now=NOW + dt.timedelta(seconds=10 * step))
+            simulate.tick(
+                tiny_dir,
+                per_minute=60,
+                interval_s=10,
+                rng=rng,
+                now=NOW + dt.timedelta(seconds=10 * step),
+            )
     finally:
         stop.set()
         reader.join()
@@ -75,5 +87,22 @@ def test_readers_never_see_a_half_written_file(tiny_dir):
 
 
 def test_simulate_command_runs_bounded(capsys, tiny_dir):
-    assert main(["simulate", "--data", str(tiny_dir), "--ticks", "2", "--interval", "0", "--per-minute", "600", "--seed", "1"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--data",
+                str(tiny_dir),
+                "--ticks",
+                "2",
+                "--interval",
+                "0",
+                "--per-minute",
+                "600",
+                "--seed",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.count("new,") == 2

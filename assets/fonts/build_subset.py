@@ -28,8 +28,15 @@ FAMILY = "GridPulse Sans SC"
 
 def characters() -> set[int]:
     chars: set[int] = set(range(0x20, 0x7F)) | set(range(0xA0, 0x100))
-    for lo, hi in ((0x2000, 0x206F), (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2460, 0x24FF),
-                   (0x25A0, 0x25FF), (0x3000, 0x303F), (0xFF00, 0xFFEF)):
+    for lo, hi in (
+        (0x2000, 0x206F),
+        (0x2190, 0x21FF),
+        (0x2200, 0x22FF),
+        (0x2460, 0x24FF),
+        (0x25A0, 0x25FF),
+        (0x3000, 0x303F),
+        (0xFF00, 0xFFEF),
+    ):
         chars |= set(range(lo, hi + 1))
     chars |= {0x2116, 0x2103, 0x2122, 0x3A3, 0x3B1, 0x3B2, 0x3BC}
     for hi in range(0xA1, 0xF8):  # GB 2312
@@ -68,8 +75,15 @@ def to_truetype(font: TTFont, max_err: float = 1.0) -> None:
     maxp.tableVersion = 0x00010000
     for attr in ("maxZones",):
         setattr(maxp, attr, 1)
-    for attr in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
-                 "maxStackElements", "maxSizeOfInstructions", "maxComponentElements"):
+    for attr in (
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+        "maxComponentElements",
+    ):
         setattr(maxp, attr, 0)
     post = font["post"]
     post.formatType = 2.0
@@ -87,9 +101,14 @@ def rename(font: TTFont) -> None:
     names = font["name"]
     keep = {0, 7, 8, 9, 11, 12, 13, 14}
     names.names = [n for n in names.names if n.nameID in keep]
-    for name_id, text in ((1, FAMILY), (2, "Regular"), (3, f"{FAMILY} Regular; subset of Noto Sans CJK SC"),
-                          (4, f"{FAMILY} Regular"), (5, "Version 1.0; subset of Noto Sans CJK SC 2.004"),
-                          (6, "GridPulseSansSC-Regular")):
+    for name_id, text in (
+        (1, FAMILY),
+        (2, "Regular"),
+        (3, f"{FAMILY} Regular; subset of Noto Sans CJK SC"),
+        (4, f"{FAMILY} Regular"),
+        (5, "Version 1.0; subset of Noto Sans CJK SC 2.004"),
+        (6, "GridPulseSansSC-Regular"),
+    ):
         names.setName(text, name_id, 3, 1, 0x409)
         names.setName(text, name_id, 1, 0, 0)
 
@@ -111,4 +130,8 @@ def main(source: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+    main(
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    )
