@@ -253,3 +253,15 @@ def tiny_tables() -> dict[str, pl.DataFrame]:
 
 def tiny_dataset() -> Dataset:
     return Dataset(tables=tiny_tables())
+
+
+def cli_kpis(data_dir, capsys, *args: str, start=MARCH[0], end=MARCH[1], as_of=AS_OF) -> dict:
+    """The ``metrics`` the CLI prints for ``python -m data_layer kpis`` over start..end
+    seen at ``as_of`` (March 2025 by default), plus extra ``args`` (``--street`` ...)."""
+    import json
+
+    from data_layer.__main__ import main as cli_main
+
+    argv = ["kpis", "--data", str(data_dir), "--from", start.isoformat(), "--to", end.isoformat()]
+    assert cli_main([*argv, "--as-of", as_of.isoformat(), *args]) == 0
+    return json.loads(capsys.readouterr().out)[0]["metrics"]

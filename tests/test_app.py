@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from fixtures_tiny import AS_OF, C1, S1
+from fixtures_tiny import AS_OF, C1, S1, cli_kpis
 from streamlit.testing.v1 import AppTest
 
-from data_layer.__main__ import main as cli_main
 from data_layer.filters import Filter
 
 OVERVIEW_KPIS = [
@@ -140,24 +138,7 @@ def test_kpi_cards_equal_the_cli(monkeypatch, tiny_dir, capsys, params, cli_args
     }
     at = run_app(monkeypatch, tiny_dir, {**window, **params})
     assert_clean(at)
-    assert (
-        cli_main(
-            [
-                "kpis",
-                "--data",
-                str(tiny_dir),
-                "--from",
-                "2025-03-01",
-                "--to",
-                "2025-03-31",
-                "--as-of",
-                AS_OF.isoformat(),
-                *cli_args,
-            ]
-        )
-        == 0
-    )
-    cli = json.loads(capsys.readouterr().out)[0]["metrics"]
+    cli = cli_kpis(tiny_dir, capsys, *cli_args)
     shown = metric_values(at)
     captions = [c.value for c in at.caption]
     for key in OVERVIEW_KPIS:  # the eight cards the foundation issue asks for

@@ -4,15 +4,13 @@ the same figures as ``python -m data_layer kpis``; the static map; the shipped C
 from __future__ import annotations
 
 import io
-import json
 import re
 
 import pytest
-from fixtures_tiny import AS_OF, S1
+from fixtures_tiny import AS_OF, S1, cli_kpis
 from PIL import Image
 from pptx.oxml.ns import qn
 
-from data_layer.__main__ import main as cli_main
 from data_layer.briefing import Meeting, build_briefing
 from data_layer.briefing_fonts import FONT_DIR, FONT_PATH
 from data_layer.briefing_pdf import pdf_bytes
@@ -40,12 +38,10 @@ MEETINGS = [
 
 
 def cli_metrics(data_dir, capsys, meeting: Meeting) -> dict:
-    args = ["kpis", "--data", str(data_dir), "--from", meeting.start.isoformat()]
-    args += ["--to", meeting.end.isoformat(), "--as-of", meeting.as_of.isoformat()]
-    if meeting.streets:
-        args += ["--street", *meeting.streets]
-    assert cli_main(args) == 0
-    return json.loads(capsys.readouterr().out)[0]["metrics"]
+    streets = ["--street", *meeting.streets] if meeting.streets else []
+    return cli_kpis(
+        data_dir, capsys, *streets, start=meeting.start, end=meeting.end, as_of=meeting.as_of
+    )
 
 
 def expected_texts(cli: dict) -> list[str]:

@@ -5,17 +5,15 @@ The pages run through app.py (the shared filter and st.navigation), as in the br
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
-from fixtures_tiny import AS_OF, C1, C3, S1
+from fixtures_tiny import AS_OF, C1, C3, S1, cli_kpis
 from streamlit.testing.v1 import AppTest
 
 from data_layer import analytics as an
 from data_layer import exports
-from data_layer.__main__ import main as cli_main
 from data_layer.filters import Filter
 from data_layer.i18n import lookup
 from data_layer.metrics import METRICS, format_fraction, format_value
@@ -134,24 +132,7 @@ def test_page_renders_live_and_in_english(monkeypatch, tiny_dir, app_file, page)
 def test_kpi_cards_equal_the_cli(monkeypatch, tiny_dir, app_file, capsys, page, params, cli_args):
     at = run_page(monkeypatch, tiny_dir, app_file, page, {**MARCH, **params})
     assert_clean(at)
-    assert (
-        cli_main(
-            [
-                "kpis",
-                "--data",
-                str(tiny_dir),
-                "--from",
-                "2025-03-01",
-                "--to",
-                "2025-03-31",
-                "--as-of",
-                AS_OF.isoformat(),
-                *cli_args,
-            ]
-        )
-        == 0
-    )
-    cli = json.loads(capsys.readouterr().out)[0]["metrics"]
+    cli = cli_kpis(tiny_dir, capsys, *cli_args)
     shown = {m.label: m.value for m in at.metric}
     captions = [c.value for c in at.caption]
     for key in PAGES[page]:
