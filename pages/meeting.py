@@ -14,6 +14,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from data_layer import briefing_pdf, briefing_pptx
 from data_layer.briefing import (
     KINDS,
     URL_KEYS,
@@ -174,27 +175,21 @@ def _setup(meeting: Meeting) -> Meeting:
 
 def _downloads(meeting: Meeting, stem: str) -> None:
     st.markdown(f"**{t('meeting.download')}**", help=t("meeting.download.help"))
-    left, right, _ = st.columns([1, 1, 3])
-    with left:
-        st.download_button(
-            t("meeting.download.pptx"),
-            data=state.briefing_file(meeting, lang=lang(), fmt="pptx"),
-            file_name=f"{stem}.pptx",
-            mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
-            icon=":material/slideshow:",
-            on_click="ignore",
-            key="mt_download_pptx",
-        )
-    with right:
-        st.download_button(
-            t("meeting.download.pdf"),
-            data=state.briefing_file(meeting, lang=lang(), fmt="pdf"),
-            file_name=f"{stem}.pdf",
-            mime="application/pdf",
-            icon=":material/picture_as_pdf:",
-            on_click="ignore",
-            key="mt_download_pdf",
-        )
+    files = (
+        ("pptx", briefing_pptx.MIME, ":material/slideshow:"),
+        ("pdf", briefing_pdf.MIME, ":material/picture_as_pdf:"),
+    )
+    for column, (fmt, mime, icon) in zip(st.columns([1, 1, 3]), files, strict=False):
+        with column:
+            st.download_button(
+                t(f"meeting.download.{fmt}"),
+                data=state.briefing_file(meeting, lang=lang(), fmt=fmt),
+                file_name=f"{stem}.{fmt}",
+                mime=mime,
+                icon=icon,
+                on_click="ignore",
+                key=f"mt_download_{fmt}",
+            )
 
 
 # -- one slide --------------------------------------------------------------------------------
