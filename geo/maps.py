@@ -54,7 +54,7 @@ import folium.plugins
 import numpy as np
 import polars as pl
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
@@ -982,7 +982,43 @@ window.gridpulse.ready = window.gridpulse.ready || function (name, count) {
 """
 
 
-class _FillGeoJson(folium.GeoJson):
+class _RenderedText(Element):
+    """Text that is already rendered: the figure shows it as it is."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+class _TextMacro(MacroElement):
+    """A MacroElement whose rendered macros go into the figure as plain text.
+
+    branca's ``MacroElement.render`` wraps each rendered macro in ``Element(text)``, which
+    compiles the text as a new Jinja template. For a layer that embeds its packed payload
+    (~100 KB for a district) that cost ~40 ms per layer, and st_folium renders every layer
+    twice per script run: ~90 ms before the map could be sent to the browser. The macros
+    of this module produce finished JavaScript with nothing left for Jinja, so the text
+    goes in as it is. Subclasses keep folium's own ``render`` steps above this one
+    (``Layer`` still adds the ``addTo`` statement, ``JSCSSMixin`` its links).
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        macros = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = macros.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(
+                    _RenderedText(macro(self, kwargs)), name=self.get_name()
+                )
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _FillGeoJson(folium.GeoJson, _TextMacro):
     """GeoJson whose style reads ``feature.properties.fill`` in one JS function.
 
     Embeds the packed payload of :func:`feature_payload` and decodes it in the browser.
@@ -1177,7 +1213,7 @@ def _local(url: str, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/{LOCAL_ASSETS[url]}"
 
 
-class _CasePoints(MacroElement):
+class _CasePoints(_TextMacro):
     """Circle markers from one JSON array; optionally in a marker cluster group.
 
     Leaflet.markercluster is loaded on demand from the app (``gridpulse.need``):
@@ -1274,7 +1310,7 @@ class _CasePoints(MacroElement):
         self.new_style = {"color": "#ffd700", "weight": 3, "radius": 8}
 
 
-class _CaseHeat(MacroElement):
+class _CaseHeat(_TextMacro):
     """A Leaflet.heat layer; the plugin is loaded on demand like :class:`_CasePoints`."""
 
     _template = Template(
@@ -1483,7 +1519,7 @@ def base_layer_crs(base_layer: str, *, tile_crs: str | None = None) -> str:
     return BASE_LAYERS[base_layer].crs
 
 
-class _PluginAssets(JSCSSMixin, MacroElement):
+class _PluginAssets(JSCSSMixin, _TextMacro):
     """Loads the vendored Leaflet.markercluster and Leaflet.heat with the base map."""
 
     default_js = [*folium.plugins.MarkerCluster.default_js, *folium.plugins.HeatMap.default_js]
@@ -1495,7 +1531,7 @@ class _PluginAssets(JSCSSMixin, MacroElement):
         self._name = "PluginAssets"
 
 
-class _Background(MacroElement):
+class _Background(_TextMacro):
     """The plain background colour and a metric-only scale bar."""
 
     _template = Template(
@@ -1513,7 +1549,7 @@ class _Background(MacroElement):
         self.color = color
 
 
-class _NoMountRerun(MacroElement):
+class _NoMountRerun(_TextMacro):
     """Stops streamlit-folium (0.27) from rerunning the whole script once per page load.
 
     When the map mounts, the component compares its click state with the ``default`` value

@@ -505,6 +505,42 @@ def test_case_points_skip_missing_coordinates_and_cap() -> None:
     assert {tuple(r[2:5:2]) for r in rows} == {(1, 0), (0, 1)}
 
 
+def test_layer_scripts_go_into_the_figure_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A layer's rendered script is not compiled again as a Jinja template: an area named
+    like Jinja stays as it is, and no template is built from a payload (branca did that
+    for every layer, twice per st_folium call: ~90 ms per run for a district)."""
+    import jinja2
+
+    values = _values().with_columns(
+        pl.Series("name", ["{{ 1 + 1 }}网格", "{% if x %}", "三", "四", "五", "六"])
+    )
+    fc = maps.area_features(
+        geometries=_grid_geometries(),
+        values=values,
+        metric="closure_rate",
+        level="grid",
+        version=("jinja", 1),
+    )
+    compiled: list[str] = []
+    original = jinja2.Environment.from_string
+
+    def record(self: jinja2.Environment, source: str, *args: object, **kw: object) -> object:
+        compiled.append(str(source))
+        return original(self, source, *args, **kw)
+
+    monkeypatch.setattr(jinja2.Environment, "from_string", record)
+    m, layers = _full_map()
+    group = maps.choropleth_layer(features=fc, name="grid:closure_rate")
+    for layer in [group, *layers[1:]]:
+        layer.add_to(m)
+    html = m.get_root().render()
+    assert "{{ 1 + 1 }}" in html and "{% if x %}" in html
+    payload = maps.feature_payload(fc)
+    assert payload[:200] in html
+    assert not [src for src in compiled if payload[:200] in src or "gridpulse.decode" in src]
+    assert not [src for src in compiled if "var rows = " in src]  # case points
+
+
 def test_feature_group_script_is_deterministic() -> None:
     """Same data → same script: streamlit-folium then neither re-adds the layers nor
     remounts the map on a rerun (a live refresh with nothing new does not flicker)."""
