@@ -67,6 +67,8 @@ if level != "street":
         geometries=streets, level="street", version=ds.version, tolerance_m=TOLERANCE_M[level]
     )
     layers.append(maps.outline_layer(features=outlines, name="street-outlines"))
+if CONTROLS != "none":
+    layers.append(maps.legend_layer(scale=scale, title=metric))
 
 center, zoom = maps.view_for_bounds(
     features.get("bbox") or district["bbox"], width=_common.MAP_WIDTH, height=_common.MAP_HEIGHT
@@ -97,7 +99,9 @@ names = {
 }
 if CONTROLS != "none":
     st.caption(" › ".join(c.name for c in breadcrumb(selection, names=names)))
-    st.markdown(scale.to_html(title=metric), unsafe_allow_html=True)
     st.caption(f"ours: {len(features['features'])} {level} areas")
 if CONTROLS == "bottom":
-    st.radio("metric", METRIC_OPTIONS, horizontal=True, key="metric")
+    if os.environ.get("BENCH_PICKER") == "segmented":
+        st.segmented_control("metric", METRIC_OPTIONS, key="metric", default=METRIC_OPTIONS[0])
+    else:
+        st.radio("metric", METRIC_OPTIONS, horizontal=True, key="metric")

@@ -76,6 +76,7 @@ __all__ = [
     "case_heat_layer",
     "case_points_layer",
     "choropleth_layer",
+    "legend_layer",
     "clear_geometry_cache",
     "color_scale",
     "dissolved_features",
@@ -969,6 +970,12 @@ window.gridpulse.need = window.gridpulse.need || function (test, js, css, done) 
         g.loading[src].then(next, function () { console.error("gridpulse: cannot load " + src); });
     })();
 };
+// streamlit-folium adds the layers, then moves the view to the one the page asked for:
+// adding the areas after that (a microtask: once the component's synchronous render is
+// done) projects and draws them once, not at the base map's view and again at the new one.
+window.gridpulse.afterView = window.gridpulse.afterView || function (fn) {
+    Promise.resolve().then(fn);
+};
 window.gridpulse.ready = window.gridpulse.ready || function (name, count) {
     var rec = {count: count, added: performance.now(), painted: null};
     window.gridpulse.layers[name] = rec;
@@ -1051,8 +1058,11 @@ class _FillGeoJson(folium.GeoJson, _TextMacro):
             mouseout: function (e) { {{ this.get_name() }}.resetStyle(e.layer); }
         });
         {%- endif %}
-        {{ this.get_name() }}.addData(window.gridpulse.decode({{ this.payload }}));
-        window.gridpulse.ready({{ this.layer_key|tojson }}, {{ this.feature_count }});
+        var {{ this.get_name() }}_packed = {{ this.payload }};
+        window.gridpulse.afterView(function () {
+            {{ this.get_name() }}.addData(window.gridpulse.decode({{ this.get_name() }}_packed));
+            window.gridpulse.ready({{ this.layer_key|tojson }}, {{ this.feature_count }});
+        });
         {% endmacro %}
         """
     )
@@ -1159,6 +1169,60 @@ def choropleth_layer(
                 labels=True,
             ).add_to(gj)
     gj.add_to(group)
+    return group
+
+
+class _Legend(_TextMacro):
+    """The colour legend as a Leaflet control that comes and goes with its feature group."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = new (L.Layer.extend({
+            onAdd: function (map) {
+                var html = {{ this.html|tojson }};
+                this._control = L.control({position: {{ this.position|tojson }}});
+                this._control.onAdd = function () {
+                    var box = L.DomUtil.create("div", "gridpulse-legend-box");
+                    box.style.cssText = {{ this.box_style|tojson }};
+                    box.innerHTML = html;
+                    L.DomEvent.disableClickPropagation(box);
+                    L.DomEvent.disableScrollPropagation(box);
+                    return box;
+                };
+                this._control.addTo(map);
+            },
+            onRemove: function () {
+                if (this._control) { this._control.remove(); this._control = null; }
+            }
+        }))();
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, position: str):
+        super().__init__()
+        self._name = "Legend"
+        self.html = html
+        self.position = position
+        self.box_style = (
+            "background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;"
+            "box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px/1.35 sans-serif;color:#222"
+        )
+
+
+def legend_layer(
+    *, scale: Scale, title: str = "", name: str = "legend", position: str = "bottomright"
+) -> folium.FeatureGroup:
+    """The legend of ``scale`` drawn inside the map, for ``feature_group_to_add``.
+
+    A Leaflet control rather than a Streamlit element beside the map: it stays with the
+    map on a projector and in a screenshot, and the page loads no HTML-markdown code for
+    it. It is replaced with the other layers when the metric changes.
+    """
+    group = folium.FeatureGroup(name=name, control=False)
+    _Legend(scale.to_html(title=title), position).add_to(group)
     return group
 
 

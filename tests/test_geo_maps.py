@@ -505,6 +505,25 @@ def test_case_points_skip_missing_coordinates_and_cap() -> None:
     assert {tuple(r[2:5:2]) for r in rows} == {(1, 0), (0, 1)}
 
 
+def test_legend_layer_is_a_map_control_that_leaves_with_its_group() -> None:
+    fc = _features()
+    scale = maps.color_scale(metric="closure_rate", values=_values())
+    m = maps.base_map(bounds=fc["bbox"])
+    group = maps.legend_layer(scale=scale, title="办结率 <b>")
+    group.add_to(m)
+    html = m.get_root().render()
+    assert 'L.control({position: "bottomright"})' in html
+    # the rows of the scale, the title escaped (Jinja's tojson escapes non-ASCII and <>)
+    payload = json.loads(re.search(r"var html = (\".*?\");", html).group(1))
+    assert payload == scale.to_html(title="办结率 <b>")
+    assert "办结率 &lt;b&gt;" in payload
+    for entry in scale.entries:
+        assert entry.label.replace("<", "&lt;").replace(">", "&gt;") in payload
+    # removed with its feature group (streamlit-folium removes the groups on a change)
+    assert "onRemove" in html and "this._control.remove()" in html
+    assert group.control is False  # not listed in a layer control
+
+
 def test_layer_scripts_go_into_the_figure_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
     """A layer's rendered script is not compiled again as a Jinja template: an area named
     like Jinja stays as it is, and no template is built from a payload (branca did that

@@ -1,7 +1,7 @@
 """The grid map as a Streamlit widget, shared by the Map page and the Overview.
 
-Builds the stable base map and the changing layers with geo/maps.py, draws the legend in
-Streamlit, and turns clicks into filter changes with geo/selection.py.
+Builds the stable base map and the changing layers (the legend is one of them, drawn
+inside the map) with geo/maps.py, and turns clicks into filter changes with geo/selection.py.
 """
 
 from __future__ import annotations
@@ -103,32 +103,33 @@ def grid_map(
             )
         else:
             layers.append(maps.case_heat_layer(cases=points, name="case-heat", crs=crs))
+    layers.append(maps.legend_layer(scale=scale, title=metric_label(metric)))
     center, zoom = maps.view_for_bounds(
         features.get("bbox") or district["bbox"], width=MAP_WIDTH_HINT, height=height
     )
 
-    map_col, legend_col = st.columns([5, 1])
-    with map_col:
-        returned = st_folium(
-            base,
-            key=key,
-            center=center,
-            zoom=zoom,
-            height=height,
-            use_container_width=True,
-            feature_group_to_add=layers,
-            returned_objects=list(RETURNED_OBJECTS),
-        )
-    with legend_col:
-        st.markdown(f"**{metric_label(metric)}**", help=metric_formula(metric))
-        st.markdown(scale.to_html(), unsafe_allow_html=True)
-        if points is not None:
-            st.caption(t("map.open_cases", n=points.height, overdue=int(points["overdue"].sum())))
-            if cases_layer == "points":
-                st.caption(t("map.case_layer_note"))
-            fresh = int(points["new"].sum()) if since else 0
-            if fresh:
-                st.success(t("map.new_cases", n=fresh))
+    returned = st_folium(
+        base,
+        key=key,
+        center=center,
+        zoom=zoom,
+        height=height,
+        use_container_width=True,
+        feature_group_to_add=layers,
+        returned_objects=list(RETURNED_OBJECTS),
+    )
+    label, formula = metric_label(metric), metric_formula(metric)
+    notes = [
+        formula if formula.startswith(label) else t("map.definition", label=label, formula=formula)
+    ]
+    if points is not None:
+        notes.append(t("map.open_cases", n=points.height, overdue=int(points["overdue"].sum())))
+        if cases_layer == "points":
+            notes.append(t("map.case_layer_note"))
+    st.caption(" · ".join(notes))
+    fresh = int(points["new"].sum()) if points is not None and since else 0
+    if fresh:
+        st.success(t("map.new_cases", n=fresh))
     st.session_state[f"_{key}_last_as_of"] = window.as_of
 
     click = apply_click(

@@ -70,9 +70,13 @@ def test_map_draws_every_community_with_a_legend(server, offline_page, tiny_dist
     record = painted_layer(op, "community:closure_rate")
     communities = pl.read_parquet(tiny_district / "communities.parquet").height
     assert record["count"] == communities
-    legend = op.page.get_by_text("≥ 99%").first
-    legend.wait_for(timeout=30_000)
-    assert legend.is_visible()
+    # the legend is a control inside the map, with the metric as its title
+    legend = op.page.frame_locator(MAP_IFRAME).locator(".gridpulse-legend-box")
+    legend.get_by_text("≥ 99%").wait_for(timeout=30_000)
+    assert legend.get_by_text("办结率").is_visible()
+    box, map_box = legend.bounding_box(), op.page.locator(MAP_IFRAME).bounding_box()
+    assert box["width"] > 40
+    assert map_box["x"] <= box["x"] and box["x"] + box["width"] <= map_box["x"] + map_box["width"]
     op.screenshot("map-communities")
     assert not op.blocked and not real_console_errors(op) and not op.page_errors, op.problems()
     assert not real_http_errors(op), op.http_errors
@@ -104,6 +108,8 @@ def test_clicking_a_community_drills_down_and_changes_the_url(server, offline_pa
     url = op.page.evaluate("() => window.location.href")
     assert "street=" in url
     painted_layer(op, "grid:closure_rate")
+    # the legend came with the new layers and the old one went with the old ones
+    assert op.page.frame_locator(MAP_IFRAME).locator(".gridpulse-legend-box").count() == 1
     # the breadcrumb offers the way back up
     op.page.get_by_role("button", name="全区").wait_for(timeout=30_000)
     op.screenshot("map-drilled-to-grids")
