@@ -7,7 +7,13 @@
 * level of detail: at most ``$BENCH_MAX_FEATURES`` (5,000) polygons — a province shows
   communities until a street is chosen (``$BENCH_LEVEL`` is the level asked for: grid);
 * ``returned_objects`` limited to what the click handling needs; a click drills down
-  (geo/selection.py), as on the Map page.
+  (geo/selection.py), as on the Map page;
+* the legend drawn inside the map (a Leaflet control in its own feature group), as on
+  the Map page.
+
+``$BENCH_CONTROLS``: ``none`` (default) — the map alone, like the naive page; ``bottom`` —
+the breadcrumb, a caption and the metric radio (the repaint measure clicks it) below the
+map; ``top`` — the radio above the map.
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ METRIC_OPTIONS = ["closure_rate", "on_time_rate"]
 # The metric radio (for the repaint measure) goes below the map: above it, the browser
 # fetches the radio's lazily loaded widget code (nine files) before the map component's,
 # which delays the first paint by ~0.25 s on a 2-core machine (measured: top 2.00 s,
-# bottom 1.73 s, none 1.64 s, empty page 1.40 s). top | bottom | none
-CONTROLS = os.environ.get("BENCH_CONTROLS", "bottom")
+# bottom 1.73 s, none 1.64 s, empty page 1.40 s). none | bottom | top
+CONTROLS = os.environ.get("BENCH_CONTROLS", "none")
 
 st.set_page_config(page_title="bench: our map", layout="wide")
 if CONTROLS == "top":
@@ -67,8 +73,7 @@ if level != "street":
         geometries=streets, level="street", version=ds.version, tolerance_m=TOLERANCE_M[level]
     )
     layers.append(maps.outline_layer(features=outlines, name="street-outlines"))
-if CONTROLS != "none":
-    layers.append(maps.legend_layer(scale=scale, title=metric))
+layers.append(maps.legend_layer(scale=scale, title=metric))
 
 center, zoom = maps.view_for_bounds(
     features.get("bbox") or district["bbox"], width=_common.MAP_WIDTH, height=_common.MAP_HEIGHT
@@ -101,7 +106,4 @@ if CONTROLS != "none":
     st.caption(" › ".join(c.name for c in breadcrumb(selection, names=names)))
     st.caption(f"ours: {len(features['features'])} {level} areas")
 if CONTROLS == "bottom":
-    if os.environ.get("BENCH_PICKER") == "segmented":
-        st.segmented_control("metric", METRIC_OPTIONS, key="metric", default=METRIC_OPTIONS[0])
-    else:
-        st.radio("metric", METRIC_OPTIONS, horizontal=True, key="metric")
+    st.radio("metric", METRIC_OPTIONS, horizontal=True, key="metric")
