@@ -74,13 +74,19 @@ def _fresh_cache():
     maps.clear_geometry_cache()
 
 
-def _features(metric: str = "closure_rate", **kw) -> dict:
+def _features(
+    metric: str = "closure_rate",
+    *,
+    values: pl.DataFrame | None = None,
+    version: tuple = ("test", 1),
+    **kw,
+) -> dict:
     return maps.area_features(
         geometries=_grid_geometries(),
-        values=_values(),
+        values=_values() if values is None else values,
         metric=metric,
         level="grid",
-        version=("test", 1),
+        version=version,
         **kw,
     )
 
@@ -533,13 +539,7 @@ def test_layer_scripts_go_into_the_figure_verbatim(monkeypatch: pytest.MonkeyPat
     values = _values().with_columns(
         pl.Series("name", ["{{ 1 + 1 }}网格", "{% if x %}", "三", "四", "五", "六"])
     )
-    fc = maps.area_features(
-        geometries=_grid_geometries(),
-        values=values,
-        metric="closure_rate",
-        level="grid",
-        version=("jinja", 1),
-    )
+    fc = _features(values=values, version=("jinja", 1))
     compiled: list[str] = []
     original = jinja2.Environment.from_string
 
@@ -635,13 +635,7 @@ def test_features_and_payload_are_memoised_per_data() -> None:
     assert _features() is a  # same version, values, metric: a lookup
     assert maps.feature_payload(a) is maps.feature_payload(a)
     changed = _values().with_columns(pl.lit(1).alias("closed"))
-    b = maps.area_features(
-        geometries=_grid_geometries(),
-        values=changed,
-        metric="closure_rate",
-        level="grid",
-        version=("test", 1),
-    )
+    b = _features(values=changed)
     assert b is not a
     assert b["features"][0]["properties"]["fraction"] == "1 / 200"
     assert _features(selected=[CODES[0]]) is not a
