@@ -567,7 +567,7 @@ def target_checks(results: dict[str, Any]) -> list[tuple[str, bool]]:
                         ratio <= t["district_ours_vs_empty"],
                     )
                 )
-        rp = d.get("ours_controls", d["ours"]).get("repaint_median_s")
+        rp = d["ours_controls"].get("repaint_median_s")
         if rp is not None:
             checks.append(
                 (

@@ -76,12 +76,12 @@ __all__ = [
     "case_heat_layer",
     "case_points_layer",
     "choropleth_layer",
-    "legend_layer",
     "clear_geometry_cache",
     "color_scale",
     "dissolved_features",
     "feature_payload",
     "flags_low_volume",
+    "legend_layer",
     "level_geometries",
     "outline_features",
     "outline_layer",
@@ -1201,15 +1201,16 @@ class _Legend(_TextMacro):
         """
     )
 
+    box_style: Final = (
+        "background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;"
+        "box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px/1.35 sans-serif;color:#222"
+    )
+
     def __init__(self, html: str, position: str):
         super().__init__()
         self._name = "Legend"
         self.html = html
         self.position = position
-        self.box_style = (
-            "background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;"
-            "box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px/1.35 sans-serif;color:#222"
-        )
 
 
 def legend_layer(
