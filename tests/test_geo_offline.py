@@ -301,3 +301,10 @@ def test_streamlit_serves_vendor_dir_as_static() -> None:
     assert static.resolve() == VENDOR_DIR
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableStaticServing"] is True
+
+
+def test_streamlit_does_not_collect_garbage_after_every_run() -> None:
+    # A full collection per script run held the GIL ~180 ms on every rerun and refresh
+    # (and delayed the map's first paint); see .streamlit/config.toml.
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
