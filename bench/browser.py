@@ -337,3 +337,30 @@ def median(values: Sequence[float]) -> float:
         return float("nan")
     mid = n // 2
     return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(idle, total) jiffies of all CPUs, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)  # idle + iowait
+
+
+def settle(*, idle: float = 0.8, window_s: float = 0.2, max_wait_s: float = 5.0) -> float:
+    """Wait until the CPUs are at least ``idle`` idle over ``window_s`` (or ``max_wait_s``
+    passed); return the seconds waited.
+
+    A timed load must not start while the last one is still being torn down (Chromium
+    closing its renderer processes, a server finishing its script run): on a 2-core
+    machine that leftover work is a large, random part of a ~2 s load. Every page waits
+    alike. Where /proc/stat does not exist, waits nothing.
+    """
+    if not Path("/proc/stat").exists():
+        return 0.0
+    started = time.perf_counter()
+    while time.perf_counter() - started < max_wait_s:
+        idle0, total0 = _cpu_times()
+        time.sleep(window_s)
+        idle1, total1 = _cpu_times()
+        if total1 > total0 and (idle1 - idle0) / (total1 - total0) >= idle:
+            break
+    return time.perf_counter() - started

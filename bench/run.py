@@ -269,6 +269,7 @@ class Page:
     def load(self, browser: Any, cache: str = "cold") -> tuple[float, int, list[str]]:
         assert self.server is not None
         context = self.context if cache == "warm" else None
+        b.settle()
         if self.polygons is None:
             t, w = load_empty(browser, self.server, context)
             return t, w, []
