@@ -391,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             "cold: fresh browser context per load (nothing cached, a first visit); warm: a "
             "new page per load in one kept context whose HTTP cache the warm-up filled (a "
             "returning visitor); servers warmed up by one untimed load; loads interleaved "
-            "round robin across the pages of a scale and the cache states"
+            "round robin across the pages of a scale and the cache states; each timed load "
+            "starts once the CPUs are >= 80 % idle over 0.2 s (at most 5 s)"
         ),
         "scales": {},
     }
