@@ -50,8 +50,8 @@ def comparison_window(window: Window, compare: str) -> Window | None:
     """The window a trend is compared with.
 
     ``previous``: ``Window.previous`` (the previous calendar month/quarter/year over the same
-    days, or the range of equal length just before); ``last_year``: the same dates and as_of one year earlier;
-    ``none``: no comparison.
+    days, or the range of equal length just before); ``last_year``: the same dates and as_of
+    one year earlier; ``none``: no comparison.
     """
     if compare == "previous":
         return window.previous()
