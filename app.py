@@ -8,9 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from data_layer.filters import PERIODS, Filter
-from data_layer.schema import CATEGORIES, SOURCES
-from data_layer.source import DataError
+from data_layer.domain.filters import PERIODS, Filter
+from data_layer.domain.schema import CATEGORIES, SOURCES
+from data_layer.storage.source import DataError
 from ui import state
 from ui.i18n import LANGS, code_label, t
 

@@ -13,10 +13,10 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
-from data_layer import queries
-from data_layer.filters import Filter, Window
-from data_layer.scope import Scope
-from data_layer.source import Dataset, data_dir_from_env, open_dataset
+from data_layer.domain.filters import Filter, Window
+from data_layer.domain.scope import Scope
+from data_layer.queries import figures
+from data_layer.storage.source import Dataset, data_dir_from_env, open_dataset
 
 MAP_WIDTH = 1100
 MAP_HEIGHT = 650
@@ -40,7 +40,7 @@ def kpis(
     level: str, streets: tuple[str, ...] = (), communities: tuple[str, ...] = ()
 ) -> pl.DataFrame:
     flt = FILTER.with_areas(streets=streets, communities=communities)
-    return queries.kpis(dataset(), flt, Scope.everything(), by=level, window=window())
+    return figures.kpis(dataset(), flt, Scope.everything(), by=level, window=window())
 
 
 def area_counts() -> dict[str, int]:

@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from bench import _common
-from data_layer import metrics
+from data_layer.domain import metrics
 from geo import maps
 from geo.offline import use_local_assets
 

@@ -97,10 +97,10 @@ def expected_counts(data: Path, *, max_features: int) -> dict[str, Any]:
     import polars as pl
     import shapely
 
-    from data_layer import queries
-    from data_layer.filters import Filter
-    from data_layer.scope import Scope
-    from data_layer.source import open_dataset
+    from data_layer.domain.filters import Filter
+    from data_layer.domain.scope import Scope
+    from data_layer.queries import figures
+    from data_layer.storage.source import open_dataset
     from geo import maps
     from geo.selection import Selection, effective_level
 
@@ -114,7 +114,7 @@ def expected_counts(data: Path, *, max_features: int) -> dict[str, Any]:
     last = ds["cases"]["reported_at"].max()
     flt = Filter(period="last_12_months")
     window = flt.window(now=last)
-    grid_kpis = queries.kpis(ds, flt, Scope.everything(), by="grid", window=window)
+    grid_kpis = figures.kpis(ds, flt, Scope.everything(), by="grid", window=window)
     # ours: the packed layer of every grid (what would be sent without level of detail)
     started = time.perf_counter()
     fc = maps.area_features(

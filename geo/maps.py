@@ -58,8 +58,8 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
-from data_layer import metrics
-from data_layer.i18n import lookup
+from data_layer.domain import metrics
+from data_layer.domain.labels import lookup
 from geo.crs import to_gcj02, wgs84_to_gcj02
 from geo.offline import DEFAULT_BASE_URL, LOCAL_ASSETS, use_local_assets
 from geo.simplify import DECIMALS, LEVELS, quantize, simplify_level
@@ -90,7 +90,7 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------- #
-# texts: the shared string tables, read without Streamlit (data_layer.i18n)
+# texts: the shared string tables, read without Streamlit (data_layer.domain.labels)
 # --------------------------------------------------------------------------------------- #
 def _text(key: str, lang: str) -> str:
     """Map labels from the one string table (assets/i18n/map.toml, section [maptext])."""
@@ -350,7 +350,7 @@ def color_scale(
     Parameters
     ----------
     metric : str
-        A key of :data:`data_layer.metrics.METRICS`.
+        A key of :data:`data_layer.domain.metrics.METRICS`.
     values : polars.DataFrame, polars.Series or sequence of numbers
         The kpis frame (then the low-volume mask comes from the metric's denominator
         column, see :func:`flags_low_volume`) or the plain values (None = no value).
@@ -483,7 +483,7 @@ def clear_geometry_cache() -> None:
 def level_geometries(tables: Mapping[str, pl.DataFrame], *, level: str) -> pl.DataFrame:
     """``code`` and ``geometry`` (WKB) of every area of ``level``.
 
-    ``tables`` is a :class:`data_layer.source.Dataset` (or any mapping of table name to
+    ``tables`` is a :class:`data_layer.storage.source.Dataset` (or any mapping of table name to
     frame). Pass the result, unfiltered, to :func:`area_features`: the kpis frame selects
     the areas drawn, so the simplification is done once per level, not per filter.
     """
@@ -642,10 +642,10 @@ def area_features(
         level (:func:`level_geometries`), not the filtered areas: the simplified geometry
         is cached per ``(version, level, crs)`` and ``values`` picks the areas drawn.
     values : polars.DataFrame
-        The :func:`data_layer.queries.kpis` frame (``by=level``): ``code``, ``name``, the
+        The :func:`data_layer.queries.figures.kpis` frame (``by=level``): ``code``, ``name``, the
         metric and its numerator/denominator columns. Areas without geometry are skipped.
     metric : str
-        Key of :data:`data_layer.metrics.METRICS`.
+        Key of :data:`data_layer.domain.metrics.METRICS`.
     level : {"street", "community", "grid"}
         Level of the areas (picks the simplification tolerance; copied to each feature's
         ``properties.level`` for the click handling).
@@ -670,7 +670,7 @@ def area_features(
     dict
         ``{"type": "FeatureCollection", "features": [...], "bbox": [w, s, e, n]}``; each
         feature has ``id`` = code and properties ``code``, ``name``, ``level``, ``value``
-        (display text of :func:`data_layer.metrics.format_value`, with the low-volume
+        (display text of :func:`data_layer.domain.metrics.format_value`, with the low-volume
         note appended when low), ``fraction`` (``"70,897 / 70,970"``, rates and ratios
         only), ``low`` (bool, only for metrics that flag low volume) and ``fill`` (hex
         colour). No datetime values. With a ``version`` the result is memoised (same

@@ -3,8 +3,8 @@ time to close, overdue and due-soon lists."""
 
 import streamlit as st
 
-from data_layer.analytics import COMPARISONS, comparison_window
-from data_layer.metrics import MIN_DENOMINATOR
+from data_layer.domain.metrics import MIN_DENOMINATOR
+from data_layer.queries.analytics import COMPARISONS, comparison_window
 from ui import charts, state
 from ui.downloads import Col, table
 from ui.i18n import t

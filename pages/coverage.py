@@ -4,7 +4,11 @@ grid sizes against the 300–500 standard, property service, community workers p
 import streamlit as st
 from streamlit_folium import st_folium
 
-from data_layer.metrics import GRID_HOUSEHOLDS_MAX, GRID_HOUSEHOLDS_MIN, WORKERS_PER_10K_STANDARD
+from data_layer.domain.metrics import (
+    GRID_HOUSEHOLDS_MAX,
+    GRID_HOUSEHOLDS_MIN,
+    WORKERS_PER_10K_STANDARD,
+)
 from geo import maps
 from geo.offline import static_base_url
 from ui import charts, state

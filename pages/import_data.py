@@ -1,6 +1,6 @@
 """数据导入 Import: upload, preview, map columns (save a mapping file), dry run, confirm, report.
 
-Thin: every check and every write is ``data_layer.importing`` (the CLI runs the same code).
+Thin: every check and every write is ``data_layer.ingest`` (the CLI runs the same code).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from data_layer.importing import Mapping, preview, run_import
-from data_layer.importing.mapping import CASE_FIELDS
-from data_layer.importing.report import report_csv_bytes
-from data_layer.schema import SOURCES
-from data_layer.source import DataError, data_dir_from_env
+from data_layer.domain.schema import SOURCES
+from data_layer.ingest import Mapping, preview, run_import
+from data_layer.ingest.mapping import CASE_FIELDS
+from data_layer.ingest.report import report_csv_bytes
+from data_layer.storage.source import DataError, data_dir_from_env
 from ui.i18n import code_label, t
 
 log = logging.getLogger("gridpulse.import")
@@ -199,7 +199,7 @@ def body() -> None:
             st.markdown(f"**{t('import.preview', n=PREVIEW_ROWS)}**")
             st.dataframe(info["sample"], hide_index=True)
             mapping = _mapping_editor(info, mapping)
-            from data_layer.importing.mapping import missing_required, resolve_columns
+            from data_layer.ingest.mapping import missing_required, resolve_columns
 
             missing = missing_required(resolve_columns(info["headers"], mapping))
             if missing:

@@ -4,7 +4,7 @@ The meeting (period, streets, as-of) lives in the URL (``mt_*`` keys, ``slide``,
 ``present``), so the same link shows the same numbers later; figures are frozen at as-of and
 never refresh here. Presentation mode hides the sidebar and menus, uses big type, and moves
 with buttons or the arrow keys (Esc leaves). The slides, the PPTX and the PDF come from one
-model, ``data_layer.briefing``; this page only lays it out.
+model, ``documents.briefing``; this page only lays it out.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from data_layer import briefing_pdf, briefing_pptx
-from data_layer.briefing import (
+from documents import pdf_writer, pptx_writer
+from documents.briefing import (
     KINDS,
     URL_KEYS,
     Meeting,
     month_choices,
     quarter_choices,
 )
-from data_layer.briefing_layout import layout
+from documents.layout import layout
 from ui import state
 from ui.i18n import lang, t
 
@@ -176,8 +176,8 @@ def _setup(meeting: Meeting) -> Meeting:
 def _downloads(meeting: Meeting, stem: str) -> None:
     st.markdown(f"**{t('meeting.download')}**", help=t("meeting.download.help"))
     files = (
-        ("pptx", briefing_pptx.MIME, ":material/slideshow:"),
-        ("pdf", briefing_pdf.MIME, ":material/picture_as_pdf:"),
+        ("pptx", pptx_writer.MIME, ":material/slideshow:"),
+        ("pdf", pdf_writer.MIME, ":material/picture_as_pdf:"),
     )
     for column, (fmt, mime, icon) in zip(st.columns([1, 1, 3]), files, strict=False):
         with column:

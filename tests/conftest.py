@@ -9,7 +9,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fixtures_tiny import tiny_dataset, tiny_tables  # noqa: E402
 
-from data_layer.source import write_tables  # noqa: E402
+from data_layer.storage.source import write_tables  # noqa: E402
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import datetime as dt
 import polars as pl
 import shapely
 
-from data_layer import schema
-from data_layer.source import Dataset
+from data_layer.domain import schema
+from data_layer.storage.source import Dataset
 
 S1, S2 = "360102001", "360102002"
 C1, C2, C3, C4 = S1 + "001", S1 + "002", S1 + "003", S2 + "001"
@@ -260,7 +260,7 @@ def cli_kpis(data_dir, capsys, *args: str, start=MARCH[0], end=MARCH[1], as_of=A
     seen at ``as_of`` (March 2025 by default), plus extra ``args`` (``--street`` ...)."""
     import json
 
-    from data_layer.__main__ import main as cli_main
+    from data_layer.cli import main as cli_main
 
     argv = ["kpis", "--data", str(data_dir), "--from", start.isoformat(), "--to", end.isoformat()]
     assert cli_main([*argv, "--as-of", as_of.isoformat(), *args]) == 0

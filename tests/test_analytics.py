@@ -11,10 +11,11 @@ import polars as pl
 import pytest
 from fixtures_tiny import AS_OF, C1, C2, C3, C4, MARCH, S1, S2
 
-from data_layer import analytics as an
-from data_layer import metrics, queries, schema
-from data_layer.filters import Filter, Window
-from data_layer.scope import Scope
+from data_layer.domain import metrics, schema
+from data_layer.domain.filters import Filter, Window
+from data_layer.domain.scope import Scope
+from data_layer.queries import analytics as an
+from data_layer.queries import figures
 
 EVERYONE = Scope.everything()
 
@@ -53,7 +54,7 @@ def test_funnel_counts_each_stage_reached_by_as_of(tiny):
 def test_funnel_closed_and_rated_equal_the_kpis(tiny):
     flt = march(streets=(S1,))
     funnel = rows(an.case_funnel(tiny, flt, EVERYONE), "stage")
-    kpi = queries.headline(tiny, flt, EVERYONE)
+    kpi = figures.headline(tiny, flt, EVERYONE)
     assert funnel["reported"]["count"] == kpi["reported"]
     assert funnel["registered"]["count"] == kpi["registered"]
     assert funnel["closed"]["count"] == kpi["closed"]
@@ -83,7 +84,7 @@ def test_trend_weekly_buckets_sum_to_the_kpis(tiny):
     assert by_week[dt.date(2025, 3, 1)]["reported"] == 2  # c1, c2
     assert by_week[dt.date(2025, 3, 10)]["reported"] == 3  # c4, c5, c11
     assert by_week[dt.date(2025, 3, 10)]["closure_rate"] == pytest.approx(0.5)  # c11 of c4, c11
-    kpi = queries.headline(tiny, flt, EVERYONE)
+    kpi = figures.headline(tiny, flt, EVERYONE)
     for column in ("reported", "due", "closed", "closed_on_time"):
         assert trend[column].sum() == kpi[column]
     assert not any(c.startswith("cmp_") for c in trend.columns)
@@ -137,7 +138,7 @@ def test_unit_scorecard(tiny):
     frame = an.unit_scorecard(tiny, march(), EVERYONE)
     unit = frame.row(0, named=True)
     assert frame.height == 1 and unit["handling_unit"] == "区城管局"
-    kpi = queries.headline(tiny, march(), EVERYONE)
+    kpi = figures.headline(tiny, march(), EVERYONE)
     for key in (
         "reported",
         "due",
@@ -171,7 +172,7 @@ def test_overdue_and_at_risk_lists_match_the_kpis_and_are_masked(tiny):
     assert overdue["case_id"].to_list() == ["c4", "c7"]  # longest overdue first
     assert overdue["hours_overdue"].to_list() == pytest.approx([267.0, 99.0])
     assert at_risk["case_id"].to_list() == ["c6"] and at_risk["hours_left"][0] == pytest.approx(8.0)
-    kpi = queries.headline(tiny, flt, EVERYONE)
+    kpi = figures.headline(tiny, flt, EVERYONE)
     assert (overdue.height, at_risk.height) == (kpi["overdue_open"], kpi["at_risk"])
     assert overdue["community_name"][0] == "一社区" and overdue["grid_name"][0] == "一社区第2网格"
     assert set(overdue["reporter_name"]) == {"张*"}
@@ -198,7 +199,7 @@ def test_grid_kinds_party_orgs_and_property_modes(tiny):
     modes = an.property_modes(tiny, flt, EVERYONE)
     assert modes["property_mode"].to_list() == ["professional", "self_managed", "fallback", "none"]
     assert modes["compounds"].to_list() == [1, 1, 0, 1]
-    kpi = queries.headline(tiny, flt, EVERYONE)
+    kpi = figures.headline(tiny, flt, EVERYONE)
     assert (
         kinds["basic"]["grids"] - kinds["basic"]["without_full_time"]
         == kpi["basic_grids_full_time"]
@@ -232,7 +233,7 @@ def test_teams_activities_and_party_reports(tiny):
     assert kinds["patrol"]["volunteer_hours"] == pytest.approx(10.0)
     assert kinds["cleanup"]["activities"] == 1  # a2; a4 after as-of, a5 in February
     assert kinds["visit"]["activities"] == 1  # a code outside the list is kept, not dropped
-    kpi = queries.headline(tiny, flt, EVERYONE)
+    kpi = figures.headline(tiny, flt, EVERYONE)
     frame = an.activities_by_kind(tiny, flt, EVERYONE)
     assert frame["activities"].sum() == kpi["activities"]
     assert frame["volunteer_hours"].sum() == pytest.approx(kpi["volunteer_hours"])
@@ -251,7 +252,7 @@ def test_wish_funnel_and_median_days(tiny):
     assert [wishes[s]["count"] for s in an.WISH_STAGES] == [3, 2, 1]
     assert wishes["wishes_claimed"]["median_days"] == pytest.approx(1.0)  # w1, w2: 1 day each
     assert wishes["wishes_fulfilled"]["median_days"] == pytest.approx(9.0)  # w1 03-01 → 03-10
-    kpi = queries.headline(tiny, flt, EVERYONE)
+    kpi = figures.headline(tiny, flt, EVERYONE)
     assert [wishes[s]["count"] for s in an.WISH_STAGES] == [kpi[s] for s in an.WISH_STAGES]
     summary = an.volunteer_summary(tiny, flt, EVERYONE).row(0, named=True)
     assert summary == {

@@ -8,7 +8,7 @@ import pytest
 from fixtures_tiny import AS_OF, C1, S1, cli_kpis
 from streamlit.testing.v1 import AppTest
 
-from data_layer.filters import Filter
+from data_layer.domain.filters import Filter
 
 OVERVIEW_KPIS = [
     "reported",
@@ -127,7 +127,7 @@ def test_url_round_trip_reproduces_the_filter(monkeypatch, tiny_dir):
     ],
 )
 def test_kpi_cards_equal_the_cli(monkeypatch, tiny_dir, capsys, params, cli_args):
-    from data_layer.metrics import METRICS, format_fraction, format_value
+    from data_layer.domain.metrics import METRICS, format_fraction, format_value
     from ui.i18n import lookup
 
     window = {

@@ -1,4 +1,4 @@
-"""The meeting briefing model (data_layer.briefing): frozen meeting, URL form, figures = CLI."""
+"""The meeting briefing model (documents.briefing): frozen meeting, URL form, figures = CLI."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import re
 import pytest
 from fixtures_tiny import AS_OF, C1, S1, S2
 
-from data_layer.__main__ import main as cli_main
-from data_layer.briefing import HEADLINE, SLIDES, Meeting, build_briefing, file_stem
-from data_layer.metrics import METRICS, format_fraction, format_value
-from data_layer.scope import Scope
+from data_layer.cli import main as cli_main
+from data_layer.domain.metrics import METRICS, format_fraction, format_value
+from data_layer.domain.scope import Scope
+from documents.briefing import HEADLINE, SLIDES, Meeting, build_briefing, file_stem
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 MARCH = Meeting.for_month(2025, 3, as_of=AS_OF)

@@ -11,13 +11,13 @@ from fixtures_tiny import AS_OF, S1, cli_kpis
 from PIL import Image
 from pptx.oxml.ns import qn
 
-from data_layer.briefing import Meeting, build_briefing
-from data_layer.briefing_fonts import FONT_DIR, FONT_PATH
-from data_layer.briefing_pdf import pdf_bytes
-from data_layer.briefing_pptx import pptx_bytes
-from data_layer.metrics import format_fraction, format_value
-from data_layer.scope import Scope
-from geo.static_map import choropleth_png
+from data_layer.domain.metrics import format_fraction, format_value
+from data_layer.domain.scope import Scope
+from documents.briefing import Meeting, build_briefing
+from documents.fonts import FONT_DIR, FONT_PATH
+from documents.pdf_writer import pdf_bytes
+from documents.pptx_writer import pptx_bytes
+from documents.static_map import choropleth_png
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 TITLES = [

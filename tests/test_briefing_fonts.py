@@ -1,7 +1,7 @@
 """The briefing PPTX embeds the project's CJK font the way PowerPoint does: an EOT part
 ``ppt/fonts/*.fntdata`` related from the presentation and listed in ``p:embeddedFontLst``,
 holding a subset of ``assets/fonts`` that covers every character on the slides; every run
-names that font. Plus the EOT writer/reader (``data_layer.eot``) on the shipped font."""
+names that font. Plus the EOT writer/reader (``documents.eot``) on the shipped font."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from fixtures_tiny import AS_OF
 from fontTools.ttLib import TTFont
 from lxml import etree
 
-from data_layer.briefing import Meeting, build_briefing
-from data_layer.briefing_fonts import FONT_PATH, PPTX_BASE_CHARS
-from data_layer.briefing_pptx import pptx_bytes
-from data_layer.eot import MAGIC, EotError, eot_font_data, eot_header, font_to_eot
-from data_layer.scope import Scope
+from data_layer.domain.scope import Scope
+from documents.briefing import Meeting, build_briefing
+from documents.eot import MAGIC, EotError, eot_font_data, eot_header, font_to_eot
+from documents.fonts import FONT_PATH, PPTX_BASE_CHARS
+from documents.pptx_writer import pptx_bytes
 
 NS = {
     "p": "http://schemas.openxmlformats.org/presentationml/2006/main",
@@ -50,7 +50,7 @@ SHIPPED_FAMILY = family_name(TTFont(str(FONT_PATH), lazy=True))
 def deck_bytes(request):
     from fixtures_tiny import tiny_dataset
 
-    from geo.static_map import choropleth_png
+    from documents.static_map import choropleth_png
 
     ds = tiny_dataset()
     briefing = build_briefing(

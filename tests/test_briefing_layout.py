@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from data_layer.briefing import Table
-from data_layer.briefing_layout import (
+from documents.briefing import Table
+from documents.layout import (
     CELL_PAD_Y,
     LINE,
     MIN_TABLE_FONT,

@@ -11,7 +11,7 @@ import sys
 import pytest
 from fixtures_tiny import AS_OF, C1, C2, C3, S1
 
-from data_layer.__main__ import main
+from data_layer.cli import main
 
 MARCH_ARGS = ["--from", "2025-03-01", "--to", "2025-03-31", "--as-of", AS_OF.isoformat()]
 
@@ -95,7 +95,7 @@ def test_check_reports_broken_references_and_overlaps(capsys, tiny_dir):
     import polars as pl
     import shapely
 
-    from data_layer.source import write_tables
+    from data_layer.storage.source import write_tables
 
     grids = pl.read_parquet(tiny_dir / "grids.parquet")
     # G2 now overlaps G1 and points at a community that does not exist.

@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 import shapely
 
-from data_layer import demo, schema
-from data_layer.source import load_sla_hours, open_dataset
+from data_layer import demo
+from data_layer.domain import schema
+from data_layer.storage.source import load_sla_hours, open_dataset
 from geo.boundaries import check_hierarchy
 
 ANCHOR = dt.date(2026, 3, 15)

@@ -8,10 +8,10 @@ import polars as pl
 from fixtures_tiny import AS_OF, C1, MARCH, S1
 from test_pages_analytics import PHONE
 
-from data_layer import analytics as an
-from data_layer import exports
-from data_layer.filters import Filter
-from data_layer.scope import Scope
+from data_layer.domain.filters import Filter
+from data_layer.domain.scope import Scope
+from data_layer.queries import analytics as an
+from documents import exports
 
 
 def march(**kw) -> Filter:

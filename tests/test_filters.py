@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_layer.filters import PERIODS, Filter, Window
+from data_layer.domain.filters import PERIODS, Filter, Window
 
 NOW = dt.datetime(2026, 11, 29, 10, 30)
 

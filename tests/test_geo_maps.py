@@ -19,7 +19,7 @@ import pytest
 import shapely
 from shapely import box
 
-from data_layer import metrics
+from data_layer.domain import metrics
 from geo import maps, offline
 from geo.crs import wgs84_to_gcj02
 

@@ -1,6 +1,6 @@
 """Every UI string exists in both languages; every code has a label."""
 
-from data_layer import metrics, schema
+from data_layer.domain import metrics, schema
 from ui.i18n import LANGS, strings
 
 

@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 import shapely
 
-from data_layer.importing import run_import
-from data_layer.source import DataError, open_dataset, signature
+from data_layer.ingest import run_import
+from data_layer.storage.source import DataError, open_dataset, signature
 from geo.crs import wgs84_to_gcj02
 
 # a small real-looking district near Nanchang: 1 street, 2 communities, 4 grids (WGS 84)

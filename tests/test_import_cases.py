@@ -14,10 +14,10 @@ import polars as pl
 import pytest
 from fixtures_tiny import C1, C2, G1, G2, G3, S1
 
-from data_layer.__main__ import main as cli_main
-from data_layer.check import check_dataset
-from data_layer.importing import Mapping, preview, run_import
-from data_layer.source import DataError, open_dataset, signature, table_path, tables_dir
+from data_layer.cli import main as cli_main
+from data_layer.ingest import Mapping, preview, run_import
+from data_layer.ingest.check import check_dataset
+from data_layer.storage.source import DataError, open_dataset, signature, table_path, tables_dir
 
 NOW = dt.datetime(2025, 4, 1, 12, 0)
 HEADER = [
@@ -400,7 +400,7 @@ def test_interrupted_import_leaves_the_old_data_intact(tiny_dir, tmp_path, monke
     with pytest.raises(RuntimeError):
         run_import(tiny_dir, cases=src, now=NOW, _fail_after_write=True)
     # 2) an exception in the middle of writing the cases table
-    import data_layer.importing as importing
+    import data_layer.ingest as importing
 
     def boom(self, *a, **k):
         raise OSError("disk full (simulated)")
@@ -428,7 +428,7 @@ def test_versions_switch_atomically_and_flat_readers_keep_working(tiny_dir, tmp_
     # the top-level table paths still read (through the symlink), and the Dataset agrees
     assert pl.read_parquet(table_path(tiny_dir, "cases")).height == cases_of(tiny_dir).height
     # write_tables (simulate, demo) writes into the current version
-    from data_layer.source import write_tables
+    from data_layer.storage.source import write_tables
 
     grids = open_dataset(tiny_dir)["grids"].with_columns(
         pl.lit(9).cast(pl.Int32).alias("part_time_workers")

@@ -8,7 +8,7 @@ import polars as pl
 from fixtures_tiny import G1
 from streamlit.testing.v1 import AppTest
 
-from data_layer.source import open_dataset, signature
+from data_layer.storage.source import open_dataset, signature
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "import_data.py")
 CSV = (

@@ -16,8 +16,8 @@ from fixtures_tiny import G1, G2, tiny_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_layer.importing import run_import
-from data_layer.source import DataError, open_dataset, signature, write_tables
+from data_layer.ingest import run_import
+from data_layer.storage.source import DataError, open_dataset, signature, write_tables
 
 NOW = dt.datetime(2025, 4, 1, 12, 0)
 HEADERS = [

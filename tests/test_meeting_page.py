@@ -12,11 +12,11 @@ import pytest
 from fixtures_tiny import AS_OF, S1
 from streamlit.testing.v1 import AppTest
 
-from data_layer import simulate
-from data_layer.__main__ import main as cli_main
-from data_layer.briefing import HEADLINE
-from data_layer.i18n import lookup
-from data_layer.metrics import METRICS, format_fraction, format_value
+from data_layer.cli import main as cli_main
+from data_layer.demo import simulate
+from data_layer.domain.labels import lookup
+from data_layer.domain.metrics import METRICS, format_fraction, format_value
+from documents.briefing import HEADLINE
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")

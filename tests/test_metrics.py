@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 from fixtures_tiny import AS_OF, C1, C2, C3, MARCH, S1, S2
 
-from data_layer import metrics, queries
-from data_layer.filters import Filter
-from data_layer.scope import Scope
+from data_layer.domain import metrics
+from data_layer.domain.filters import Filter
+from data_layer.domain.scope import Scope
+from data_layer.queries import figures
 
 EVERYONE = Scope.everything()
 
@@ -21,7 +22,7 @@ def march(**kw) -> Filter:
 
 @pytest.fixture
 def s1(tiny):
-    return queries.headline(tiny, march(streets=(S1,)), EVERYONE)
+    return figures.headline(tiny, march(streets=(S1,)), EVERYONE)
 
 
 def test_case_counts_follow_the_definitions(s1):
@@ -88,7 +89,7 @@ def test_volunteer_metrics(s1):
 def test_by_community_lists_every_community_even_without_cases(tiny):
     rows = {
         r["code"]: r
-        for r in queries.kpis(tiny, march(streets=(S1,)), EVERYONE, by="community").iter_rows(
+        for r in figures.kpis(tiny, march(streets=(S1,)), EVERYONE, by="community").iter_rows(
             named=True
         )
     }
@@ -101,27 +102,27 @@ def test_by_community_lists_every_community_even_without_cases(tiny):
 
 
 def test_by_grid_leaves_community_only_metrics_empty(tiny):
-    frame = queries.kpis(tiny, march(streets=(S1,)), EVERYONE, by="grid")
+    frame = figures.kpis(tiny, march(streets=(S1,)), EVERYONE, by="grid")
     assert frame.height == 4
     assert frame["wishes_collected"].null_count() == 4
     assert frame["workers_per_10k"].null_count() == 4
 
 
 def test_street_filter_and_category_filter(tiny):
-    s2 = queries.headline(tiny, march(streets=(S2,)), EVERYONE)
+    s2 = figures.headline(tiny, march(streets=(S2,)), EVERYONE)
     assert (s2["reported"], s2["closed"], s2["due"]) == (1, 1, 1)
-    disputes = queries.headline(tiny, march(categories=("dispute",)), EVERYONE)
+    disputes = figures.headline(tiny, march(categories=("dispute",)), EVERYONE)
     assert disputes["reported"] == 1
 
 
 def test_scope_limits_what_a_filter_can_reach(tiny):
     only_s2 = Scope(streets=frozenset({S2}))
-    assert queries.headline(tiny, march(), only_s2)["reported"] == 1
-    assert queries.headline(tiny, march(streets=(S1,)), only_s2)["reported"] == 0
+    assert figures.headline(tiny, march(), only_s2)["reported"] == 1
+    assert figures.headline(tiny, march(streets=(S1,)), only_s2)["reported"] == 0
 
 
 def test_zero_denominator_shows_dash(tiny):
-    empty = queries.headline(tiny, march(communities=(C3,)), EVERYONE)
+    empty = figures.headline(tiny, march(communities=(C3,)), EVERYONE)
     assert empty["closure_rate"] is None
     assert metrics.format_value("closure_rate", empty["closure_rate"]) == "—"
     assert metrics.metric_fields(empty, "closure_rate") == {
@@ -144,7 +145,7 @@ def test_previous_window_of_march_is_february_at_the_same_point():
 
 
 def test_case_points_are_the_open_cases_with_overdue_flags(tiny):
-    points = queries.case_points(
+    points = figures.case_points(
         tiny, march(streets=(S1,)), EVERYONE, since=dt.datetime(2025, 3, 25)
     )
     # open at as-of: c4 (overdue), c5 (postponed), c6 (at risk), c7 (overdue: closes after as-of)

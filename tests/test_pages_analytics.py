@@ -12,12 +12,12 @@ import pytest
 from fixtures_tiny import AS_OF, C1, C3, S1, cli_kpis
 from streamlit.testing.v1 import AppTest
 
-from data_layer import analytics as an
-from data_layer import exports
-from data_layer.filters import Filter
-from data_layer.i18n import lookup
-from data_layer.metrics import METRICS, format_fraction, format_value
-from data_layer.scope import Scope
+from data_layer.domain.filters import Filter
+from data_layer.domain.labels import lookup
+from data_layer.domain.metrics import METRICS, format_fraction, format_value
+from data_layer.domain.scope import Scope
+from data_layer.queries import analytics as an
+from documents import exports
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")  # an unmasked mobile number

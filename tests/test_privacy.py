@@ -1,6 +1,6 @@
 import polars as pl
 
-from data_layer.privacy import mask_personal, mask_phone_text
+from data_layer.domain.privacy import mask_personal, mask_phone_text
 
 
 def test_names_and_phones_are_masked_unless_allowed():

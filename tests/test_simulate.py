@@ -9,9 +9,9 @@ import numpy as np
 import polars as pl
 import shapely
 
-from data_layer import simulate
-from data_layer.__main__ import main
-from data_layer.source import open_dataset, table_path
+from data_layer.cli import main
+from data_layer.demo import simulate
+from data_layer.storage.source import open_dataset, table_path
 
 NOW = dt.datetime(2025, 4, 1, 10, 0)
 

@@ -1,7 +1,7 @@
 """Plotly charts of the analytics pages: one theme, one colour per metric, exact hovers.
 
 Figures are built from collected frames (no polars expressions: the numbers come from
-data_layer.analytics / queries) and shown with :func:`show`. The theme is readable on a
+data_layer.queries.analytics / queries) and shown with :func:`show`. The theme is readable on a
 projector (16 px text, thick lines) and uses a CJK font family, so Chinese labels render
 in the browser and in exported images. Each metric keeps its colour on every page
 (``METRIC_COLORS``); a comparison period is drawn in the same colour, faint and dashed.
@@ -16,7 +16,7 @@ import plotly.io as pio
 import polars as pl
 import streamlit as st
 
-from data_layer.metrics import FUNNEL_STAGES, format_fraction, format_value, metric_def
+from data_layer.domain.metrics import FUNNEL_STAGES, format_fraction, format_value, metric_def
 from ui.i18n import code_label, metric_label, t
 
 FONT_FAMILY = (

@@ -2,7 +2,7 @@
 
 ``table`` shows a collected frame as a sortable table (Chinese headers, rates as
 percentages, codes as labels, "—" for no value) and puts a CSV and an Excel button under
-it. The files come from ``data_layer.exports``: stable column keys (plus a ``*_label``
+it. The files come from ``documents.exports``: stable column keys (plus a ``*_label``
 column for each code column), personal data masked, file name carrying the filter and the
 period. The bytes are made only when a button is pressed (deferred download).
 """
@@ -16,9 +16,9 @@ import pandas as pd
 import polars as pl
 import streamlit as st
 
-from data_layer import exports
-from data_layer.filters import Filter, Window
-from data_layer.metrics import DASH, DETAIL_METRICS, METRICS, metric_def
+from data_layer.domain.filters import Filter, Window
+from data_layer.domain.metrics import DASH, DETAIL_METRICS, METRICS, metric_def
+from documents import exports
 from ui import state
 from ui.i18n import code_label, metric_formula, metric_label, strings, t
 

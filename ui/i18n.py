@@ -1,13 +1,13 @@
 """UI strings in the session's language (Chinese by default, English switch).
 
-The tables themselves are read by ``data_layer.i18n`` (assets/i18n/*.toml).
+The tables themselves are read by ``data_layer.domain.labels`` (assets/i18n/*.toml).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from data_layer.i18n import DEFAULT_LANG, LANGS, lookup, strings
+from data_layer.domain.labels import DEFAULT_LANG, LANGS, lookup, strings
 
 __all__ = [
     "LANGS",

@@ -11,7 +11,7 @@ import os
 import streamlit as st
 from streamlit_folium import st_folium
 
-from data_layer.filters import Filter
+from data_layer.domain.filters import Filter
 from geo import maps
 from geo.selection import RETURNED_OBJECTS, Selection, apply_click, effective_level
 from geo.simplify import TOLERANCE_M

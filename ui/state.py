@@ -14,11 +14,11 @@ import os
 import polars as pl
 import streamlit as st
 
-from data_layer import analytics as analytics_queries
-from data_layer import queries
-from data_layer.filters import Filter, Window, now_local
-from data_layer.scope import Scope
-from data_layer.source import Dataset, data_dir_from_env, open_dataset, signature
+from data_layer.domain.filters import Filter, Window, now_local
+from data_layer.domain.scope import Scope
+from data_layer.queries import analytics as analytics_queries
+from data_layer.queries import figures
+from data_layer.storage.source import Dataset, data_dir_from_env, open_dataset, signature
 
 FILTER_KEY = "filter"
 PENDING_AREAS = "_pending_areas"
@@ -81,7 +81,7 @@ def window(flt: Filter) -> Window:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _kpis(version: tuple, flt: Filter, scope_: Scope, by: str | None, win: Window) -> pl.DataFrame:
-    return queries.kpis(dataset(), flt, scope_, by=by, window=win)
+    return figures.kpis(dataset(), flt, scope_, by=by, window=win)
 
 
 def kpis(flt: Filter, *, by: str | None = None, win: Window | None = None) -> pl.DataFrame:
@@ -100,12 +100,12 @@ def headline_pair(flt: Filter) -> tuple[dict, dict, Window]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _street_options(version: tuple, scope_: Scope) -> pl.DataFrame:
-    return queries.street_options(dataset(), scope_)
+    return figures.street_options(dataset(), scope_)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _community_options(version: tuple, scope_: Scope, streets: tuple[str, ...]) -> pl.DataFrame:
-    return queries.community_options(dataset(), scope_, streets=streets)
+    return figures.community_options(dataset(), scope_, streets=streets)
 
 
 def street_options() -> dict[str, str]:
@@ -119,7 +119,7 @@ def community_options(streets: tuple[str, ...]) -> dict[str, str]:
     return dict(zip(frame["code"], frame["name"], strict=True))
 
 
-# -- analytics pages (data_layer.analytics) --------------------------------------------------
+# -- analytics pages (data_layer.queries.analytics) --------------------------------------------------
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
@@ -133,7 +133,7 @@ def _analytics(
 
 
 def analytics(name: str, flt: Filter, *, win: Window | None = None, **options):
-    """A query of ``data_layer.analytics`` by name, cached per (data version, filter, scope,
+    """A query of ``data_layer.queries.analytics`` by name, cached per (data version, filter, scope,
     window, options). Period queries get the live window unless ``win`` is given; snapshot
     queries (coverage, teams) take none. ``options`` must be hashable (strings, numbers,
     frozen dataclasses such as ``RankingConfig``)."""
@@ -164,7 +164,7 @@ def request_areas(*, streets: tuple[str, ...], communities: tuple[str, ...]) -> 
 def _case_points(
     version: tuple, flt: Filter, scope_: Scope, win: Window, since: dt.datetime | None
 ) -> pl.DataFrame:
-    return queries.case_points(dataset(), flt, scope_, window=win, since=since)
+    return figures.case_points(dataset(), flt, scope_, window=win, since=since)
 
 
 def case_points(flt: Filter, *, win: Window, since: dt.datetime | None) -> pl.DataFrame:
@@ -175,7 +175,7 @@ def case_points(flt: Filter, *, win: Window, since: dt.datetime | None) -> pl.Da
 def _area_counts(version: tuple, flt: Filter, scope_: Scope) -> dict[str, int]:
     ds = dataset()
     return {
-        level: queries.area_names(ds, flt, scope_, level=level).height for level in queries.LEVELS
+        level: figures.area_names(ds, flt, scope_, level=level).height for level in figures.LEVELS
     }
 
 
@@ -202,12 +202,12 @@ def area_names() -> dict[str, str]:
     return _area_names(dataset().version)
 
 
-# -- meeting mode (data_layer.briefing): one model for the screen, the PPTX and the PDF -------
+# -- meeting mode (documents.briefing): one model for the screen, the PPTX and the PDF -------
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _briefing(version: tuple, meeting, scope_: Scope, config, lang: str):
-    from data_layer import briefing
+    from documents import briefing
 
     return briefing.build_briefing(dataset(), meeting, scope_, config=config, lang=lang)
 
@@ -219,7 +219,7 @@ def briefing(meeting, *, lang: str):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _briefing_map(version: tuple, meeting, scope_: Scope, config, lang: str) -> bytes:
-    from geo.static_map import choropleth_png
+    from documents.static_map import choropleth_png
 
     model = _briefing(version, meeting, scope_, config, lang)
     return choropleth_png(dataset(), model.map_values, metric="closure_rate", lang=lang)
@@ -232,11 +232,11 @@ def briefing_map(meeting, *, lang: str) -> bytes:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _briefing_file(version: tuple, meeting, scope_: Scope, config, lang: str, fmt: str) -> bytes:
-    from data_layer import briefing_pdf, briefing_pptx
+    from documents import pdf_writer, pptx_writer
 
     model = _briefing(version, meeting, scope_, config, lang)
     png = _briefing_map(version, meeting, scope_, config, lang)
-    writer = briefing_pptx.pptx_bytes if fmt == "pptx" else briefing_pdf.pdf_bytes
+    writer = pptx_writer.pptx_bytes if fmt == "pptx" else pdf_writer.pdf_bytes
     return writer(model, map_png=png)
 
 

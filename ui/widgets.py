@@ -6,8 +6,8 @@ import pandas as pd
 import polars as pl
 import streamlit as st
 
-from data_layer.filters import Window
-from data_layer.metrics import DASH, METRICS, format_fraction, format_value
+from data_layer.domain.filters import Window
+from data_layer.domain.metrics import DASH, METRICS, format_fraction, format_value
 from ui.i18n import metric_formula, metric_label, t
 
 

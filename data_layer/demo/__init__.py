@@ -33,8 +33,8 @@ import numpy as np
 import polars as pl
 import shapely
 
-from data_layer import schema
-from data_layer.source import load_sla_hours, table_path, write_tables
+from data_layer.domain import schema
+from data_layer.storage.source import load_sla_hours, table_path, write_tables
 
 __all__ = ["SCALES", "generate", "anchor_end"]
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from data_layer.briefing import Figure, Slide
+from documents.briefing import Figure, Slide
 
 WIDTH, HEIGHT = 13.333, 7.5
 MARGIN = 0.5

@@ -27,10 +27,10 @@ import numpy as np
 import polars as pl
 import shapely
 
-from data_layer import schema
-from data_layer.importing.mapping import BOUNDARY_ALIASES, Mapping, normalize_header
-from data_layer.importing.report import FULL_REPORT_COLUMNS, ImportResult, message
-from data_layer.source import DataError
+from data_layer.domain import schema
+from data_layer.ingest.mapping import BOUNDARY_ALIASES, Mapping, normalize_header
+from data_layer.ingest.report import FULL_REPORT_COLUMNS, ImportResult, message
+from data_layer.storage.source import DataError
 
 LEVELS = {"street": "streets", "community": "communities", "grid": "grids"}
 PARENT = {"street": None, "community": "street", "grid": "community"}

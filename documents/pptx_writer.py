@@ -1,7 +1,7 @@
 """The briefing as a PowerPoint file (python-pptx): native text and tables, the map as a PNG.
 
 Reads a ``briefing.Briefing`` (the same model the screen shows) and the map image made by
-``geo.static_map``; places everything where ``briefing_layout`` says, so the PPTX and the
+``documents.static_map``; places everything where ``briefing_layout`` says, so the PPTX and the
 PDF look alike.
 
 The font is embedded the way PowerPoint embeds fonts (ECMA-376 Part 1, PresentationML
@@ -29,9 +29,10 @@ from pptx.opc.packuri import PackURI
 from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
-from data_layer.briefing import Briefing, Figure, Table
-from data_layer.briefing_fonts import PPTX_BASE_CHARS, PPTX_FONT, subset_font
-from data_layer.briefing_layout import (
+from documents.briefing import Briefing, Figure, Table
+from documents.eot import eot_header, font_to_eot
+from documents.fonts import PPTX_BASE_CHARS, PPTX_FONT, subset_font
+from documents.layout import (
     ACCENT,
     CARD,
     CELL_PAD_X,
@@ -51,7 +52,6 @@ from data_layer.briefing_layout import (
     grid,
     layout,
 )
-from data_layer.eot import eot_header, font_to_eot
 
 MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 FONT_PARTNAME = "/ppt/fonts/font1.fntdata"

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer import schema
-from data_layer.importing import versions
-from data_layer.importing.cases import OUTPUT_SCHEMA, CaseBatcher, Reference
-from data_layer.importing.mapping import Mapping, missing_required, resolve_columns
-from data_layer.importing.readers import ROW, FastPathFailed, Table, open_table
-from data_layer.importing.report import (
+from data_layer.domain import schema
+from data_layer.ingest.cases import OUTPUT_SCHEMA, CaseBatcher, Reference
+from data_layer.ingest.mapping import Mapping, missing_required, resolve_columns
+from data_layer.ingest.readers import ROW, FastPathFailed, Table, open_table
+from data_layer.ingest.report import (
     FULL_REPORT_COLUMNS,
     REPORT_COLUMNS,
     ImportResult,
@@ -32,7 +31,8 @@ from data_layer.importing.report import (
     message,
     write_report_csv,
 )
-from data_layer.source import DataError, table_path, tables_dir
+from data_layer.storage import versions
+from data_layer.storage.source import DataError, table_path, tables_dir
 
 __all__ = [
     "DataError",
@@ -113,7 +113,7 @@ def preview(path: Path | str, mapping: Mapping | None = None, *, rows: int = 20)
         resolved.get("reporter_name"): "reporter_name",
         resolved.get("reporter_phone"): "reporter_phone",
     }
-    from data_layer.privacy import mask_name_expr, mask_phone_expr
+    from data_layer.domain.privacy import mask_name_expr, mask_phone_expr
 
     exprs = []
     for h in sample.columns:
@@ -324,7 +324,7 @@ def run_import(
         results: list[ImportResult] = []
         ref_tables = {t: _existing(work.previous, t) for t in ("streets", "communities", "grids")}
         if boundaries is not None:
-            from data_layer.importing.boundaries import import_boundaries
+            from data_layer.ingest.boundaries import import_boundaries
 
             b_result, tables = import_boundaries(
                 boundaries,

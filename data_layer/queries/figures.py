@@ -10,10 +10,10 @@ import datetime as dt
 
 import polars as pl
 
-from data_layer import metrics
-from data_layer.filters import Filter, Window
-from data_layer.scope import Scope
-from data_layer.source import Dataset
+from data_layer.domain import metrics
+from data_layer.domain.filters import Filter, Window
+from data_layer.domain.scope import Scope
+from data_layer.storage.source import Dataset
 
 LEVELS = ("street", "community", "grid")
 LEVEL_TABLE = {"street": "streets", "community": "communities", "grid": "grids"}

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer.importing.mapping import header_score
-from data_layer.source import DataError
+from data_layer.ingest.mapping import header_score
+from data_layer.storage.source import DataError
 
 ROW = "__row__"
 ERROR = "__error__"

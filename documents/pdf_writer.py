@@ -14,9 +14,9 @@ from fpdf import FPDF
 from fpdf.enums import TextMode, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
-from data_layer.briefing import Briefing, Figure, Table
-from data_layer.briefing_fonts import FONT_PATH
-from data_layer.briefing_layout import (
+from documents.briefing import Briefing, Figure, Table
+from documents.fonts import FONT_PATH
+from documents.layout import (
     ACCENT,
     CARD,
     CELL_PAD_X,

@@ -2,7 +2,7 @@
 
 One model feeds the screen (pages/meeting.py), the PPTX (``briefing_pptx``) and the PDF
 (``briefing_pdf``), so the three cannot disagree. Every number is read from
-``queries.kpis`` / ``analytics`` and formatted by ``metrics.format_value`` /
+``figures.kpis`` / ``analytics`` and formatted by ``metrics.format_value`` /
 ``format_fraction`` — the same as ``python -m data_layer kpis`` for the meeting's scope,
 period and as-of. Personal data leaves this module masked (``analytics.open_cases`` masks;
 ``exports.masked`` masks again, phones in any text column included).
@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from data_layer import analytics, metrics, queries
-from data_layer.exports import masked
-from data_layer.filters import Filter, Window
-from data_layer.i18n import lookup
-from data_layer.metrics import DASH, format_fraction, format_value, metric_def
-from data_layer.scope import Scope
-from data_layer.source import Dataset
+from data_layer.domain import metrics
+from data_layer.domain.filters import Filter, Window
+from data_layer.domain.labels import lookup
+from data_layer.domain.metrics import DASH, format_fraction, format_value, metric_def
+from data_layer.domain.scope import Scope
+from data_layer.queries import analytics, figures
+from data_layer.storage.source import Dataset
+from documents.exports import masked
 
 KINDS = ("month", "quarter", "custom")
 SLIDES = ("headline", "map", "ranking", "overdue", "coverage", "volunteer", "notes")
@@ -551,7 +552,7 @@ def grids_without_party_org(ds: Dataset, flt: Filter, scope: Scope) -> pl.DataFr
         "community_code", pl.col("name").alias("community_name")
     )
     return (
-        queries.scoped_grids(ds, flt, scope)
+        figures.scoped_grids(ds, flt, scope)
         .filter(~pl.col("party_org").is_in(["branch", "group"]).fill_null(False))
         .join(communities, on="community_code", how="left")
         .select("grid_code", pl.col("name").alias("grid_name"), "community_name", "kind")
@@ -739,9 +740,9 @@ def build_briefing(
     flt = meeting.filter()
     window = meeting.window()
     config = config or analytics.load_ranking_config()
-    current = queries.kpis(ds, flt, scope, window=window).row(0, named=True)
-    previous = queries.kpis(ds, flt, scope, window=window.previous()).row(0, named=True)
-    by_community = queries.kpis(ds, flt, scope, by="community", window=window)
+    current = figures.kpis(ds, flt, scope, window=window).row(0, named=True)
+    previous = figures.kpis(ds, flt, scope, window=window.previous()).row(0, named=True)
+    by_community = figures.kpis(ds, flt, scope, by="community", window=window)
     board = analytics.ranking_board(ds, flt, scope, window=window, config=config)
     units = analytics.unit_scorecard(ds, flt, scope, window=window)
     overdue = analytics.open_cases(ds, flt, scope, window=window, kind="overdue")

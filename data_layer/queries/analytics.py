@@ -2,7 +2,7 @@
 
 Each query takes a ``Dataset``, the ``Filter``, the role ``Scope`` and (for period figures)
 a ``Window``, composes the named expressions of ``metrics`` into one LazyFrame pipeline and
-collects it at the end. Figures agree with ``queries.kpis`` for the same arguments (the
+collects it at the end. Figures agree with ``figures.kpis`` for the same arguments (the
 tests check it); personal data leaves this module masked unless the scope allows it.
 """
 
@@ -15,11 +15,12 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer import metrics, queries, schema
-from data_layer.filters import Filter, Window
-from data_layer.privacy import mask_personal
-from data_layer.scope import Scope
-from data_layer.source import ASSETS, Dataset, load_sla_hours
+from data_layer.domain import metrics, schema
+from data_layer.domain.filters import Filter, Window
+from data_layer.domain.privacy import mask_personal
+from data_layer.domain.scope import Scope
+from data_layer.queries import figures
+from data_layer.storage.source import ASSETS, Dataset, load_sla_hours
 
 COMPARISONS = ("previous", "last_year", "none")
 BUCKETS = {"week": "1w", "month": "1mo"}
@@ -31,7 +32,7 @@ def _window(flt: Filter, window: Window | None) -> Window:
 
 
 def _flagged_cases(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
-    return queries.cases_in_window(ds, flt, scope, window).with_columns(
+    return figures.cases_in_window(ds, flt, scope, window).with_columns(
         metrics.case_flags(as_of=window.as_of)
     )
 
@@ -143,7 +144,7 @@ def case_trend(
         # a week or month that began before the window is labelled by the window's start
         return pl.max_horizontal(times.dt.truncate(step).dt.date(), first).alias("bucket")
 
-    current = queries.cases_in_window(ds, flt, scope, window).with_columns(
+    current = figures.cases_in_window(ds, flt, scope, window).with_columns(
         bucket(pl.col("reported_at"))
     )
     result = _trend_counts(current, every=step, as_of=window.as_of)
@@ -154,7 +155,7 @@ def case_trend(
             shifted = shifted.dt.offset_by("1y")
         else:
             shifted = shifted + pl.duration(days=(window.start - other.start).days)
-        cmp_cases = queries.cases_in_window(ds, flt, scope, other).with_columns(bucket(shifted))
+        cmp_cases = figures.cases_in_window(ds, flt, scope, other).with_columns(bucket(shifted))
         cmp = _trend_counts(cmp_cases, every=step, as_of=other.as_of).rename(
             {c: f"cmp_{c}" for c in TREND_COLUMNS}
         )
@@ -185,7 +186,7 @@ def case_breakdown(
     chosen = flt.categories if by == "category" else flt.sources
     wanted = [c for c in codes[by] if not chosen or c in chosen]
     base = pl.LazyFrame({"code": wanted}, schema={"code": pl.String})
-    cases = queries.cases_in_window(ds, flt, scope, window).with_columns(pl.col(by).alias("code"))
+    cases = figures.cases_in_window(ds, flt, scope, window).with_columns(pl.col(by).alias("code"))
     counts = metrics.case_counts(cases, by=["code"], as_of=window.as_of)
     frame = base.join(counts, on="code", how="left", maintain_order="left").with_columns(
         pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0)
@@ -213,7 +214,7 @@ def unit_scorecard(
     due cases (their rates are not comparable).
     """
     window = _window(flt, window)
-    cases = queries.cases_in_window(ds, flt, scope, window).filter(
+    cases = figures.cases_in_window(ds, flt, scope, window).filter(
         pl.col("handling_unit").is_not_null()
     )
     counts = metrics.case_counts(cases, by=["handling_unit"], as_of=window.as_of)
@@ -329,7 +330,7 @@ def grid_kinds(ds: Dataset, flt: Filter, scope: Scope) -> pl.DataFrame:
     """Basic vs dedicated grids: grids, households, population, full- and part-time workers,
     grids without a full-time worker."""
     counts = (
-        queries.scoped_grids(ds, flt, scope)
+        figures.scoped_grids(ds, flt, scope)
         .group_by("kind")
         .agg(
             pl.len().cast(pl.Int64).alias("grids"),
@@ -349,7 +350,7 @@ def grid_kinds(ds: Dataset, flt: Filter, scope: Scope) -> pl.DataFrame:
 def party_orgs(ds: Dataset, flt: Filter, scope: Scope) -> pl.DataFrame:
     """Grids by party organisation (branch / group / none) and kind."""
     counts = (
-        queries.scoped_grids(ds, flt, scope)
+        figures.scoped_grids(ds, flt, scope)
         .with_columns(pl.col("party_org").fill_null("none"))
         .group_by("party_org")
         .agg(
@@ -363,7 +364,7 @@ def party_orgs(ds: Dataset, flt: Filter, scope: Scope) -> pl.DataFrame:
 
 def property_modes(ds: Dataset, flt: Filter, scope: Scope) -> pl.DataFrame:
     """Compounds and their households by property mode (专业化 / 自治型 / 兜底型 / none)."""
-    grids = queries.scoped_grids(ds, flt, scope).select("grid_code")
+    grids = figures.scoped_grids(ds, flt, scope).select("grid_code")
     counts = (
         ds.lazy("compounds")
         .join(grids, on="grid_code", how="semi")
@@ -383,7 +384,7 @@ def _grid_list(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
     )
     streets = ds.lazy("streets").select("street_code", pl.col("name").alias("street_name"))
     return (
-        queries.scoped_grids(ds, flt, scope)
+        figures.scoped_grids(ds, flt, scope)
         .join(communities, on="community_code", how="left")
         .join(streets, on="street_code", how="left")
     )
@@ -438,7 +439,7 @@ def grid_sizes(ds: Dataset, flt: Filter, scope: Scope) -> pl.DataFrame:
 
 
 def _scoped_community_codes(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
-    return queries.scoped_communities(ds, flt, scope).select("community_code", "name")
+    return figures.scoped_communities(ds, flt, scope).select("community_code", "name")
 
 
 def volunteer_teams(ds: Dataset, flt: Filter, scope: Scope) -> pl.DataFrame:
@@ -574,7 +575,7 @@ def most_and_least_active(
     least; a community appears once). Communities without a value are left out."""
     window = _window(flt, window)
     frame = (
-        queries.kpis(ds, flt, scope, by="community", window=window)
+        figures.kpis(ds, flt, scope, by="community", window=window)
         .filter(pl.col(metric).is_not_null())
         .sort([metric, "code"], descending=[True, False])
     )
@@ -628,7 +629,7 @@ def load_ranking_config(path: Path | None = None) -> RankingConfig:
 def _scored(
     ds: Dataset, flt: Filter, scope: Scope, *, window: Window, level: str, config: RankingConfig
 ) -> pl.DataFrame:
-    frame = queries.kpis(ds, flt, scope, by=level, window=window)
+    frame = figures.kpis(ds, flt, scope, by=level, window=window)
     keys = [k for k, _ in config.weights]
     extra = [
         c for k in keys for c in (metrics.METRICS[k].numerator, metrics.METRICS[k].denominator)

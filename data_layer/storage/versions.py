@@ -30,8 +30,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from data_layer import schema
-from data_layer.source import CURRENT_LINK, VERSIONS_DIR, DataError, table_path, tables_dir
+from data_layer.domain import schema
+from data_layer.storage.source import CURRENT_LINK, VERSIONS_DIR, DataError, table_path, tables_dir
 
 KEEP_VERSIONS = 5
 LOCK_FILE = ".import.lock"

@@ -1,7 +1,7 @@
 """The import report: every rejected row with row number, column, value and reason.
 
 Reasons are stable codes with a bilingual message (below). Values of personal columns are
-masked (``data_layer.privacy``) and mobile numbers inside any value are masked too, so the
+masked (``data_layer.domain.privacy``) and mobile numbers inside any value are masked too, so the
 report — on screen, in the CSV and in logs — never carries unmasked personal data.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer.privacy import mask_name_expr, mask_phone_expr
+from data_layer.domain.privacy import mask_name_expr, mask_phone_expr
 
 REPORT_COLUMNS = {
     "row": pl.Int64,

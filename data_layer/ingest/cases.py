@@ -25,13 +25,13 @@ import numpy as np
 import polars as pl
 import shapely
 
-from data_layer import schema
-from data_layer.check import TIME_ORDER as CHECK_TIME_ORDER
-from data_layer.importing import values as V
-from data_layer.importing.mapping import Mapping
-from data_layer.importing.readers import ERROR, ROW
-from data_layer.importing.report import REPORT_COLUMNS, message
-from data_layer.source import load_sla_hours
+from data_layer.domain import schema
+from data_layer.ingest import values as V
+from data_layer.ingest.check import TIME_ORDER as CHECK_TIME_ORDER
+from data_layer.ingest.mapping import Mapping
+from data_layer.ingest.readers import ERROR, ROW
+from data_layer.ingest.report import REPORT_COLUMNS, message
+from data_layer.storage.source import load_sla_hours
 
 EXTRA_COLUMNS = {
     "category_original": pl.String,

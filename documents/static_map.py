@@ -16,9 +16,9 @@ from collections.abc import Mapping
 import polars as pl
 import shapely
 
-from data_layer import metrics
-from data_layer.briefing_fonts import matplotlib_family
-from data_layer.i18n import lookup
+from data_layer.domain import metrics
+from data_layer.domain.labels import lookup
+from documents.fonts import matplotlib_family
 from geo import maps
 
 MAX_LABELS = 40  # community names are written on the map up to this many communities
@@ -61,7 +61,7 @@ def choropleth_png(
         ``queries.kpis(..., by="community")``: the communities drawn and their values
         (the rate's denominator column flags low volume, as on the live map).
     metric : str
-        A key of ``data_layer.metrics.METRICS``.
+        A key of ``data_layer.domain.metrics.METRICS``.
     lang : {"zh", "en"}
         Language of the legend and the north arrow.
 

@@ -18,9 +18,9 @@ import numpy as np
 import polars as pl
 import shapely
 
-from data_layer import schema
-from data_layer.filters import now_local
-from data_layer.source import load_sla_hours, open_dataset, table_path, write_tables
+from data_layer.domain import schema
+from data_layer.domain.filters import now_local
+from data_layer.storage.source import load_sla_hours, open_dataset, table_path, write_tables
 
 # Chance per tick that an open case moves to its next stage.
 ADVANCE_P = 0.15

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer import schema
+from data_layer.domain import schema
 
 DEFAULT_DATA_DIR = "data"
 # A versioned data directory (written by ``python -m data_layer import``, docs/data-format.md):
@@ -22,7 +22,7 @@ DEFAULT_DATA_DIR = "data"
 # is switched atomically; ``<table>.parquet`` at the top are symlinks through ``current``.
 CURRENT_LINK = "current"
 VERSIONS_DIR = "versions"
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 class DataError(Exception):

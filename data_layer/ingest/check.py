@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from data_layer import schema
-from data_layer.source import Dataset
+from data_layer.domain import schema
+from data_layer.storage.source import Dataset
 
 # (child table, column, parent table, parent key, nullable)
 REFERENCES = [

@@ -11,7 +11,7 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-STRINGS_DIR = Path(__file__).resolve().parent.parent / "assets" / "i18n"
+STRINGS_DIR = Path(__file__).resolve().parents[2] / "assets" / "i18n"
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 

@@ -15,8 +15,8 @@ import re
 
 import polars as pl
 
-from data_layer.filters import Filter, Window
-from data_layer.privacy import mask_name_expr, mask_phone_expr
+from data_layer.domain.filters import Filter, Window
+from data_layer.domain.privacy import mask_name_expr, mask_phone_expr
 
 CSV_MIME = "text/csv"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -24,7 +24,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data_layer.source import DataError
+from data_layer.storage.source import DataError
 
 # Case fields the importer understands: the cases table (DESIGN §3) plus helper fields that are
 # turned into those columns (status → the loop, time limit → due_at, names → grid code).
