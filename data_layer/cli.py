@@ -249,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    from data_layer.demo import SCALES
+    from data_layer.demo.scales import SCALES
 
     scales = "; ".join(f"{name}: {info['description']}" for name, info in SCALES.items())
     demo = sub.add_parser(

@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from data_layer import demo
+from data_layer.demo import scales
 from data_layer.domain import schema
 from data_layer.storage.source import load_sla_hours, open_dataset
 from geo.boundaries import check_hierarchy
@@ -50,11 +51,11 @@ def tables(request, tiny_demo, district_demo) -> dict[str, pl.DataFrame]:
 
 
 def test_scales_are_described():
-    assert list(demo.SCALES) == ["tiny", "district", "city", "province"]
-    for spec in demo.SCALES.values():
+    assert list(scales.SCALES) == ["tiny", "district", "city", "province"]
+    for spec in scales.SCALES.values():
         assert spec["description"] and spec["grids"] > 0 and spec["cases"] > 0
-    assert demo.SCALES["district"]["grids"] == 800
-    assert demo.SCALES["province"]["cases"] == 10_000_000
+    assert scales.SCALES["district"]["grids"] == 800
+    assert scales.SCALES["province"]["cases"] == 10_000_000
 
 
 def test_unknown_scale_is_refused(tmp_path):
@@ -105,9 +106,11 @@ def test_moving_the_anchor_keeps_the_city(tiny_demo, tmp_path):
 def test_chunked_writer_matches_schema(tmp_path, monkeypatch):
     """Big scales stream cases in chunks through a ParquetWriter; same schema, one row group each."""
     monkeypatch.setitem(
-        demo._SPECS,
+        scales.SPECS,
         "tiny",
-        demo._Spec(districts=1, streets=2, communities=6, grids=40, cases=3_000, chunk_cases=1_000),
+        scales.Spec(
+            districts=1, streets=2, communities=6, grids=40, cases=3_000, chunk_cases=1_000
+        ),
     )
     rows = demo.generate(out=tmp_path, scale="tiny", seed=7, anchor=ANCHOR)
     cases = pl.read_parquet(tmp_path / "cases.parquet")
