@@ -8,7 +8,6 @@ geo/selection.py.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,8 @@ from ui import state
 from ui.i18n import lang, metric_formula, metric_label, t
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     import folium
     import polars as pl
 
