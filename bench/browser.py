@@ -316,7 +316,7 @@ def wait_layer_painted(
     frame: Any, name: str, *, after: float = 0.0, timeout_ms: int = 60_000
 ) -> None:
     """Wait until layer ``name`` was added after ``after`` (the frame's
-    ``performance.now()``) and painted: geo/maps.py records
+    ``performance.now()``) and painted: assets/js/runtime.js records
     ``window.gridpulse.layers[name] = {added, painted}``, ``painted`` two animation frames
     after the layer's data was added."""
     frame.wait_for_function(

@@ -17,7 +17,7 @@ from streamlit_folium import st_folium
 
 from bench import _common
 from data_layer.domain import metrics
-from geo import maps
+from data_layer.queries.map_legend import color_scale
 from geo.offline import use_local_assets
 
 st.set_page_config(page_title="bench: naive map", layout="wide")
@@ -35,7 +35,7 @@ gdf = gpd.GeoDataFrame(
     crs="EPSG:4326",
 )
 gdf["value"] = [metrics.format_value(metric, v) for v in gdf[metric]]
-scale = maps.color_scale(metric=metric, values=values)
+scale = color_scale(metric=metric, values=values)
 
 minx, miny, maxx, maxy = gdf.total_bounds
 m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=12, tiles=None)

@@ -1,4 +1,4 @@
-"""Our map build for the benchmark: geo/maps.py + st_folium with a stable base map.
+"""Our map build for the benchmark: geo/maps + st_folium with a stable base map.
 
 * stable base map (tiles none, plain background, district outline, Canvas rendering);
 * the choropleth and the street outlines go through ``feature_group_to_add``;
@@ -24,6 +24,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from bench import _common
+from data_layer.queries.map_legend import color_scale
+from data_layer.queries.map_values import area_rows, tooltip_rows
 from geo import maps
 from geo.selection import RETURNED_OBJECTS, Selection, apply_click, breadcrumb, effective_level
 from geo.simplify import TOLERANCE_M
@@ -57,17 +59,17 @@ base = maps.base_map(
     bounds=district["bbox"], outline=district, width=_common.MAP_WIDTH, height=_common.MAP_HEIGHT
 )
 
-scale = maps.color_scale(metric=metric, values=values)
+scale = color_scale(metric=metric, values=values)
 features = maps.area_features(
     geometries=maps.level_geometries(ds, level=level),
-    values=values,
-    metric=metric,
+    areas=area_rows(values=values, metric=metric, scale=scale),
     level=level,
     version=ds.version,
-    scale=scale,
     selected=[selection.grid] if selection.grid else [],
 )
-layers = [maps.choropleth_layer(features=features, name=f"{level}:{metric}")]
+layers = [
+    maps.choropleth_layer(features=features, name=f"{level}:{metric}", tooltip=tooltip_rows("zh"))
+]
 if level != "street":
     outlines = maps.outline_features(
         geometries=streets, level="street", version=ds.version, tolerance_m=TOLERANCE_M[level]

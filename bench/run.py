@@ -6,7 +6,7 @@ from navigation to *page ready*:
 * ``empty``  — an empty Streamlit page (bench/empty_app.py): title shown, script done;
 * ``naive``  — bench/naive_app.py, the reference build (one GeoJson, Python
   ``style_function``, full-precision coordinates, SVG, default ``returned_objects``);
-* ``ours``   — bench/ours_app.py (geo/maps.py: stable base map + feature groups, packed
+* ``ours``   — bench/ours_app.py (geo/maps: stable base map + feature groups, packed
   simplified geometry, colour as a property, Canvas, limited ``returned_objects``,
   level of detail);
 
@@ -100,6 +100,8 @@ def expected_counts(data: Path, *, max_features: int) -> dict[str, Any]:
     from data_layer.domain.filters import Filter
     from data_layer.domain.scope import Scope
     from data_layer.queries import figures
+    from data_layer.queries.map_legend import color_scale
+    from data_layer.queries.map_values import area_rows
     from data_layer.storage.source import open_dataset
     from geo import maps
     from geo.selection import Selection, effective_level
@@ -117,10 +119,10 @@ def expected_counts(data: Path, *, max_features: int) -> dict[str, Any]:
     grid_kpis = figures.kpis(ds, flt, Scope.everything(), by="grid", window=window)
     # ours: the packed layer of every grid (what would be sent without level of detail)
     started = time.perf_counter()
+    scale = color_scale(metric="closure_rate", values=grid_kpis)
     fc = maps.area_features(
         geometries=maps.level_geometries(ds, level="grid"),
-        values=grid_kpis,
-        metric="closure_rate",
+        areas=area_rows(values=grid_kpis, metric="closure_rate", scale=scale),
         level="grid",
         version=ds.version,
     )

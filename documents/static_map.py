@@ -2,7 +2,7 @@
 
 The meeting briefing (PPTX, PDF and the projector slide) needs the map as a picture. This
 module draws the communities in scope with geopandas/matplotlib in the same colour classes as
-the live map (``geo.maps.color_scale``), with the street offices outlined, a legend, a north
+the live map (``data_layer.queries.map_legend.color_scale``), with the street offices outlined, a legend, a north
 arrow and a scale bar. Text uses the CJK font the project ships (assets/fonts/), so Chinese
 labels render on any machine.
 """
@@ -18,6 +18,8 @@ import shapely
 
 from data_layer.domain import metrics
 from data_layer.domain.labels import lookup
+from data_layer.queries.map_legend import color_scale
+from data_layer.queries.map_values import low_volume_mask
 from documents.fonts import matplotlib_family
 from geo import maps
 
@@ -74,10 +76,9 @@ def choropleth_png(
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
 
     family = matplotlib_family()
-    scale = maps.color_scale(metric=metric, values=values, lang=lang)
+    scale = color_scale(metric=metric, values=values, lang=lang)
     m = metrics.METRICS[metric]
     geometry = maps.level_geometries(tables, level="community").join(
         values.select("code", "name", metric, *([m.denominator] if m.is_rate else [])),
@@ -89,41 +90,56 @@ def choropleth_png(
     if geometry.is_empty():
         ax.text(0.5, 0.5, "—", ha="center", va="center", fontsize=24, family=family)
         return _png(fig, plt)
+    areas, centre = _draw_areas(ax, geometry, metric=metric, scale=scale)
+    _draw_streets(ax, tables, codes=geometry["code"], centre=centre)
+    if len(areas) <= MAX_LABELS:
+        _draw_names(ax, areas, names=geometry["name"].to_list(), family=family)
+    _draw_frame_arrow_and_scale_bar(ax, areas, lang=lang, family=family)
+    _draw_legend(ax, scale, lang=lang, family=family)
+    return _png(fig, plt)
+
+
+def _draw_areas(ax, geometry: pl.DataFrame, *, metric: str, scale: maps.Scale):
+    """The communities in their class colours; returns them projected, and the centre."""
     shapes = shapely.from_wkb(geometry["geometry"].to_list())
     bounds = shapely.total_bounds(shapes)
-    lon0, lat0 = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
-    areas = _projected(shapes, lon0, lat0)
-    low = (
-        [metrics.is_low_volume(d) for d in geometry[m.denominator].to_list()]
-        if m.is_rate and maps.flags_low_volume(metric)
-        else None
-    )
-    areas["color"] = scale.colors_for(geometry[metric].to_list(), low)
+    centre = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+    areas = _projected(shapes, *centre)
+    areas["color"] = scale.colors_for(geometry[metric].to_list(), low_volume_mask(geometry, metric))
     areas.plot(ax=ax, color=areas["color"], edgecolor="#ffffff", linewidth=0.8)
+    return areas, centre
 
-    street_codes = geometry["code"].str.slice(0, 9).unique().to_list()
+
+def _draw_streets(
+    ax, tables: Mapping[str, pl.DataFrame], *, codes: pl.Series, centre: tuple[float, float]
+) -> None:
+    """The street offices of the communities outlined, the district's edge thicker."""
+    street_codes = codes.str.slice(0, 9).unique().to_list()
     streets = maps.level_geometries(tables, level="street").filter(
         pl.col("code").is_in(street_codes)
     )
     if not streets.is_empty():
-        outline = _projected(shapely.from_wkb(streets["geometry"].to_list()), lon0, lat0)
+        outline = _projected(shapely.from_wkb(streets["geometry"].to_list()), *centre)
         outline.boundary.plot(ax=ax, color="#374151", linewidth=1.4)
         district = shapely.union_all(outline.geometry.to_numpy())
         ax.plot(*_boundary_xy(district), color="#111827", linewidth=2.2)
-    if len(areas) <= MAX_LABELS:
-        for point, name in zip(
-            areas.geometry.representative_point(), geometry["name"].to_list(), strict=True
-        ):
-            ax.annotate(
-                name,
-                (point.x, point.y),
-                ha="center",
-                va="center",
-                fontsize=7 if len(areas) > 15 else 9,
-                family=family,
-                color="#111827",
-            )
 
+
+def _draw_names(ax, areas, *, names: list[str], family: str) -> None:
+    for point, name in zip(areas.geometry.representative_point(), names, strict=True):
+        ax.annotate(
+            name,
+            (point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=7 if len(areas) > 15 else 9,
+            family=family,
+            color="#111827",
+        )
+
+
+def _draw_frame_arrow_and_scale_bar(ax, areas, *, lang: str, family: str) -> None:
+    """Fit the view to the areas (with a margin), then the north arrow and the scale bar."""
     minx, miny, maxx, maxy = areas.total_bounds
     width, height = maxx - minx, maxy - miny
     pad = max(width, height) * 0.04
@@ -150,6 +166,10 @@ def choropleth_png(
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     ax.text(x0 + length / 2, y0 + pad * 0.25, label, ha="center", va="bottom", fontsize=8)
 
+
+def _draw_legend(ax, scale: maps.Scale, *, lang: str, family: str) -> None:
+    from matplotlib.patches import Patch
+
     handles = [Patch(facecolor=e.color, edgecolor="#6b7280", label=e.label) for e in scale.entries]
     legend = ax.legend(
         handles=handles,
@@ -161,7 +181,6 @@ def choropleth_png(
         title_fontproperties={"family": family, "size": 11},
     )
     legend._legend_box.align = "left"
-    return _png(fig, plt)
 
 
 def _boundary_xy(geom):

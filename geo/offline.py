@@ -47,10 +47,10 @@ from urllib.parse import urlsplit
 import branca.colormap
 import folium
 import folium.plugins
-from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
-from folium.template import Template
+from branca.element import CssLink, Element, Figure, JavascriptLink
 
 from geo._errors import OfflineAssetError
+from geo.scripts import ScriptCall
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -126,35 +126,24 @@ _LEAFLET_IMAGES: Final = "leaflet/1.9.3/images/"
 _ICON_PATH_NAME: Final = "gridpulse_icon_image_path"
 
 
-class _IconImagePath(MacroElement):
-    """Sets ``L.Icon.Default.imagePath`` before any marker is created.
+class _IconImagePath(ScriptCall):
+    """Sets ``L.Icon.Default.imagePath`` before any marker is created
+    (assets/js/icon_image_path.js says why)."""
 
-    Leaflet finds its default marker images through a rule of leaflet.css.
-    streamlit-folium appends the stylesheets without waiting for them and runs
-    the map script at once, so the rule is not applied yet, Leaflet falls back to
-    the leaflet.css URL minus the file name, drops ``images/`` and every default
-    marker icon 404s (Leaflet/Leaflet#4968, streamlit-folium#275).
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            L.Icon.Default.imagePath = {{ this.image_path|tojson }};
-        {% endmacro %}
-        """
-    )
+    scripts = ("icon_image_path",)
+    function = "iconImagePath"
 
     def __init__(self, image_path: str) -> None:
         super().__init__()
         self._name = "IconImagePath"
-        self.image_path = image_path
+        self.config = {"imagePath": image_path}
 
 
 def _set_icon_image_path(m: folium.Map, base_url: str) -> None:
     path = f"{base_url}/{_LEAFLET_IMAGES}"
     existing = m._children.get(_ICON_PATH_NAME)
     if isinstance(existing, _IconImagePath):
-        existing.image_path = path
+        existing.config = {"imagePath": path}
     else:
         m.add_child(_IconImagePath(path), name=_ICON_PATH_NAME)
     # first child: its script runs right after L.map(...), before any layer

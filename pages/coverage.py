@@ -9,6 +9,8 @@ from data_layer.domain.metrics import (
     GRID_HOUSEHOLDS_MIN,
     WORKERS_PER_10K_STANDARD,
 )
+from data_layer.queries.map_legend import color_scale
+from data_layer.queries.map_values import area_rows
 from geo import maps
 from geo.offline import static_base_url
 from ui import charts, state
@@ -30,15 +32,12 @@ def _map(flt, window) -> None:
     """Grids coloured by full-time coverage: 0% (none) red, 100% green, dedicated grey."""
     grid_values = state.kpis(flt, by="grid", win=window)
     ds = state.dataset()
-    scale = maps.color_scale(metric=MAP_METRIC, values=grid_values, lang=lang())
+    scale = color_scale(metric=MAP_METRIC, values=grid_values, lang=lang())
     features = maps.area_features(
         geometries=maps.level_geometries(ds, level="grid"),
-        values=grid_values,
-        metric=MAP_METRIC,
+        areas=area_rows(values=grid_values, metric=MAP_METRIC, scale=scale, lang=lang()),
         level="grid",
-        lang=lang(),
         version=ds.version,
-        scale=scale,
     )
     if not features["features"]:
         return

@@ -1,8 +1,9 @@
-"""geo.maps: colour scales, compact features, packed payload, offline folium layers.
+"""geo.maps: compact features from given rows, packed payload, offline folium layers.
 
 Hand-made inputs: a 3 x 2 block of ~500 m square grids near Nanchang (codes of
-DESIGN §3) with kpis-like values. The JavaScript decoder of the packed payload is run
-in Node when it is installed, and compared with the Python FeatureCollection.
+DESIGN §3) with the display rows a caller gives (tests/test_map_values.py covers how the
+figures become those rows and the colour scale). The JavaScript decoder of the packed
+payload is run in Node when it is installed, and compared with the Python FeatureCollection.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import pytest
 import shapely
 from shapely import box
 
-from data_layer.domain import metrics
 from geo import maps, offline
 from geo.crs import wgs84_to_gcj02
+from geo.maps.colours import RDYLGN_5
+from geo.scripts import JS_DIR, script_text
 
 LON0, LAT0, STEP = 115.9, 28.7, 0.005
 COMMUNITY = "360102001001"
@@ -42,29 +44,35 @@ def _grid_geometries() -> pl.DataFrame:
     )
 
 
-def _values() -> pl.DataFrame:
-    # closed / due: 99.5%, 96%, low volume (10), no cases (due 0), 85%, 100%
-    closed = [199, 96, 9, 0, 85, 50]
-    due = [200, 100, 10, 0, 100, 50]
-    rate = [c / d if d else None for c, d in zip(closed, due, strict=True)]
+def _areas() -> pl.DataFrame:
+    """Display rows as a caller gives them: closure rate 99.5%, 96%, low volume, no cases,
+    85%, 100%."""
     return pl.DataFrame(
         {
-            "level": ["grid"] * 6,
             "code": CODES,
             "name": [f"和坊东社区第{i}网格" for i in range(1, 7)],
-            "closed": closed,
-            "due": due,
-            "closure_rate": rate,
-            "overdue_open": [0, 3, 1, 0, 12, 0],
-            "reported_per_1k_households": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0],
-            "reported": [300, 110, 12, 0, 120, 60],
-            "households": [400, 410, 380, 390, 420, 300],
-            "basic_grids_full_time": [1, 0, 1, 1, 1, 1],
-            "basic_grids": [1, 1, 1, 1, 1, 1],
-            "full_time_coverage": [1.0, 0.0, 1.0, 1.0, 1.0, 1.0],
-            "updated": pl.Series([None] * 6, dtype=pl.Datetime("us")),
+            "value": ["99.5%", "96.0%", "90.0%（样本少）", "—", "85.0%", "100.0%"],
+            "fill": [RDYLGN_5[4], RDYLGN_5[2], maps.LOW_VOLUME_COLOR, maps.NO_VALUE_COLOR]
+            + [RDYLGN_5[0], RDYLGN_5[4]],
+            "fraction": ["199 / 200", "96 / 100", "9 / 10", "0 / 0", "85 / 100", "50 / 50"],
+            "low": [False, False, True, False, False, False],
         }
     )
+
+
+def _scale() -> maps.Scale:
+    return maps.Scale(
+        metric="closure_rate",
+        method="bands",
+        breaks=(0.90, 0.95, 0.98, 0.99),
+        colors=RDYLGN_5,
+        labels=("< 90%", "90% – 95%", "95% – 98%", "98% – 99%", "≥ 99%"),
+        no_value=maps.LegendEntry(maps.NO_VALUE_COLOR, "无数据"),
+        low_volume=maps.LegendEntry(maps.LOW_VOLUME_COLOR, "样本少（< 20）"),
+    )
+
+
+TOOLTIP = [("name", "名称"), ("value", "数值"), ("fraction", "分子 / 分母"), ("code", "编码")]
 
 
 @pytest.fixture(autouse=True)
@@ -75,16 +83,14 @@ def _fresh_cache():
 
 
 def _features(
-    metric: str = "closure_rate",
     *,
-    values: pl.DataFrame | None = None,
+    areas: pl.DataFrame | None = None,
     version: tuple = ("test", 1),
     **kw,
 ) -> dict:
     return maps.area_features(
         geometries=_grid_geometries(),
-        values=_values() if values is None else values,
-        metric=metric,
+        areas=_areas() if areas is None else areas,
         level="grid",
         version=version,
         **kw,
@@ -92,125 +98,57 @@ def _features(
 
 
 # --------------------------------------------------------------------------------------- #
-# colour scales
+# the given scale
 # --------------------------------------------------------------------------------------- #
-def test_closure_rate_uses_fixed_bands_red_to_green() -> None:
-    scale = maps.color_scale(metric="closure_rate", values=_values())
-    assert scale.method == "bands"
-    assert scale.breaks == (0.90, 0.95, 0.98, 0.99)
-    assert scale.labels == ("< 90%", "90% – 95%", "95% – 98%", "98% – 99%", "≥ 99%")
-    assert scale.colors == maps.RDYLGN_5
-    assert scale.color(0.85) == maps.RDYLGN_5[0]
-    assert scale.color(0.95) == maps.RDYLGN_5[2]  # lower bound inclusive
-    assert scale.color(0.999) == maps.RDYLGN_5[4]
+def test_scale_colours_values_by_class_and_greys_low_and_missing() -> None:
+    scale = _scale()
+    assert scale.color(0.85) == RDYLGN_5[0]
+    assert scale.color(0.95) == RDYLGN_5[2]  # lower bound inclusive
+    assert scale.color(0.999) == RDYLGN_5[4]
     assert scale.color(None) == maps.NO_VALUE_COLOR
     assert scale.color(0.999, low=True) == maps.LOW_VOLUME_COLOR
-    labels = [e.label for e in scale.entries]
-    assert labels[-2:] == ["样本少（< 20）", "无数据"]
-
-
-def test_rework_rate_is_green_when_low() -> None:
-    scale = maps.color_scale(metric="rework_rate", values=[0.0, 0.02, 0.2])
-    assert scale.color(0.0) == maps.RDYLGN_5[-1]  # green
-    assert scale.color(0.2) == maps.RDYLGN_5[0]  # red
-
-
-def test_coverage_rate_has_100_percent_as_top_class_and_no_low_volume() -> None:
-    scale = maps.color_scale(metric="full_time_coverage", values=_values(), lang="en")
-    assert scale.labels[-1] == "100%"
-    assert scale.color(1.0) == maps.RDYLGN_5[-1]
-    assert scale.color(0.99) == maps.RDYLGN_5[-2]
-    assert scale.low_volume is None
-    assert scale.entries[-1].label == "no data"
-    assert not maps.flags_low_volume("full_time_coverage")
-    assert maps.flags_low_volume("closure_rate")
-
-
-def test_overdue_counts_have_zero_as_its_own_class() -> None:
-    scale = maps.color_scale(metric="overdue_open", values=[0, 0, 1, 2, 3, 5, 8, 13, 40])
-    assert scale.method == "zero_quantiles"
-    assert scale.labels[0] == "0"
-    assert scale.color(0) == maps.REDS_ZERO
-    assert scale.color(40) == scale.colors[-1]
-    assert scale.color(1) != scale.color(0)
-    # integer classes read as closed ranges, e.g. "1 – 2", and the top class "≥ n"
-    assert scale.labels[-1].startswith("≥ ")
-    assert all(re.fullmatch(r"\d[\d,]*( – [\d,]+)?", lab) for lab in scale.labels[1:-1])
-
-
-def test_volumes_use_neutral_quantiles_without_low_volume() -> None:
-    scale = maps.color_scale(metric="reported_per_1k_households", values=_values())
-    assert scale.method == "quantiles"
-    assert set(scale.colors) <= set(maps.BLUES_5)
-    assert len(scale.colors) == len(scale.breaks) + 1
-    assert scale.low_volume is None
-
-
-def test_quantiles_leave_low_volume_areas_out() -> None:
-    values = [0.5, 0.9, 0.91, 0.92, 0.93, 0.94]
-    low = [True, False, False, False, False, False]
-    with_low = maps.color_scale(metric="hours_to_close_median", values=values, low_volume=low)
-    without = maps.color_scale(metric="hours_to_close_median", values=values)
-    assert min(with_low.breaks) > min(without.breaks)
-
-
-def test_all_equal_values_make_one_class() -> None:
-    scale = maps.color_scale(metric="reported", values=[5, 5, 5])
-    assert scale.breaks == ()
-    assert len(scale.colors) == 1
-    assert scale.labels == ("5",)
-    assert scale.color(5) == scale.colors[0]
-
-
-def test_every_metric_has_a_scale() -> None:
-    for key in metrics.METRICS:
-        scale = maps.color_scale(metric=key, values=[0.1, 0.5, 0.9, None])
-        assert len(scale.colors) == len(scale.labels) == len(scale.breaks) + 1
-        assert scale.to_html(title=key).count("<span") >= 2 * len(scale.entries)
+    assert scale.colors_for([0.5, None, 0.97], [True, True, False]) == [
+        maps.LOW_VOLUME_COLOR,
+        maps.NO_VALUE_COLOR,
+        RDYLGN_5[2],
+    ]
+    assert [e.label for e in scale.entries][-2:] == ["样本少（< 20）", "无数据"]
+    html = scale.to_html(title="办结率 <b>")
+    assert html.count("<span") == 2 * len(scale.entries)
+    assert "办结率 &lt;b&gt;" in html
 
 
 # --------------------------------------------------------------------------------------- #
 # features
 # --------------------------------------------------------------------------------------- #
 def test_area_features_properties() -> None:
-    values = _values()
-    scale = maps.color_scale(metric="closure_rate", values=values)
-    fc = _features(scale=scale)
+    fc = _features()
     assert fc["type"] == "FeatureCollection"
     props = [f["properties"] for f in fc["features"]]
     assert [p["code"] for p in props] == CODES
     assert [f["id"] for f in fc["features"]] == CODES
-    assert props[0] == {
-        "code": CODES[0],
-        "name": "和坊东社区第1网格",
-        "level": "grid",
-        "value": "99.5%",
-        "fraction": "199 / 200",
-        "low": False,
-        "fill": scale.color(0.995),
-    }
-    assert props[2]["low"] is True
-    assert props[2]["value"] == "90.0%（样本少）"
-    assert props[2]["fill"] == maps.LOW_VOLUME_COLOR
-    assert props[3]["value"] == metrics.DASH
-    assert props[3]["fraction"] == "0 / 0"
-    assert props[3]["fill"] == maps.NO_VALUE_COLOR
-    assert props[4]["fill"] == maps.RDYLGN_5[0]
+    # the given rows, in the order code, name, level, value, fraction, low, fill
+    assert list(props[0].items()) == [
+        ("code", CODES[0]),
+        ("name", "和坊东社区第1网格"),
+        ("level", "grid"),
+        ("value", "99.5%"),
+        ("fraction", "199 / 200"),
+        ("low", False),
+        ("fill", RDYLGN_5[4]),
+    ]
+    assert props[2]["low"] is True and props[2]["value"] == "90.0%（样本少）"
     # nothing that breaks folium's JSON (no datetimes), and JSON-serialisable as is
     json.dumps(fc)
     assert fc["bbox"] == pytest.approx([LON0, LAT0, LON0 + 3 * STEP, LAT0 + 2 * STEP], abs=2e-5)
 
 
-def test_counts_have_no_fraction_and_no_low_flag() -> None:
-    fc = _features("overdue_open")
-    props = fc["features"][1]["properties"]
-    assert props["value"] == "3"
-    assert "fraction" not in props and "low" not in props
-
-
-def test_english_note() -> None:
-    fc = _features(lang="en")
-    assert fc["features"][2]["properties"]["value"] == "90.0% (low volume)"
+def test_optional_columns_and_missing_names() -> None:
+    areas = _areas().drop("fraction", "low").with_columns(pl.lit(None, pl.String).alias("name"))
+    props = _features(areas=areas)["features"][1]["properties"]
+    assert props == {"code": CODES[1], "name": CODES[1], "level": "grid", "value": "96.0%"} | {
+        "fill": RDYLGN_5[2]
+    }
 
 
 def test_geometry_is_quantised_and_still_a_coverage() -> None:
@@ -224,37 +162,25 @@ def test_geometry_is_quantised_and_still_a_coverage() -> None:
     assert shapely.intersection(geoms[0], geoms[1]).length == pytest.approx(STEP, abs=2e-5)
 
 
-def test_areas_missing_from_values_or_geometry_are_skipped() -> None:
-    values = _values().filter(pl.col("code") != CODES[5])
-    values = pl.concat(
-        [values, values.head(1).with_columns(pl.lit("360102001001999").alias("code"))]
-    )
-    fc = maps.area_features(
-        geometries=_grid_geometries(), values=values, metric="closure_rate", level="grid"
-    )
+def test_areas_missing_from_rows_or_geometry_are_skipped() -> None:
+    areas = _areas().filter(pl.col("code") != CODES[5])
+    areas = pl.concat([areas, areas.head(1).with_columns(pl.lit("360102001001999").alias("code"))])
+    fc = maps.area_features(geometries=_grid_geometries(), areas=areas, level="grid")
     assert [f["id"] for f in fc["features"]] == CODES[:5]
 
 
 def test_geometry_cache_per_version() -> None:
     a = _features()
-    b = _features("overdue_open")
+    b = _features(areas=_areas().with_columns(pl.lit("1").alias("value")))
     assert a["features"][0]["geometry"] is b["features"][0]["geometry"]  # cached
     c = maps.area_features(
-        geometries=_grid_geometries(),
-        values=_values(),
-        metric="closure_rate",
-        level="grid",
-        version=("test", 2),
+        geometries=_grid_geometries(), areas=_areas(), level="grid", version=("test", 2)
     )
     assert c["features"][0]["geometry"] is not a["features"][0]["geometry"]
     assert c["features"][0]["geometry"] == a["features"][0]["geometry"]
     # a subset passed under the same token is not confused with the whole level
     sub = maps.area_features(
-        geometries=_grid_geometries().head(2),
-        values=_values(),
-        metric="closure_rate",
-        level="grid",
-        version=("test", 1),
+        geometries=_grid_geometries().head(2), areas=_areas(), level="grid", version=("test", 1)
     )
     assert [f["id"] for f in sub["features"]] == CODES[:2]
 
@@ -299,7 +225,7 @@ def test_level_geometries_from_tables() -> None:
 # packed payload
 # --------------------------------------------------------------------------------------- #
 def _decode_py(payload: str) -> dict:
-    """Python mirror of the JavaScript decoder (geo.maps._RUNTIME_JS)."""
+    """Python mirror of the JavaScript decoder (assets/js/runtime.js)."""
     p = json.loads(payload.replace("<\\/", "</"))
     feats = []
     for i in range(p["n"]):
@@ -394,7 +320,7 @@ def test_javascript_decoder_matches_python(tmp_path: Path) -> None:
     script.write_text(
         "var L = {Util: {requestAnimFrame: function (f) { f(); }}};\n"
         "var window = globalThis; var performance = {now: function () { return 0; }};\n"
-        + maps._RUNTIME_JS
+        + script_text("runtime")
         + "\nprocess.stdout.write(JSON.stringify(window.gridpulse.decode("
         + payload
         + ")));\n",
@@ -426,7 +352,7 @@ def _full_map() -> tuple[object, list]:
     outline = maps.dissolved_features(geometries=_grid_geometries(), level="grid", version="v")
     m = maps.base_map(bounds=fc["bbox"], outline=outline)
     layers = [
-        maps.choropleth_layer(features=fc, name="grid:closure_rate"),
+        maps.choropleth_layer(features=fc, name="grid:closure_rate", tooltip=TOOLTIP),
         maps.outline_layer(features=outline, name="outline"),
         maps.case_points_layer(
             cases=_cases(), cluster=True, label_column="label", new_column="new"
@@ -435,6 +361,17 @@ def _full_map() -> tuple[object, list]:
         maps.case_heat_layer(cases=_cases()),
     ]
     return m, layers
+
+
+def _calls(html: str, function: str) -> list[tuple[dict, object]]:
+    """``(config, data)`` of every ``window.gridpulse.<function>(parent, config, data);``."""
+    decoder = json.JSONDecoder()
+    out = []
+    for match in re.finditer(rf"window\.gridpulse\.{function}\([\w$]+, ", html):
+        config, end = decoder.raw_decode(html, match.end())
+        data, _ = decoder.raw_decode(html, end + len(", "))
+        out.append((config, data))
+    return out
 
 
 def test_map_renders_offline() -> None:
@@ -457,6 +394,14 @@ def test_map_renders_offline() -> None:
     assert "switch(" not in html
     # choropleth, outline layer and base outline: one style function each
     assert html.count("s.fillColor = p.fill") == 3
+    # every layer's JavaScript comes from assets/js, called with a JSON config
+    assert [c["layerKey"] for c, _ in _calls(html, "fillAreas")] == [
+        "base-outline",
+        "grid:closure_rate",
+        "outline",
+    ]
+    assert [c["cluster"] for c, _ in _calls(html, "casePoints")] == [True, False]
+    assert len(_calls(html, "caseHeat")) == 1
     # tooltip rows (Jinja's tojson escapes non-ASCII)
     assert 'let fields = ["name", "value", "fraction", "code"]' in html
     assert "let aliases = " + json.dumps(["名称", "数值", "分子 / 分母", "编码"]) in html
@@ -474,7 +419,7 @@ def test_outline_layer_is_not_interactive_and_above_the_areas() -> None:
 
 
 def test_custom_tooltip_rows_drop_missing_fields() -> None:
-    fc = _features("overdue_open")
+    fc = _features(areas=_areas().drop("fraction", "low"))
     group = maps.choropleth_layer(
         features=fc, name="x", tooltip=[("name", "网格"), ("value", "超期未结"), ("fraction", "f")]
     )
@@ -486,15 +431,10 @@ def test_custom_tooltip_rows_drop_missing_fields() -> None:
 
 
 def test_empty_features_draw_nothing_without_error() -> None:
-    fc = maps.area_features(
-        geometries=_grid_geometries(),
-        values=_values().head(0),
-        metric="closure_rate",
-        level="grid",
-    )
+    fc = maps.area_features(geometries=_grid_geometries(), areas=_areas().head(0), level="grid")
     assert fc["features"] == []
     m = maps.base_map(bounds=(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01))
-    maps.choropleth_layer(features=fc, name="none").add_to(m)
+    maps.choropleth_layer(features=fc, name="none", tooltip=TOOLTIP).add_to(m)
     assert offline.find_external_urls(m.get_root().render()) == []
 
 
@@ -505,7 +445,8 @@ def test_case_points_skip_missing_coordinates_and_cap() -> None:
     m = maps.base_map(bounds=(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01))
     group.add_to(m)
     html = m.get_root().render()
-    rows = json.loads(re.search(r"var rows = (\[.*?\]);", html).group(1))
+    [(config, rows)] = _calls(html, "casePoints")
+    assert config["layerKey"] == "cases" and config["pane"] == maps.CASES_PANE
     assert len(rows) == 2
     # overdue and new ones first
     assert {tuple(r[2:5:2]) for r in rows} == {(1, 0), (0, 1)}
@@ -513,14 +454,17 @@ def test_case_points_skip_missing_coordinates_and_cap() -> None:
 
 def test_legend_layer_is_a_map_control_that_leaves_with_its_group() -> None:
     fc = _features()
-    scale = maps.color_scale(metric="closure_rate", values=_values())
+    scale = _scale()
     m = maps.base_map(bounds=fc["bbox"])
     group = maps.legend_layer(scale=scale, title="办结率 <b>")
     group.add_to(m)
     html = m.get_root().render()
-    assert 'L.control({position: "bottomright"})' in html
+    [(config, _)] = _calls(html, "legend")
+    assert config["position"] == "bottomright"
+    assert "L.control({position: config.position})" in html
     # the rows of the scale, the title escaped (Jinja's tojson escapes non-ASCII and <>)
-    payload = json.loads(re.search(r"var html = (\".*?\");", html).group(1))
+    assert "办结率" not in html
+    payload = config["html"]
     assert payload == scale.to_html(title="办结率 <b>")
     assert "办结率 &lt;b&gt;" in payload
     for entry in scale.entries:
@@ -536,10 +480,10 @@ def test_layer_scripts_go_into_the_figure_verbatim(monkeypatch: pytest.MonkeyPat
     for every layer, twice per st_folium call: ~90 ms per run for a district)."""
     import jinja2
 
-    values = _values().with_columns(
+    areas = _areas().with_columns(
         pl.Series("name", ["{{ 1 + 1 }}网格", "{% if x %}", "三", "四", "五", "六"])
     )
-    fc = _features(values=values, version=("jinja", 1))
+    fc = _features(areas=areas, version=("jinja", 1))
     compiled: list[str] = []
     original = jinja2.Environment.from_string
 
@@ -549,7 +493,7 @@ def test_layer_scripts_go_into_the_figure_verbatim(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(jinja2.Environment, "from_string", record)
     m, layers = _full_map()
-    group = maps.choropleth_layer(features=fc, name="grid:closure_rate")
+    group = maps.choropleth_layer(features=fc, name="grid:closure_rate", tooltip=TOOLTIP)
     for layer in [group, *layers[1:]]:
         layer.add_to(m)
     html = m.get_root().render()
@@ -557,7 +501,7 @@ def test_layer_scripts_go_into_the_figure_verbatim(monkeypatch: pytest.MonkeyPat
     payload = maps.feature_payload(fc)
     assert payload[:200] in html
     assert not [src for src in compiled if payload[:200] in src or "gridpulse.decode" in src]
-    assert not [src for src in compiled if "var rows = " in src]  # case points
+    assert not [src for src in compiled if "gridpulse.casePoints(" in src]  # case points
 
 
 def test_feature_group_script_is_deterministic() -> None:
@@ -570,7 +514,7 @@ def test_feature_group_script_is_deterministic() -> None:
         m = maps.base_map(bounds=fc["bbox"])
         m.get_root().render()
         main = sf._get_map_string(m)
-        group = maps.choropleth_layer(features=fc, name="grid:closure_rate")
+        group = maps.choropleth_layer(features=fc, name="grid:closure_rate", tooltip=TOOLTIP)
         return sf.generate_js_hash(main, "map"), sf._get_feature_group_string(group, map=m)
 
     assert build() == build()
@@ -585,6 +529,7 @@ def test_base_map_does_not_rerun_the_script_when_it_mounts() -> None:
     m.get_root().render()
     script = sf._get_map_string(m)
     assert "window.__GLOBAL_DATA__.last_object_clicked_count = null" in script
+    assert "window.gridpulse.noMountRerun(map_div, {}, null);" in script
 
 
 def test_base_layers() -> None:
@@ -632,20 +577,30 @@ def test_selected_areas_are_flagged() -> None:
 
 def test_features_and_payload_are_memoised_per_data() -> None:
     a = _features()
-    assert _features() is a  # same version, values, metric: a lookup
+    assert _features() is a  # same version and rows: a lookup
     assert maps.feature_payload(a) is maps.feature_payload(a)
-    changed = _values().with_columns(pl.lit(1).alias("closed"))
-    b = _features(values=changed)
+    changed = _areas().with_columns(pl.lit("1 / 200").alias("fraction"))
+    b = _features(areas=changed)
     assert b is not a
     assert b["features"][0]["properties"]["fraction"] == "1 / 200"
     assert _features(selected=[CODES[0]]) is not a
-    assert _features(lang="en") is not a
+    assert _features(areas=_areas().with_columns(pl.lit("#000000").alias("fill"))) is not a
 
 
 def test_hover_listeners_are_on_the_layer_not_per_feature() -> None:
     fc = _features()
     m = maps.base_map(bounds=fc["bbox"])
-    maps.choropleth_layer(features=fc, name="x").add_to(m)
+    maps.choropleth_layer(features=fc, name="x", tooltip=TOOLTIP).add_to(m)
     html = m.get_root().render()
     assert "onEachFeature: function" not in html
     assert "mouseover: function (e)" in html and "resetStyle(e.layer)" in html
+
+
+def test_scripts_are_read_once_from_assets_js() -> None:
+    assert script_text("runtime") is script_text("runtime")  # cached
+    names = sorted(p.stem for p in JS_DIR.glob("*.js"))
+    assert "runtime" in names and "fill_areas" in names
+    for name in names:
+        assert script_text(name).startswith("//")
+        # embedded as it is, so nothing in it may look like Jinja
+        assert not re.search(r"\{[{%#]", script_text(name)), name

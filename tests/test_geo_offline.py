@@ -98,14 +98,16 @@ def test_rendered_map_has_no_external_url_and_all_local_files_exist() -> None:
 def test_default_icon_image_path_set_before_layers() -> None:
     m = use_local_assets(_dashboard_like_map())
     html = m.get_root().render()
-    assign = f'L.Icon.Default.imagePath = "{DEFAULT_BASE_URL}/leaflet/1.9.3/images/";'
+    # assets/js/icon_image_path.js, called with the path
+    assign = f'{{"imagePath": "{DEFAULT_BASE_URL}/leaflet/1.9.3/images/"}}'
     assert html.count(assign) == 1
+    assert html.count("L.Icon.Default.imagePath = config.imagePath;") == 1
     assert html.index(assign) < html.index("L.geoJson(") < html.index("L.markerClusterGroup(")
     assert (VENDOR_DIR / "leaflet/1.9.3/images/marker-icon.png").is_file()
     use_local_assets(m, base_url="/gp/app/static")  # idempotent, path updated
     html = m.get_root().render()
-    assert html.count("L.Icon.Default.imagePath") == 1
-    assert '"/gp/app/static/leaflet/1.9.3/images/"' in html
+    assert html.count("window.gridpulse.iconImagePath(") == 1
+    assert '{"imagePath": "/gp/app/static/leaflet/1.9.3/images/"}' in html
 
 
 def test_script_order_leaflet_first() -> None:

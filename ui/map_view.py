@@ -1,22 +1,35 @@
 """The grid map as a Streamlit widget, shared by the Map page and the Overview.
 
-Builds the stable base map and the changing layers (the legend is one of them, drawn
-inside the map) with geo/maps.py, and turns clicks into filter changes with geo/selection.py.
+Assembles what the map shows (area rows and legend from data_layer/queries/map_values.py
+and map_legend.py), builds the stable base map and the changing layers (the legend is one
+of them, drawn inside the map) with geo/maps, and turns clicks into filter changes with
+geo/selection.py.
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 from streamlit_folium import st_folium
 
 from data_layer.domain.filters import Filter
+from data_layer.queries.map_legend import color_scale
+from data_layer.queries.map_values import area_rows, tooltip_rows
 from geo import maps
 from geo.selection import RETURNED_OBJECTS, Selection, apply_click, effective_level
 from geo.simplify import TOLERANCE_M
 from ui import state
 from ui.i18n import lang, metric_formula, metric_label, t
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    import folium
+    import polars as pl
+
+    from data_layer.storage.source import Dataset
 
 MAX_FEATURES = 5_000
 MAP_WIDTH_HINT = 760  # a conservative map column width; only sets the initial zoom (fit the areas)
@@ -48,17 +61,7 @@ def grid_map(
     window = state.window(flt)
     since = st.session_state.get(f"_{key}_last_as_of")
     ds = state.dataset()
-    counts = state.area_counts(flt)
-    level = effective_level(selection, counts=counts, max_features=MAX_FEATURES)
-    if level != selection.level:
-        st.info(
-            t(
-                "map.lod",
-                level=t(f"map.level.{selection.level}"),
-                n=counts[selection.level],
-                shown=t(f"map.level.{level}"),
-            )
-        )
+    level = _level_shown(flt, selection)
     values = state.kpis(flt, by=level, win=window)
     settings = base_layer_settings()
     crs = maps.base_layer_crs(settings["base_layer"])
@@ -67,42 +70,26 @@ def grid_map(
         geometries=streets, level="street", version=ds.version, crs=crs
     )
     base = maps.base_map(bounds=district["bbox"], outline=district, height=height, **settings)
-    scale = maps.color_scale(metric=metric, values=values, lang=lang())
+    scale = color_scale(metric=metric, values=values, lang=lang())
     features = maps.area_features(
         geometries=maps.level_geometries(ds, level=level),
-        values=values,
-        metric=metric,
+        areas=area_rows(values=values, metric=metric, scale=scale, lang=lang()),
         level=level,
-        lang=lang(),
         version=ds.version,
         crs=crs,
-        scale=scale,
         selected=[selection.grid] if selection.grid else [],
     )
-    layers = [maps.choropleth_layer(features=features, name=f"{level}:{metric}", lang=lang())]
-    if level != "street":
-        outline_level = "street" if level == "community" else "community"
-        outlines = maps.outline_features(
-            geometries=maps.level_geometries(ds, level=outline_level),
-            level=outline_level,
-            codes=values["code"]
-            .str.slice(0, 9 if outline_level == "street" else 12)
-            .unique()
-            .to_list(),
-            version=ds.version,
-            crs=crs,
-            tolerance_m=TOLERANCE_M[level],
+    layers = [
+        maps.choropleth_layer(
+            features=features, name=f"{level}:{metric}", tooltip=tooltip_rows(lang())
         )
-        layers.append(maps.outline_layer(features=outlines, name=f"{outline_level}-outlines"))
+    ]
+    if level != "street":
+        layers.append(_outline_layer(ds, values=values, level=level, crs=crs))
     points = None
     if cases_layer != "none":
         points = state.case_points(flt, win=window, since=since)
-        if cases_layer == "points":
-            layers.append(
-                maps.case_points_layer(cases=points, name="cases", new_column="new", crs=crs)
-            )
-        else:
-            layers.append(maps.case_heat_layer(cases=points, name="case-heat", crs=crs))
+        layers.append(_case_layer(points, kind=cases_layer, crs=crs))
     layers.append(maps.legend_layer(scale=scale, title=metric_label(metric)))
     center, zoom = maps.view_for_bounds(
         features.get("bbox") or district["bbox"], width=MAP_WIDTH_HINT, height=height
@@ -118,6 +105,57 @@ def grid_map(
         feature_group_to_add=layers,
         returned_objects=list(RETURNED_OBJECTS),
     )
+    _notes(metric, points=points, cases_layer=cases_layer, since=since)
+    st.session_state[f"_{key}_last_as_of"] = window.as_of
+    _follow_click(returned, selection=selection, level=level, key=key)
+
+
+def _level_shown(flt: Filter, selection: Selection) -> str:
+    """The level drawn (level of detail), with a note when it is not the one asked for."""
+    counts = state.area_counts(flt)
+    level = effective_level(selection, counts=counts, max_features=MAX_FEATURES)
+    if level != selection.level:
+        st.info(
+            t(
+                "map.lod",
+                level=t(f"map.level.{selection.level}"),
+                n=counts[selection.level],
+                shown=t(f"map.level.{level}"),
+            )
+        )
+    return level
+
+
+def _outline_layer(
+    ds: Dataset, *, values: pl.DataFrame, level: str, crs: str
+) -> folium.FeatureGroup:
+    """The boundaries of the areas one level up, over the areas of ``level``."""
+    outline_level = "street" if level == "community" else "community"
+    outlines = maps.outline_features(
+        geometries=maps.level_geometries(ds, level=outline_level),
+        level=outline_level,
+        codes=values["code"]
+        .str.slice(0, 9 if outline_level == "street" else 12)
+        .unique()
+        .to_list(),
+        version=ds.version,
+        crs=crs,
+        tolerance_m=TOLERANCE_M[level],
+    )
+    return maps.outline_layer(features=outlines, name=f"{outline_level}-outlines")
+
+
+def _case_layer(points: pl.DataFrame, *, kind: str, crs: str) -> folium.FeatureGroup:
+    """Open cases as points (new ones ringed) or as a heat map."""
+    if kind == "points":
+        return maps.case_points_layer(cases=points, name="cases", new_column="new", crs=crs)
+    return maps.case_heat_layer(cases=points, name="case-heat", crs=crs)
+
+
+def _notes(
+    metric: str, *, points: pl.DataFrame | None, cases_layer: str, since: dt.datetime | None
+) -> None:
+    """The metric's definition and the case counts under the map; new cases announced."""
     label, formula = metric_label(metric), metric_formula(metric)
     notes = [
         formula if formula.startswith(label) else t("map.definition", label=label, formula=formula)
@@ -130,8 +168,12 @@ def grid_map(
     fresh = int(points["new"].sum()) if points is not None and since else 0
     if fresh:
         st.success(t("map.new_cases", n=fresh))
-    st.session_state[f"_{key}_last_as_of"] = window.as_of
 
+
+def _follow_click(
+    returned: dict[str, Any] | None, *, selection: Selection, level: str, key: str
+) -> None:
+    """A click on an area drills down: a grid goes to the URL, other levels to the filter."""
     click = apply_click(
         returned=returned,
         selection=selection,
