@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from data_layer.domain.schema import CATEGORIES, SOURCES
 from data_layer.storage.source import DataError
 from ui import state
 from ui.i18n import LANGS, code_label, t
+from ui.state import SessionKey
 
 log = logging.getLogger("gridpulse")
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
@@ -37,56 +39,42 @@ PAGES = {
     ],
 }
 
+PAGE_FILES = {url_path: path for pages in PAGES.values() for path, _, _, url_path in pages}
+
 # Pages that work without a readable data directory (a first import fills it).
 WITHOUT_DATA = ("import",)
 
-# URL keys this file owns, and the keys each page keeps in the URL for itself.
-PAGE_PARAMS = {
-    "map": ("metric", "level", "cases", "grid"),
-    "cases": ("every", "compare"),
-    "ranking": ("rank_level",),
-    "meeting": (
-        "mt_period",
-        "mt_month",
-        "mt_quarter",
-        "mt_from",
-        "mt_to",
-        "mt_street",
-        "mt_as_of",
-        "slide",
-        "present",
-    ),
-}
-FILTER_PARAMS = (
-    "street",
-    "community",
-    "period",
-    "from",
-    "to",
-    "category",
-    "source",
-    "as_of",
-    "lang",
-)
+LANG_PARAM = "lang"  # the URL key this file owns beside the filter's (FilterParam)
+
+
+def page_url_keys(path: str) -> tuple[str, ...]:
+    """The URL keys the page at ``path`` keeps for itself: its module's ``URL_KEYS``.
+
+    Importing a page runs its top level only (the body runs when ``__name__`` is
+    ``"__main__"``, as under st.navigation), so the keys are known before the page runs.
+    """
+    return importlib.import_module(path.removesuffix(".py").replace("/", ".")).URL_KEYS
 
 
 def load_url_once() -> None:
     """On a session's first run, seed the filter widgets from the URL (shared links)."""
-    if st.session_state.get("_url_loaded"):
+    if st.session_state.get(SessionKey.URL_LOADED):
         return
     params = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
     flt = Filter.from_query_params(params)
-    lang = (params.get("lang") or ["zh"])[0]
+    lang = (params.get(LANG_PARAM) or ["zh"])[0]
     st.session_state.update(
-        lang=lang if lang in LANGS else "zh",
-        f_streets=list(flt.streets),
-        f_communities=list(flt.communities),
-        f_period=flt.period,
-        f_range=(flt.start, flt.end) if flt.period == "custom" else (),
-        f_categories=list(flt.categories),
-        f_sources=list(flt.sources),
-        f_as_of=flt.as_of,
-        _url_loaded=True,
+        {
+            SessionKey.LANG: lang if lang in LANGS else "zh",
+            SessionKey.STREETS: list(flt.streets),
+            SessionKey.COMMUNITIES: list(flt.communities),
+            SessionKey.PERIOD: flt.period,
+            SessionKey.RANGE: (flt.start, flt.end) if flt.period == "custom" else (),
+            SessionKey.CATEGORIES: list(flt.categories),
+            SessionKey.SOURCES: list(flt.sources),
+            SessionKey.AS_OF: flt.as_of,
+            SessionKey.URL_LOADED: True,
+        }
     )
 
 
@@ -96,75 +84,84 @@ def keep_known(key: str, options: list[str]) -> None:
 
 
 def reset_filter() -> None:
-    for key in ("f_streets", "f_communities", "f_categories", "f_sources"):
+    for key in (
+        SessionKey.STREETS,
+        SessionKey.COMMUNITIES,
+        SessionKey.CATEGORIES,
+        SessionKey.SOURCES,
+    ):
         st.session_state[key] = []
-    st.session_state["f_period"] = "this_month"
-    st.session_state["f_range"] = ()
-    st.session_state["f_as_of"] = None
+    st.session_state[SessionKey.PERIOD] = "this_month"
+    st.session_state[SessionKey.RANGE] = ()
+    st.session_state[SessionKey.AS_OF] = None
 
 
 def filter_sidebar() -> Filter:
     """The one shared filter: street → community, period, category, source."""
-    pending = st.session_state.pop(state.PENDING_AREAS, None)
+    pending = st.session_state.pop(SessionKey.PENDING_AREAS, None)
     if pending is not None:  # a page asked for other areas (map click, breadcrumb)
-        st.session_state["f_streets"], st.session_state["f_communities"] = map(list, pending)
+        st.session_state[SessionKey.STREETS] = list(pending[0])
+        st.session_state[SessionKey.COMMUNITIES] = list(pending[1])
     with st.sidebar:
         st.radio(
             t("lang.label"),
             LANGS,
-            key="lang",
+            key=SessionKey.LANG,
             horizontal=True,
             format_func=lambda code: {"zh": "中文", "en": "English"}[code],
         )
         st.header(t("filter.header"))
         streets = state.street_options()
-        keep_known("f_streets", list(streets))
+        keep_known(SessionKey.STREETS, list(streets))
         chosen_streets = st.multiselect(
             t("filter.street"),
             list(streets),
-            key="f_streets",
+            key=SessionKey.STREETS,
             format_func=streets.get,
             placeholder=t("filter.all"),
         )
         communities = state.community_options(tuple(chosen_streets))
-        keep_known("f_communities", list(communities))
+        keep_known(SessionKey.COMMUNITIES, list(communities))
         chosen_communities = st.multiselect(
             t("filter.community"),
             list(communities),
-            key="f_communities",
+            key=SessionKey.COMMUNITIES,
             format_func=communities.get,
             placeholder=t("filter.all"),
         )
         period = st.selectbox(
-            t("filter.period"), PERIODS, key="f_period", format_func=lambda p: t(f"period.{p}")
+            t("filter.period"),
+            PERIODS,
+            key=SessionKey.PERIOD,
+            format_func=lambda p: t(f"period.{p}"),
         )
         start = end = None
         if period == "custom":
             today = state.live_now().date()
-            if len(st.session_state.get("f_range") or ()) != 2:
-                st.session_state["f_range"] = (today.replace(day=1), today)
+            if len(st.session_state.get(SessionKey.RANGE) or ()) != 2:
+                st.session_state[SessionKey.RANGE] = (today.replace(day=1), today)
             picked = st.date_input(
-                t("filter.range"), key="f_range", max_value=today + dt.timedelta(days=366)
+                t("filter.range"), key=SessionKey.RANGE, max_value=today + dt.timedelta(days=366)
             )
             if isinstance(picked, tuple | list) and len(picked) == 2:
                 start, end = picked
-        keep_known("f_categories", list(CATEGORIES))
+        keep_known(SessionKey.CATEGORIES, list(CATEGORIES))
         categories = st.multiselect(
             t("filter.category"),
             CATEGORIES,
-            key="f_categories",
+            key=SessionKey.CATEGORIES,
             format_func=lambda c: code_label("category", c),
             placeholder=t("filter.all"),
         )
-        keep_known("f_sources", list(SOURCES))
+        keep_known(SessionKey.SOURCES, list(SOURCES))
         sources = st.multiselect(
             t("filter.source"),
             SOURCES,
-            key="f_sources",
+            key=SessionKey.SOURCES,
             format_func=lambda c: code_label("source", c),
             placeholder=t("filter.all"),
         )
-        as_of = st.session_state.get("f_as_of")
+        as_of = st.session_state.get(SessionKey.AS_OF)
         if as_of:
             st.info(t("filter.as_of_frozen", as_of=as_of.isoformat(sep=" ", timespec="minutes")))
         st.button(t("filter.reset"), on_click=reset_filter)
@@ -192,8 +189,8 @@ def write_url(flt: Filter, *, page_keys: tuple[str, ...]) -> None:
         key: st.query_params.get_all(key) for key in st.query_params.keys() if key in page_keys
     }
     params.update(flt.to_query_params())
-    if st.session_state.get("lang", "zh") != "zh":
-        params["lang"] = st.session_state["lang"]
+    if st.session_state.get(SessionKey.LANG, "zh") != "zh":
+        params[LANG_PARAM] = st.session_state[SessionKey.LANG]
     current = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
     wanted = {key: value if isinstance(value, list) else [value] for key, value in params.items()}
     if current != wanted:
@@ -210,7 +207,7 @@ def main() -> None:
         data_error = exc
     if data_error is None:
         flt = filter_sidebar()
-        st.session_state[state.FILTER_KEY] = flt
+        st.session_state[SessionKey.FILTER] = flt
     page = st.navigation(
         {
             t(group): [
@@ -225,7 +222,7 @@ def main() -> None:
         st.error(f"**{t('error.data')}**\n\n{data_error}\n\n{t('error.data.fix')}")
         st.stop()
     if data_error is None:
-        write_url(flt, page_keys=PAGE_PARAMS.get(page.url_path, ()))
+        write_url(flt, page_keys=page_url_keys(PAGE_FILES[page.url_path]))
     try:
         page.run()
     except Exception:  # a page bug must not put a traceback in front of a district leader

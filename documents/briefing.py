@@ -2,9 +2,9 @@
 
 One model feeds the screen (pages/meeting.py), the PPTX (``briefing_pptx``) and the PDF
 (``briefing_pdf``), so the three cannot disagree. Every number is read from
-``figures.kpis`` / ``analytics`` and formatted by ``metrics.format_value`` /
+``figures.kpis`` and the page-family queries and formatted by ``metrics.format_value`` /
 ``format_fraction`` — the same as ``python -m data_layer kpis`` for the meeting's scope,
-period and as-of. Personal data leaves this module masked (``analytics.open_cases`` masks;
+period and as-of. Personal data leaves this module masked (``cases.open_cases`` masks;
 ``exports.masked`` masks again, phones in any text column included).
 
 A ``Meeting`` is the frozen choice — period (a month, a quarter or a custom range), streets
@@ -25,7 +25,7 @@ from data_layer.domain.filters import Filter, Window
 from data_layer.domain.labels import lookup
 from data_layer.domain.metrics import DASH, format_fraction, format_value, metric_def
 from data_layer.domain.scope import Scope
-from data_layer.queries import analytics, figures
+from data_layer.queries import cases, coverage, figures, ranking, volunteer
 from data_layer.storage.source import Dataset
 from documents.exports import masked
 
@@ -381,7 +381,7 @@ def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide
     )
 
 
-def _unit_lists(units: pl.DataFrame, config: analytics.RankingConfig) -> tuple:
+def _unit_lists(units: pl.DataFrame, config: ranking.RankingConfig) -> tuple:
     scored = units.with_columns(metrics.composite_score_expr(config.weight_map)).filter(
         pl.col("ranking_score").is_not_null() & (pl.col("due") >= config.min_denominator)
     )
@@ -543,21 +543,6 @@ def _overdue_slide(current: dict, overdue: pl.DataFrame, *, lang: str) -> Slide:
         figures=(figure("overdue_open", current, lang=lang), figure("at_risk", current, lang=lang)),
         tables=(by_unit, cases),
         notes=(_text("meeting.privacy", lang),),
-    )
-
-
-def grids_without_party_org(ds: Dataset, flt: Filter, scope: Scope) -> pl.DataFrame:
-    """Grids with no party branch or group (the gap in 网格党组织覆盖率)."""
-    communities = ds.lazy("communities").select(
-        "community_code", pl.col("name").alias("community_name")
-    )
-    return (
-        figures.scoped_grids(ds, flt, scope)
-        .filter(~pl.col("party_org").is_in(["branch", "group"]).fill_null(False))
-        .join(communities, on="community_code", how="left")
-        .select("grid_code", pl.col("name").alias("grid_name"), "community_name", "kind")
-        .sort("grid_code")
-        .collect()
     )
 
 
@@ -733,23 +718,23 @@ def build_briefing(
     meeting: Meeting,
     scope: Scope,
     *,
-    config: analytics.RankingConfig | None = None,
+    config: ranking.RankingConfig | None = None,
     lang: str = "zh",
 ) -> Briefing:
-    """The seven slides of ``meeting`` — every figure from queries/analytics, masked."""
+    """The seven slides of ``meeting`` — every figure from data_layer.queries, masked."""
     flt = meeting.filter()
     window = meeting.window()
-    config = config or analytics.load_ranking_config()
+    config = config or ranking.load_ranking_config()
     current = figures.kpis(ds, flt, scope, window=window).row(0, named=True)
     previous = figures.kpis(ds, flt, scope, window=window.previous()).row(0, named=True)
     by_community = figures.kpis(ds, flt, scope, by="community", window=window)
-    board = analytics.ranking_board(ds, flt, scope, window=window, config=config)
-    units = analytics.unit_scorecard(ds, flt, scope, window=window)
-    overdue = analytics.open_cases(ds, flt, scope, window=window, kind="overdue")
-    no_ft = analytics.grids_without_full_time(ds, flt, scope)
-    no_party = grids_without_party_org(ds, flt, scope)
-    summary = analytics.volunteer_summary(ds, flt, scope, window=window).row(0, named=True)
-    active = analytics.most_and_least_active(ds, flt, scope, window=window)
+    board = ranking.ranking_board(ds, flt, scope, window=window, config=config)
+    units = cases.unit_scorecard(ds, flt, scope, window=window)
+    overdue = cases.open_cases(ds, flt, scope, window=window, kind="overdue")
+    no_ft = coverage.grids_without_full_time(ds, flt, scope)
+    no_party = coverage.grids_without_party_org(ds, flt, scope)
+    summary = volunteer.volunteer_summary(ds, flt, scope, window=window).row(0, named=True)
+    active = volunteer.most_and_least_active(ds, flt, scope, window=window)
 
     scope_text = scope_label(ds, meeting.streets, lang=lang)
     source = str(ds.data_dir.name) if ds.data_dir else "—"

@@ -3,13 +3,16 @@ time to close, overdue and due-soon lists."""
 
 import streamlit as st
 
+from data_layer.domain.filters import Filter, Window
 from data_layer.domain.metrics import MIN_DENOMINATOR
-from data_layer.queries.analytics import COMPARISONS, comparison_window
-from ui import charts, state
+from data_layer.queries.cases import COMPARISONS, comparison_window
+from ui import charts, queries, state
 from ui.downloads import Col, table
 from ui.i18n import t
 from ui.widgets import kpi_row, page_header, url_radio
 
+EVERY, COMPARE = "every", "compare"  # the trend controls in the URL
+URL_KEYS = (EVERY, COMPARE)
 KPIS = ["reported", "closure_rate", "on_time_rate", "overdue_open", "at_risk"]
 KPIS_2 = [
     "rework_rate",
@@ -42,22 +45,10 @@ UNIT_COLS = [
 ]
 
 
-def body() -> None:
-    flt = state.current_filter()
-    current, previous, window = state.headline_pair(flt)
-    if not page_header(t("cases.title"), window, current):
-        return
-    st.subheader(t("cases.kpis"))
-    kpi_row(KPIS, current, previous, window.previous())
-    kpi_row(KPIS_2, current, previous, window.previous())
-    if not current["reported"]:
-        st.info(t("an.empty.cases"))
-        return
-    table_args = {"flt": flt, "window": window}
-
+def _funnel(flt: Filter, window: Window) -> None:
     st.subheader(t("cases.funnel"))
     st.caption(t("cases.funnel.help"))
-    funnel = state.analytics("case_funnel", flt, win=window)
+    funnel = queries.case_funnel(flt, window=window)
     left, right = st.columns([3, 2])
     with left:
         charts.show(charts.funnel(funnel), key="cases_funnel_chart")
@@ -73,16 +64,18 @@ def body() -> None:
             ],
             key="cases_funnel",
             name="case_funnel",
-            **table_args,
+            flt=flt,
+            window=window,
         )
 
-    st.subheader(t("cases.trend"))
+
+def _trend_controls(window: Window) -> tuple[str, str]:
     c1, c2, _ = st.columns([1, 2, 2])
     with c1:
         every = url_radio(
             t("cases.trend.every"),
             ["month", "week"],
-            param="every",
+            param=EVERY,
             key="cases_every",
             default="week" if window.days <= 92 else "month",  # a month or a quarter: weekly points
             format_func=lambda e: t(f"every.{e}"),
@@ -91,12 +84,18 @@ def body() -> None:
         compare = url_radio(
             t("cases.trend.compare"),
             list(COMPARISONS),
-            param="compare",
+            param=COMPARE,
             key="cases_compare",
             default=list(COMPARISONS)[0],
             format_func=lambda c: t(f"compare.{c}"),
         )
-    trend = state.analytics("case_trend", flt, win=window, every=every, compare=compare)
+    return every, compare
+
+
+def _trend(flt: Filter, window: Window) -> None:
+    st.subheader(t("cases.trend"))
+    every, compare = _trend_controls(window)
+    trend = queries.case_trend(flt, window=window, every=every, compare=compare)
     other = comparison_window(window, compare)
     compare_label = t(f"compare.{compare}") if other else None
     if other:
@@ -141,13 +140,22 @@ def body() -> None:
                 )
                 for k in ("reported", "closed", "closure_rate", "on_time_rate")
             ]
-        table(trend, cols, key="cases_trend", name=f"case_trend_{every}_{compare}", **table_args)
+        table(
+            trend,
+            cols,
+            key="cases_trend",
+            name=f"case_trend_{every}_{compare}",
+            flt=flt,
+            window=window,
+        )
 
+
+def _breakdown(flt: Filter, window: Window) -> None:
     st.subheader(t("cases.breakdown"))
     tabs = st.tabs([t("cases.breakdown.category"), t("cases.breakdown.source")])
     for tab, by in zip(tabs, ["category", "source"], strict=True):
         with tab:
-            frame = state.analytics("case_breakdown", flt, win=window, by=by)
+            frame = queries.case_breakdown(flt, window=window, by=by)
             left, right = st.columns(2)
             with left:
                 charts.show(
@@ -172,51 +180,59 @@ def body() -> None:
             cols = [Col("code", t(f"col.{by}"), codes=by), *(Col(k) for k in BREAKDOWN_COLS)]
             if by == "category":
                 cols.append(Col("sla_hours"))
-            table(frame, cols, key=f"cases_{by}", name=f"cases_by_{by}", **table_args)
+            table(frame, cols, key=f"cases_{by}", name=f"cases_by_{by}", flt=flt, window=window)
 
+
+def _units(flt: Filter, window: Window) -> None:
     st.subheader(t("cases.units"))
     st.caption(t("cases.units.help", n=MIN_DENOMINATOR))
-    units = state.analytics("unit_scorecard", flt, win=window)
+    units = queries.unit_scorecard(flt, window=window)
     if units.is_empty():
         st.info(t("an.empty.section"))
-    else:
-        table(
-            units,
-            [Col("handling_unit", t("col.unit")), *(Col(k) for k in UNIT_COLS)],
-            key="cases_units",
-            name="handling_units",
-            height=420,
-            **table_args,
-        )
+        return
+    table(
+        units,
+        [Col("handling_unit", t("col.unit")), *(Col(k) for k in UNIT_COLS)],
+        key="cases_units",
+        name="handling_units",
+        height=420,
+        flt=flt,
+        window=window,
+    )
 
+
+def _close_time(flt: Filter, window: Window) -> None:
     st.subheader(t("cases.close_time"))
-    stats = state.analytics("close_time_stats", flt, win=window)
+    stats = queries.close_time_stats(flt, window=window)
     if stats.is_empty():
         st.info(t("an.empty.section"))
-    else:
-        st.caption(t("chart.box_help"))
-        charts.show(charts.close_time_box(stats), key="cases_close_time")
-        table(
-            stats,
-            [
-                Col("category", t("col.category"), codes="category"),
-                Col("closed"),
-                Col("hours_to_close_p10"),
-                Col("hours_to_close_q1"),
-                Col("hours_to_close_median"),
-                Col("hours_to_close_q3"),
-                Col("hours_to_close_p90"),
-                Col("sla_hours"),
-            ],
-            key="cases_close_time_table",
-            name="time_to_close",
-            **table_args,
-        )
+        return
+    st.caption(t("chart.box_help"))
+    charts.show(charts.close_time_box(stats), key="cases_close_time")
+    table(
+        stats,
+        [
+            Col("category", t("col.category"), codes="category"),
+            Col("closed"),
+            Col("hours_to_close_p10"),
+            Col("hours_to_close_q1"),
+            Col("hours_to_close_median"),
+            Col("hours_to_close_q3"),
+            Col("hours_to_close_p90"),
+            Col("sla_hours"),
+        ],
+        key="cases_close_time_table",
+        name="time_to_close",
+        flt=flt,
+        window=window,
+    )
 
+
+def _open_lists(flt: Filter, window: Window) -> None:
     st.subheader(t("cases.lists"))
     st.caption(t("cases.lists.help"))
-    overdue = state.analytics("open_cases", flt, win=window, kind="overdue")
-    at_risk = state.analytics("open_cases", flt, win=window, kind="at_risk")
+    overdue = queries.open_cases(flt, window=window, kind="overdue")
+    at_risk = queries.open_cases(flt, window=window, kind="at_risk")
     tabs = st.tabs(
         [
             t("cases.lists.overdue", n=f"{overdue.height:,}"),
@@ -253,8 +269,29 @@ def body() -> None:
                 key=f"cases_{kind}",
                 name=f"{kind}_cases",
                 height=420,
-                **table_args,
+                flt=flt,
+                window=window,
             )
 
 
-body()
+def body() -> None:
+    flt = state.current_filter()
+    current, previous, window = state.headline_pair(flt)
+    if not page_header(t("cases.title"), window, current):
+        return
+    st.subheader(t("cases.kpis"))
+    kpi_row(KPIS, current, previous, window.previous())
+    kpi_row(KPIS_2, current, previous, window.previous())
+    if not current["reported"]:
+        st.info(t("an.empty.cases"))
+        return
+    _funnel(flt, window)
+    _trend(flt, window)
+    _breakdown(flt, window)
+    _units(flt, window)
+    _close_time(flt, window)
+    _open_lists(flt, window)
+
+
+if __name__ == "__main__":  # run by st.navigation; app.py imports the module for URL_KEYS
+    body()

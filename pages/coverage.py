@@ -1,9 +1,14 @@
 """网格覆盖 Grid coverage: grid kinds, full-time workers (list + map), party organisation,
-grid sizes against the 300–500 standard, property service, community workers per 10,000."""
+grid sizes against the 300–500 standard, property service, community workers per 10,000.
+
+Coverage is a snapshot of the reference tables, so its downloads carry no period
+(``window=None``).
+"""
 
 import streamlit as st
 from streamlit_folium import st_folium
 
+from data_layer.domain.filters import Filter, Window
 from data_layer.domain.metrics import (
     GRID_HOUSEHOLDS_MAX,
     GRID_HOUSEHOLDS_MIN,
@@ -13,11 +18,12 @@ from data_layer.queries.map_legend import color_scale
 from data_layer.queries.map_values import area_rows
 from geo import maps
 from geo.offline import static_base_url
-from ui import charts, state
+from ui import charts, queries, state
 from ui.downloads import Col, metric_downloads, table
 from ui.i18n import lang, metric_label, t
 from ui.widgets import kpi_row, metric_table, page_header
 
+URL_KEYS: tuple[str, ...] = ()  # no controls of its own in the URL
 KPIS = [
     "full_time_coverage",
     "party_org_coverage",
@@ -62,21 +68,11 @@ def _map(flt, window) -> None:
     )
 
 
-def body() -> None:
-    flt = state.current_filter()
-    window = state.window(flt)
-    current = state.kpis(flt, win=window).row(0, named=True)
-    if not page_header(t("coverage.title"), window, current):
-        return
-    table_args = {"flt": flt, "window": None}  # a snapshot: no period in the file names
-
-    st.subheader(t("coverage.kpis"))
-    kpi_row(KPIS, current, None, None)
-
+def _kinds_and_party(flt: Filter) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader(t("coverage.kinds"))
-        kinds = state.analytics("grid_kinds", flt)
+        kinds = queries.grid_kinds(flt)
         charts.show(
             charts.code_bars(kinds, code_column="kind", code_kind="grid_kind", key="grids"),
             key="coverage_kinds",
@@ -94,11 +90,12 @@ def body() -> None:
             ],
             key="coverage_kinds_table",
             name="grid_kinds",
-            **table_args,
+            flt=flt,
+            window=None,
         )
     with right:
         st.subheader(t("coverage.party"))
-        orgs = state.analytics("party_orgs", flt)
+        orgs = queries.party_orgs(flt)
         charts.show(
             charts.code_bars(orgs, code_column="party_org", code_kind="party_org", key="grids"),
             key="coverage_party",
@@ -113,85 +110,94 @@ def body() -> None:
             ],
             key="coverage_party_table",
             name="party_organisation",
-            **table_args,
+            flt=flt,
+            window=None,
         )
 
+
+def _without_full_time(flt: Filter, window: Window) -> None:
     st.subheader(t("coverage.no_ft"))
-    missing = state.analytics("grids_without_full_time", flt)
+    missing = queries.grids_without_full_time(flt)
     if missing.is_empty():
         st.success(t("coverage.no_ft.none"))
-    else:
-        st.markdown(f"**{t('coverage.no_ft.count', n=f'{missing.height:,}')}**")
-        left, right = st.columns([2, 3])
-        with left:
-            table(
-                missing,
-                [
-                    Col("grid_name", t("col.grid")),
-                    Col("community_name", t("col.community")),
-                    Col("street_name", t("col.street")),
-                    Col("households", fmt="{:,.0f}"),
-                    Col("part_time_workers", fmt="{:,.0f}"),
-                    Col("party_org", codes="party_org"),
-                    Col("grid_code"),
-                ],
-                key="coverage_no_ft",
-                name="grids_without_full_time_worker",
-                height=440,
-                **table_args,
-            )
-        with right:
-            _map(flt, window)
-
-    left, right = st.columns(2)
+        return
+    st.markdown(f"**{t('coverage.no_ft.count', n=f'{missing.height:,}')}**")
+    left, right = st.columns([2, 3])
     with left:
-        st.subheader(t("coverage.sizes"))
-        st.caption(t("coverage.sizes.help"))
-        sizes = state.analytics("grid_sizes", flt)
-        if sizes.is_empty():
-            st.info(t("an.empty.section"))
-        else:
-            charts.show(
-                charts.households_histogram(
-                    sizes, low=GRID_HOUSEHOLDS_MIN, high=GRID_HOUSEHOLDS_MAX
-                ),
-                key="coverage_sizes",
-            )
-            with st.expander(t("coverage.sizes")):
-                table(
-                    sizes,
-                    [
-                        Col("grid_name", t("col.grid")),
-                        Col("community_name", t("col.community")),
-                        Col("households", fmt="{:,.0f}"),
-                        Col("size", codes="size"),
-                        Col("grid_code"),
-                    ],
-                    key="coverage_sizes_table",
-                    name="grid_sizes",
-                    **table_args,
-                )
-    with right:
-        st.subheader(t("coverage.property"))
-        modes = state.analytics("property_modes", flt)
-        charts.show(
-            charts.code_bars(
-                modes, code_column="property_mode", code_kind="property_mode", key="compounds"
-            ),
-            key="coverage_property",
-        )
         table(
-            modes,
+            missing,
             [
-                Col("property_mode", codes="property_mode"),
-                Col("compounds", fmt="{:,.0f}"),
+                Col("grid_name", t("col.grid")),
+                Col("community_name", t("col.community")),
+                Col("street_name", t("col.street")),
                 Col("households", fmt="{:,.0f}"),
+                Col("part_time_workers", fmt="{:,.0f}"),
+                Col("party_org", codes="party_org"),
+                Col("grid_code"),
             ],
-            key="coverage_property_table",
-            name="property_modes",
-            **table_args,
+            key="coverage_no_ft",
+            name="grids_without_full_time_worker",
+            height=440,
+            flt=flt,
+            window=None,
+        )
+    with right:
+        _map(flt, window)
+
+
+def _sizes(flt: Filter) -> None:
+    st.subheader(t("coverage.sizes"))
+    st.caption(t("coverage.sizes.help"))
+    sizes = queries.grid_sizes(flt)
+    if sizes.is_empty():
+        st.info(t("an.empty.section"))
+        return
+    charts.show(
+        charts.households_histogram(sizes, low=GRID_HOUSEHOLDS_MIN, high=GRID_HOUSEHOLDS_MAX),
+        key="coverage_sizes",
+    )
+    with st.expander(t("coverage.sizes")):
+        table(
+            sizes,
+            [
+                Col("grid_name", t("col.grid")),
+                Col("community_name", t("col.community")),
+                Col("households", fmt="{:,.0f}"),
+                Col("size", codes="size"),
+                Col("grid_code"),
+            ],
+            key="coverage_sizes_table",
+            name="grid_sizes",
+            flt=flt,
+            window=None,
         )
 
+
+def _property(flt: Filter) -> None:
+    st.subheader(t("coverage.property"))
+    modes = queries.property_modes(flt)
+    charts.show(
+        charts.code_bars(
+            modes, code_column="property_mode", code_kind="property_mode", key="compounds"
+        ),
+        key="coverage_property",
+    )
+    table(
+        modes,
+        [
+            Col("property_mode", codes="property_mode"),
+            Col("compounds", fmt="{:,.0f}"),
+            Col("households", fmt="{:,.0f}"),
+        ],
+        key="coverage_property_table",
+        name="property_modes",
+        flt=flt,
+        window=None,
+    )
+
+
+def _communities(flt: Filter, window: Window) -> None:
+    """Community workers per 10,000 residents, and every coverage metric per community."""
     st.subheader(t("coverage.workers"))
     st.caption(t("coverage.workers.help"))
     communities = state.kpis(flt, by="community", win=window)
@@ -211,7 +217,6 @@ def body() -> None:
         ),
         key="coverage_workers",
     )
-
     st.subheader(t("coverage.table"))
     st.caption(t("overview.table.help"))
     metric_table(communities, group="coverage", key="coverage_communities")
@@ -220,8 +225,28 @@ def body() -> None:
         group="coverage",
         name="coverage_by_community",
         key="coverage_communities_dl",
-        **table_args,
+        flt=flt,
+        window=None,
     )
 
 
-body()
+def body() -> None:
+    flt = state.current_filter()
+    window = state.window(flt)
+    current = state.kpis(flt, win=window).row(0, named=True)
+    if not page_header(t("coverage.title"), window, current):
+        return
+    st.subheader(t("coverage.kpis"))
+    kpi_row(KPIS, current, None, None)
+    _kinds_and_party(flt)
+    _without_full_time(flt, window)
+    left, right = st.columns(2)
+    with left:
+        _sizes(flt)
+    with right:
+        _property(flt)
+    _communities(flt, window)
+
+
+if __name__ == "__main__":  # run by st.navigation; app.py imports the module for URL_KEYS
+    body()

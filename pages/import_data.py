@@ -14,7 +14,7 @@ import streamlit as st
 
 from data_layer.domain.schema import SOURCES
 from data_layer.ingest import Mapping, preview, run_import
-from data_layer.ingest.mapping import CASE_FIELDS
+from data_layer.ingest.mapping import CASE_FIELDS, missing_required, resolve_columns
 from data_layer.ingest.report import report_csv_bytes
 from data_layer.storage.source import DataError, data_dir_from_env
 from ui.i18n import code_label, t
@@ -24,6 +24,7 @@ CRS_CHOICES = ["", "wgs84", "gcj02", "bd09", "cgcs2000", "EPSG:4547", "EPSG:4548
 CASE_TYPES = ["csv", "txt", "xlsx", "json"]
 BOUNDARY_TYPES = ["geojson", "json", "zip", "gpkg"]
 PREVIEW_ROWS = 20
+URL_KEYS: tuple[str, ...] = ()  # no controls of its own in the URL
 
 
 def _saved_upload(upload) -> Path:
@@ -137,9 +138,8 @@ def _show_result(results, *, dry_run: bool) -> None:
         st.warning(t("import.nothing"))
 
 
-def body() -> None:
-    st.title(t("import.title"))
-    st.caption(t("import.intro"))
+def _choices() -> tuple[str, str | None, str]:
+    """What to import (cases or boundaries), the boundary level and the source CRS."""
     kind = st.radio(
         t("import.kind"),
         ["cases", "boundaries"],
@@ -164,6 +164,11 @@ def body() -> None:
         help=t("import.crs.help"),
         key="import_crs",
     )
+    return kind, level, crs
+
+
+def _uploads(kind: str):
+    """The file to import and (for cases) a saved mapping file."""
     upload = st.file_uploader(
         t("import.upload"),
         type=CASE_TYPES if kind == "cases" else BOUNDARY_TYPES,
@@ -175,45 +180,37 @@ def body() -> None:
         if kind == "cases"
         else None
     )
-    if upload is None:
-        st.info(t("import.need_file"))
-        return
+    return upload, mapping_upload
 
-    try:
-        path = _saved_upload(upload)
-        mapping = (
-            Mapping.from_toml(mapping_upload.getvalue().decode("utf-8"))
-            if mapping_upload
-            else Mapping()
+
+def _case_preview(path: Path, mapping: Mapping) -> Mapping:
+    """What was detected, the first rows, the column mapping (editable, saveable)."""
+    info = preview(path, mapping, rows=PREVIEW_ROWS)
+    st.caption(
+        t(
+            "import.detected",
+            format=info["format"],
+            encoding=info["encoding"] or "—",
+            header_row=info["header_row"],
         )
-        if kind == "cases":
-            info = preview(path, mapping, rows=PREVIEW_ROWS)
-            st.caption(
-                t(
-                    "import.detected",
-                    format=info["format"],
-                    encoding=info["encoding"] or "—",
-                    header_row=info["header_row"],
-                )
-            )
-            st.markdown(f"**{t('import.preview', n=PREVIEW_ROWS)}**")
-            st.dataframe(info["sample"], hide_index=True)
-            mapping = _mapping_editor(info, mapping)
-            from data_layer.ingest.mapping import missing_required, resolve_columns
+    )
+    st.markdown(f"**{t('import.preview', n=PREVIEW_ROWS)}**")
+    st.dataframe(info["sample"], hide_index=True)
+    mapping = _mapping_editor(info, mapping)
+    missing = missing_required(resolve_columns(info["headers"], mapping))
+    if missing:
+        st.warning(t("import.map.missing", fields="；".join(missing)))
+    st.download_button(
+        t("import.map.save"),
+        mapping.to_toml().encode("utf-8"),
+        file_name="mapping.toml",
+        mime="application/toml",
+    )
+    return mapping
 
-            missing = missing_required(resolve_columns(info["headers"], mapping))
-            if missing:
-                st.warning(t("import.map.missing", fields="；".join(missing)))
-            st.download_button(
-                t("import.map.save"),
-                mapping.to_toml().encode("utf-8"),
-                file_name="mapping.toml",
-                mime="application/toml",
-            )
-    except DataError as exc:
-        st.error(f"**{t('import.error')}**\n\n{exc}")
-        return
 
+def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str) -> None:
+    """Dry run or import on a button press, with progress and the result."""
     run_dry, run_real = st.columns(2)
     dry = run_dry.button(t("import.dry_run"), type="secondary", key="import_dry")
     real = run_real.button(
@@ -253,4 +250,28 @@ def body() -> None:
     _show_result(results, dry_run=dry)
 
 
-body()
+def body() -> None:
+    st.title(t("import.title"))
+    st.caption(t("import.intro"))
+    kind, level, crs = _choices()
+    upload, mapping_upload = _uploads(kind)
+    if upload is None:
+        st.info(t("import.need_file"))
+        return
+    try:
+        path = _saved_upload(upload)
+        mapping = (
+            Mapping.from_toml(mapping_upload.getvalue().decode("utf-8"))
+            if mapping_upload
+            else Mapping()
+        )
+        if kind == "cases":
+            mapping = _case_preview(path, mapping)
+    except DataError as exc:
+        st.error(f"**{t('import.error')}**\n\n{exc}")
+        return
+    _run(kind, path, level=level, mapping=mapping, crs=crs)
+
+
+if __name__ == "__main__":  # run by st.navigation; app.py imports the module for URL_KEYS
+    body()

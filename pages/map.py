@@ -7,7 +7,7 @@ import streamlit as st
 from geo.selection import Selection, breadcrumb
 from ui import state
 from ui.i18n import metric_label, t
-from ui.map_view import grid_map
+from ui.map_view import GRID_PARAM, grid_map
 from ui.widgets import kpi_row
 
 MAP_METRICS = [
@@ -25,16 +25,19 @@ LEVELS = ["street", "community", "grid"]
 CASE_LAYERS = ["none", "points", "heat"]
 MAP_KPIS = ["reported", "closure_rate", "on_time_rate", "overdue_open", "at_risk"]
 MAP_HEIGHT = 620
-PREFS = "_map_prefs"
+PREFS = "_map_prefs"  # the controls of the last visit (session)
+METRIC, LEVEL, CASES = "metric", "level", "cases"  # the controls in the URL
+URL_KEYS = (METRIC, LEVEL, CASES, GRID_PARAM)
+WIDGETS = {METRIC: "map_metric", LEVEL: state.SessionKey.MAP_LEVEL, CASES: "map_cases"}
 
 
 def seed_controls() -> None:
     """Map controls come from the URL (shared link), else from the last visit, else defaults."""
     prefs = st.session_state.setdefault(
-        PREFS, {"metric": "closure_rate", "level": "community", "cases": "none"}
+        PREFS, {METRIC: "closure_rate", LEVEL: "community", CASES: "none"}
     )
-    for key, options in (("metric", MAP_METRICS), ("level", LEVELS), ("cases", CASE_LAYERS)):
-        widget = f"map_{key}"
+    for key, options in ((METRIC, MAP_METRICS), (LEVEL, LEVELS), (CASES, CASE_LAYERS)):
+        widget = WIDGETS[key]
         if widget in st.session_state:
             continue
         from_url = st.query_params.get(key)
@@ -45,22 +48,26 @@ def controls() -> tuple[str, str, str]:
     seed_controls()
     left, middle, right = st.columns([3, 3, 3])
     metric = left.selectbox(
-        t("map.metric"), MAP_METRICS, key="map_metric", format_func=metric_label
+        t("map.metric"), MAP_METRICS, key=WIDGETS[METRIC], format_func=metric_label
     )
     level = (
         middle.segmented_control(
-            t("map.level"), LEVELS, key="map_level", format_func=lambda v: t(f"map.level.{v}")
+            t("map.level"), LEVELS, key=WIDGETS[LEVEL], format_func=lambda v: t(f"map.level.{v}")
         )
         or "community"
     )
     cases = (
         right.segmented_control(
-            t("map.cases"), CASE_LAYERS, key="map_cases", format_func=lambda v: t(f"map.cases.{v}")
+            t("map.cases"),
+            CASE_LAYERS,
+            key=WIDGETS[CASES],
+            format_func=lambda v: t(f"map.cases.{v}"),
         )
         or "none"
     )
-    st.session_state[PREFS] = {"metric": metric, "level": level, "cases": cases}
-    st.query_params.update({"metric": metric, "level": level, "cases": cases})
+    chosen = {METRIC: metric, LEVEL: level, CASES: cases}
+    st.session_state[PREFS] = chosen
+    st.query_params.update(chosen)
     return metric, level, cases
 
 
@@ -76,10 +83,10 @@ def breadcrumb_bar(selection: Selection) -> None:
                     selection.streets if crumb.level in ("street", "community", "grid") else ()
                 )
                 communities = selection.communities if crumb.level in ("community", "grid") else ()
-                st.session_state["map_level"] = {"all": "street", "street": "community"}.get(
+                st.session_state[WIDGETS[LEVEL]] = {"all": "street", "street": "community"}.get(
                     crumb.level, "grid"
                 )
-                st.query_params.pop("grid", None)
+                st.query_params.pop(GRID_PARAM, None)
                 state.request_areas(streets=streets, communities=communities)
 
 
@@ -112,7 +119,7 @@ def body() -> None:
     flt = state.current_filter()
     st.title(t("map.title"))
     metric, level, cases_layer = controls()
-    grid = st.query_params.get("grid")
+    grid = st.query_params.get(GRID_PARAM)
     selection = Selection(level=level, streets=flt.streets, communities=flt.communities, grid=grid)
     breadcrumb_bar(selection)
     if grid:
@@ -121,4 +128,5 @@ def body() -> None:
     live_map(flt, selection, metric, cases_layer)
 
 
-body()
+if __name__ == "__main__":  # run by st.navigation; app.py imports the module for URL_KEYS
+    body()

@@ -15,20 +15,18 @@ import pandas as pd
 import streamlit as st
 
 from documents import pdf_writer, pptx_writer
-from documents.briefing import (
-    KINDS,
-    URL_KEYS,
-    Meeting,
-    month_choices,
-    quarter_choices,
-)
+from documents.briefing import KINDS, Meeting, month_choices, quarter_choices
+from documents.briefing import URL_KEYS as MEETING_URL_KEYS
 from documents.layout import layout
 from ui import state
 from ui.i18n import lang, t
 
-MEETING, SLIDE, PRESENT = "_mt_meeting", "_mt_slide", "_mt_present"
-WIDGETS = ("mt_w_kind", "mt_w_month", "mt_w_quarter", "mt_w_range", "mt_w_streets")
-WIDGETS += ("mt_w_as_of_date", "mt_w_as_of_time")
+SLIDE_PARAM, PRESENT_PARAM = "slide", "present"
+URL_KEYS = (*MEETING_URL_KEYS, SLIDE_PARAM, PRESENT_PARAM)
+MEETING, SLIDE, PRESENT = "_mt_meeting", "_mt_slide", "_mt_present"  # session
+# session keys of the setup widgets
+W_KIND, W_MONTH, W_QUARTER, W_RANGE = "mt_w_kind", "mt_w_month", "mt_w_quarter", "mt_w_range"
+W_STREETS, W_AS_OF_DATE, W_AS_OF_TIME = "mt_w_streets", "mt_w_as_of_date", "mt_w_as_of_time"
 
 PRESENT_CSS = """
 <style>
@@ -68,18 +66,18 @@ def _current() -> Meeting:
             now=state.live_now(), streets=state.current_filter().streets
         )
         st.session_state[MEETING] = meeting
-        slide = (params.get("slide") or ["1"])[0]
+        slide = (params.get(SLIDE_PARAM) or ["1"])[0]
         st.session_state[SLIDE] = int(slide) if slide.isdigit() else 1
-        st.session_state[PRESENT] = (params.get("present") or ["0"])[0] == "1"
+        st.session_state[PRESENT] = (params.get(PRESENT_PARAM) or ["0"])[0] == "1"
     return meeting
 
 
 def _write_url(meeting: Meeting) -> None:
     wanted = meeting.to_query_params()
-    wanted["slide"] = str(st.session_state[SLIDE])
+    wanted[SLIDE_PARAM] = str(st.session_state[SLIDE])
     if st.session_state[PRESENT]:
-        wanted["present"] = "1"
-    for key in (*URL_KEYS, "slide", "present"):
+        wanted[PRESENT_PARAM] = "1"
+    for key in URL_KEYS:
         value = wanted.get(key)
         current = st.query_params.get_all(key)
         if value is None:
@@ -102,8 +100,8 @@ def _present(on: bool) -> None:
 
 def _freeze_now() -> None:
     now = state.live_now()
-    st.session_state["mt_w_as_of_date"] = now.date()
-    st.session_state["mt_w_as_of_time"] = now.time().replace(second=0, microsecond=0)
+    st.session_state[W_AS_OF_DATE] = now.date()
+    st.session_state[W_AS_OF_TIME] = now.time().replace(second=0, microsecond=0)
 
 
 # -- setup --------------------------------------------------------------------------------------
@@ -112,13 +110,13 @@ def _freeze_now() -> None:
 def _seed(meeting: Meeting) -> None:
     """Widgets take the meeting's values when they are (re)created."""
     seeds = {
-        "mt_w_kind": meeting.kind,
-        "mt_w_month": meeting.month,
-        "mt_w_quarter": meeting.quarter,
-        "mt_w_range": (meeting.start, meeting.end),
-        "mt_w_streets": list(meeting.streets),
-        "mt_w_as_of_date": meeting.as_of.date(),
-        "mt_w_as_of_time": meeting.as_of.time(),
+        W_KIND: meeting.kind,
+        W_MONTH: meeting.month,
+        W_QUARTER: meeting.quarter,
+        W_RANGE: (meeting.start, meeting.end),
+        W_STREETS: list(meeting.streets),
+        W_AS_OF_DATE: meeting.as_of.date(),
+        W_AS_OF_TIME: meeting.as_of.time(),
     }
     for key, value in seeds.items():
         st.session_state.setdefault(key, value)
@@ -130,33 +128,33 @@ def _setup(meeting: Meeting) -> Meeting:
         st.markdown(f"**{t('meeting.setup')}**", help=t("meeting.setup.help"))
         left, middle, right = st.columns([2, 2, 2])
         with right:
-            day = st.date_input(t("meeting.as_of_date"), key="mt_w_as_of_date")
-            clock = st.time_input(t("meeting.as_of_time"), key="mt_w_as_of_time", step=60)
+            day = st.date_input(t("meeting.as_of_date"), key=W_AS_OF_DATE)
+            clock = st.time_input(t("meeting.as_of_time"), key=W_AS_OF_TIME, step=60)
             st.button(t("meeting.freeze_now"), on_click=_freeze_now, icon=":material/schedule:")
         as_of = dt.datetime.combine(day, clock.replace(second=0, microsecond=0))
         with left:
             kind = st.radio(
                 t("meeting.kind"),
                 KINDS,
-                key="mt_w_kind",
+                key=W_KIND,
                 horizontal=True,
                 format_func=lambda k: t(f"meeting.kind.{k}"),
             )
             if kind == "month":
                 options = month_choices(as_of)
-                if st.session_state["mt_w_month"] not in options:
-                    options.append(st.session_state["mt_w_month"])
-                picked = st.selectbox(t("meeting.month"), options, key="mt_w_month")
+                if st.session_state[W_MONTH] not in options:
+                    options.append(st.session_state[W_MONTH])
+                picked = st.selectbox(t("meeting.month"), options, key=W_MONTH)
                 year, month = (int(x) for x in picked.split("-"))
                 chosen = Meeting.for_month(year, month, as_of=as_of)
             elif kind == "quarter":
                 options = quarter_choices(as_of)
-                if st.session_state["mt_w_quarter"] not in options:
-                    options.append(st.session_state["mt_w_quarter"])
-                picked = st.selectbox(t("meeting.quarter"), options, key="mt_w_quarter")
+                if st.session_state[W_QUARTER] not in options:
+                    options.append(st.session_state[W_QUARTER])
+                picked = st.selectbox(t("meeting.quarter"), options, key=W_QUARTER)
                 chosen = Meeting.for_quarter(int(picked[:4]), int(picked[-1]), as_of=as_of)
             else:
-                picked = st.date_input(t("meeting.range"), key="mt_w_range")
+                picked = st.date_input(t("meeting.range"), key=W_RANGE)
                 if isinstance(picked, tuple | list) and len(picked) == 2:
                     chosen = Meeting("custom", *sorted(picked), as_of)
                 else:  # half-picked range: keep the meeting until both ends are set
@@ -166,11 +164,11 @@ def _setup(meeting: Meeting) -> Meeting:
             st.multiselect(
                 t("meeting.streets"),
                 list(streets),
-                key="mt_w_streets",
+                key=W_STREETS,
                 format_func=lambda code: streets.get(code, code),
                 placeholder=t("scope.all"),
             )
-    return chosen.with_streets(st.session_state["mt_w_streets"])
+    return chosen.with_streets(st.session_state[W_STREETS])
 
 
 def _downloads(meeting: Meeting, stem: str) -> None:
@@ -383,4 +381,5 @@ def body() -> None:
     st.caption(model.footer)
 
 
-body()
+if __name__ == "__main__":  # run by st.navigation; app.py imports the module for URL_KEYS
+    body()

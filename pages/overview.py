@@ -8,6 +8,7 @@ from ui.i18n import t
 from ui.map_view import grid_map
 from ui.widgets import kpi_row, metric_table
 
+URL_KEYS: tuple[str, ...] = ()  # no controls of its own in the URL
 HEADLINE = ["reported", "closure_rate", "on_time_rate", "overdue_open", "satisfaction_rate"]
 HEADLINE_2 = ["full_time_coverage", "party_org_coverage", "volunteer_hours"]
 
@@ -58,4 +59,5 @@ def headline(flt) -> None:
     live()
 
 
-body()
+if __name__ == "__main__":  # run by st.navigation; app.py imports the module for URL_KEYS
+    body()

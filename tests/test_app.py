@@ -20,7 +20,8 @@ OVERVIEW_KPIS = [
     "party_org_coverage",
     "volunteer_hours",
 ]
-ROOT_APP = str(Path(__file__).resolve().parent.parent / "app.py")
+ROOT = Path(__file__).resolve().parent.parent
+ROOT_APP = str(ROOT / "app.py")
 
 
 def run_app(monkeypatch, data_dir, params: dict | None = None, page: str | None = None) -> AppTest:
@@ -150,7 +151,25 @@ def test_kpi_cards_equal_the_cli(monkeypatch, tiny_dir, capsys, params, cli_args
 def test_import_page_works_without_data(monkeypatch, tmp_path):
     monkeypatch.setenv("GRIDPULSE_DATA", str(tmp_path / "empty"))
     at = AppTest.from_file(ROOT_APP, default_timeout=60)
-    at.switch_page(str(Path(ROOT_APP).parent / "pages" / "import_data.py"))
+    at.switch_page(str(ROOT / "pages" / "import_data.py"))
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert not any("make demo" in e.value for e in at.error)
+
+
+OTHER_PAGES_KEYS = {"every": "month", "rank_level": "street", "slide": "3", "metric": "x"}
+
+
+@pytest.mark.parametrize(
+    "page, kept",
+    [("cases", {"every"}), ("ranking", {"rank_level"}), ("coverage", set())],
+)
+def test_a_page_keeps_its_url_keys_and_drops_those_of_other_pages(
+    monkeypatch, tiny_dir, page, kept
+):
+    """A link carrying the keys of the page one came from: only this page's keys stay."""
+    params = {"as_of": AS_OF.isoformat(), **OTHER_PAGES_KEYS}
+    at = run_app(monkeypatch, tiny_dir, params, page=str(ROOT / "pages" / f"{page}.py"))
+    assert_clean(at)
+    assert at.query_params["as_of"]  # the shared filter stays
+    assert {k for k in OTHER_PAGES_KEYS if k in at.query_params} == kept

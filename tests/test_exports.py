@@ -10,7 +10,7 @@ from test_pages_analytics import PHONE
 
 from data_layer.domain.filters import Filter
 from data_layer.domain.scope import Scope
-from data_layer.queries import analytics as an
+from data_layer.queries import cases
 from documents import exports
 
 
@@ -39,7 +39,7 @@ def test_csv_masks_personal_columns_and_phones_in_text(tiny):
 
 
 def test_masking_an_already_masked_frame_keeps_it_readable(tiny):
-    overdue = an.open_cases(tiny, march(), Scope.everything(), kind="overdue")
+    overdue = cases.open_cases(tiny, march(), Scope.everything(), kind="overdue")
     text = exports.csv_bytes(overdue).decode("utf-8-sig")
     assert "138****1234" in text and "*****34" not in text
 

@@ -16,7 +16,7 @@ from data_layer.domain.filters import Filter
 from data_layer.domain.labels import lookup
 from data_layer.domain.metrics import METRICS, format_fraction, format_value
 from data_layer.domain.scope import Scope
-from data_layer.queries import analytics as an
+from data_layer.queries import cases, coverage, ranking, volunteer
 from documents import exports
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,37 +188,38 @@ def test_ranking_page_with_enough_cases(monkeypatch, tmp_path, app_file):
 
 
 QUERIES = [
-    ("case_funnel", {}),
-    ("case_trend", {}),
-    ("case_breakdown", {"by": "category"}),
-    ("case_breakdown", {"by": "source"}),
-    ("unit_scorecard", {}),
-    ("close_time_stats", {}),
-    ("open_cases", {"kind": "overdue"}),
-    ("open_cases", {"kind": "at_risk"}),
-    ("grid_kinds", None),
-    ("party_orgs", None),
-    ("property_modes", None),
-    ("grids_without_full_time", None),
-    ("grid_sizes", None),
-    ("volunteer_teams", None),
-    ("activities_by_kind", {}),
-    ("party_reports", {}),
-    ("wish_funnel", {}),
-    ("volunteer_summary", {}),
-    ("most_and_least_active", {}),
-    ("ranking", {}),
+    (cases.case_funnel, {}),
+    (cases.case_trend, {}),
+    (cases.case_breakdown, {"by": "category"}),
+    (cases.case_breakdown, {"by": "source"}),
+    (cases.unit_scorecard, {}),
+    (cases.close_time_stats, {}),
+    (cases.open_cases, {"kind": "overdue"}),
+    (cases.open_cases, {"kind": "at_risk"}),
+    (coverage.grid_kinds, None),
+    (coverage.party_orgs, None),
+    (coverage.property_modes, None),
+    (coverage.grids_without_full_time, None),
+    (coverage.grids_without_party_org, None),
+    (coverage.grid_sizes, None),
+    (volunteer.volunteer_teams, None),
+    (volunteer.activities_by_kind, {}),
+    (volunteer.party_reports, {}),
+    (volunteer.wish_funnel, {}),
+    (volunteer.volunteer_summary, {}),
+    (volunteer.most_and_least_active, {}),
+    (ranking.ranking, {}),
 ]
 
 
-@pytest.mark.parametrize("name, options", QUERIES, ids=[f"{n}-{o}" for n, o in QUERIES])
-def test_every_download_has_no_unmasked_phone(tiny, name, options):
+@pytest.mark.parametrize("query, options", QUERIES, ids=[f"{q.__name__}-{o}" for q, o in QUERIES])
+def test_every_download_has_no_unmasked_phone(tiny, query, options):
     flt = Filter(period="custom", start=AS_OF.date().replace(day=1), end=AS_OF.date(), as_of=AS_OF)
     kwargs = {} if options is None else {"window": flt.window(), **options}
-    frame = getattr(an, name)(tiny, flt, Scope.everything(), **kwargs)
+    frame = query(tiny, flt, Scope.everything(), **kwargs)
     csv_text = exports.csv_bytes(frame).decode("utf-8-sig")
     assert not PHONE.search(csv_text)
-    xlsx = exports.xlsx_bytes(frame, flt=flt, window=flt.window(), sheet=name)
+    xlsx = exports.xlsx_bytes(frame, flt=flt, window=flt.window(), sheet=query.__name__)
     import io
 
     import openpyxl

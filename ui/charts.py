@@ -1,7 +1,7 @@
 """Plotly charts of the analytics pages: one theme, one colour per metric, exact hovers.
 
 Figures are built from collected frames (no polars expressions: the numbers come from
-data_layer.queries.analytics / queries) and shown with :func:`show`. The theme is readable on a
+data_layer.queries) and shown with :func:`show`. The theme is readable on a
 projector (16 px text, thick lines) and uses a CJK font family, so Chinese labels render
 in the browser and in exported images. Each metric keeps its colour on every page
 (``METRIC_COLORS``); a comparison period is drawn in the same colour, faint and dashed.

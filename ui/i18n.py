@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data_layer.domain.labels import DEFAULT_LANG, LANGS, lookup, strings
+from ui.state import SessionKey
 
 __all__ = [
     "LANGS",
@@ -22,7 +23,7 @@ __all__ = [
 
 
 def lang() -> str:
-    value = st.session_state.get("lang", DEFAULT_LANG)
+    value = st.session_state.get(SessionKey.LANG, DEFAULT_LANG)
     return value if value in LANGS else DEFAULT_LANG
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from data_layer.storage.source import Dataset
 
+GRID_PARAM = "grid"  # URL key of the grid a click selected (the map page keeps it)
 MAX_FEATURES = 5_000
 MAP_WIDTH_HINT = 760  # a conservative map column width; only sets the initial zoom (fit the areas)
 
@@ -184,7 +185,7 @@ def _follow_click(
     if click.changed:
         new = click.selection
         if new.grid:
-            st.query_params["grid"] = new.grid
+            st.query_params[GRID_PARAM] = new.grid
             st.rerun(scope="app")
-        st.session_state["map_level"] = new.level
+        st.session_state[state.SessionKey.MAP_LEVEL] = new.level
         state.request_areas(streets=new.streets, communities=new.communities)

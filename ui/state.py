@@ -1,14 +1,14 @@
-"""Cached loaders and the current filter — the only place pages get data from.
+"""Cached loaders, the current filter and the session keys — where pages get data from.
 
 One ``Dataset`` per data version is shared by every viewer (``st.cache_resource``);
-query results are cached per (data version, filter, window) with ``st.cache_data``,
-so a meeting room full of browsers costs one copy of the data and one query each.
+query results are cached per (data version, filter, scope, window) with ``st.cache_data``
+(here, and for the analytics queries in ``ui.queries``), so a meeting room full of
+browsers costs one copy of the data and one query each.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import os
 
 import polars as pl
@@ -16,13 +16,32 @@ import streamlit as st
 
 from data_layer.domain.filters import Filter, Window, now_local
 from data_layer.domain.scope import Scope
-from data_layer.queries import analytics as analytics_queries
-from data_layer.queries import figures
+from data_layer.queries import figures, ranking
 from data_layer.storage.source import Dataset, data_dir_from_env, open_dataset, signature
 
-FILTER_KEY = "filter"
-PENDING_AREAS = "_pending_areas"
 DEFAULT_REFRESH_SECONDS = 60
+
+
+class SessionKey:
+    """Keys of ``st.session_state`` shared by app.py, ui and pages, one name each.
+
+    A page's own widget keys stay in the page, next to its widgets.
+    """
+
+    FILTER = "filter"  # the Filter app.py built for this run
+    PENDING_AREAS = "_pending_areas"  # areas a page asked for; app.py applies them on rerun
+    SCOPE = "scope"  # the signed-in user's Scope
+    LANG = "lang"  # the language switch
+    URL_LOADED = "_url_loaded"  # the URL has seeded the filter widgets in this session
+    MAP_LEVEL = "map_level"  # the map page's level control; a drill-down click sets it
+    # the shared filter's sidebar widgets
+    STREETS = "f_streets"
+    COMMUNITIES = "f_communities"
+    PERIOD = "f_period"
+    RANGE = "f_range"
+    CATEGORIES = "f_categories"
+    SOURCES = "f_sources"
+    AS_OF = "f_as_of"
 
 
 def refresh_interval(flt: Filter) -> dt.timedelta | None:
@@ -56,7 +75,7 @@ def live_now() -> dt.datetime:
 
 
 def scope() -> Scope:
-    return st.session_state.get("scope", Scope.everything())
+    return st.session_state.get(SessionKey.SCOPE, Scope.everything())
 
 
 def current_filter() -> Filter:
@@ -67,12 +86,12 @@ def current_filter() -> Filter:
     folder-based navigation and run e.g. pages/map.py for ``/map`` directly (DESIGN §5).
     Switch that mode off for the process and rerun, so app.py and st.navigation take over.
     """
-    if FILTER_KEY not in st.session_state:
+    if SessionKey.FILTER not in st.session_state:
         from streamlit.runtime.pages_manager import PagesManager
 
         PagesManager.uses_pages_directory = False
         st.rerun()
-    return st.session_state[FILTER_KEY]
+    return st.session_state[SessionKey.FILTER]
 
 
 def window(flt: Filter) -> Window:
@@ -119,35 +138,9 @@ def community_options(streets: tuple[str, ...]) -> dict[str, str]:
     return dict(zip(frame["code"], frame["name"], strict=True))
 
 
-# -- analytics pages (data_layer.queries.analytics) --------------------------------------------------
-
-
-@st.cache_data(show_spinner=False, max_entries=1024)
-def _analytics(
-    version: tuple, name: str, flt: Filter, scope_: Scope, win: Window | None, options: tuple
-):
-    kwargs = dict(options)
-    if win is not None:
-        kwargs["window"] = win
-    return getattr(analytics_queries, name)(dataset(), flt, scope_, **kwargs)
-
-
-def analytics(name: str, flt: Filter, *, win: Window | None = None, **options):
-    """A query of ``data_layer.queries.analytics`` by name, cached per (data version, filter, scope,
-    window, options). Period queries get the live window unless ``win`` is given; snapshot
-    queries (coverage, teams) take none. ``options`` must be hashable (strings, numbers,
-    frozen dataclasses such as ``RankingConfig``)."""
-    query = getattr(analytics_queries, name, None)
-    if query is None or name.startswith("_") or not callable(query):
-        raise ValueError(f"unknown analytics query {name!r}")
-    takes_window = "window" in inspect.signature(query).parameters
-    use = (win or window(flt)) if takes_window else None
-    return _analytics(dataset().version, name, flt, scope(), use, tuple(sorted(options.items())))
-
-
-def ranking_config() -> analytics_queries.RankingConfig:
+def ranking_config() -> ranking.RankingConfig:
     """The ranking settings, read from assets/ranking.toml on every run (edit, reload)."""
-    return analytics_queries.load_ranking_config()
+    return ranking.load_ranking_config()
 
 
 def request_areas(*, streets: tuple[str, ...], communities: tuple[str, ...]) -> None:
@@ -156,7 +149,7 @@ def request_areas(*, streets: tuple[str, ...], communities: tuple[str, ...]) -> 
     The sidebar widgets already exist in this run, so their values cannot be set here;
     app.py applies the request before it draws them on the rerun.
     """
-    st.session_state[PENDING_AREAS] = (tuple(streets), tuple(communities))
+    st.session_state[SessionKey.PENDING_AREAS] = (tuple(streets), tuple(communities))
     st.rerun(scope="app")
 
 

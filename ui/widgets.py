@@ -133,7 +133,7 @@ def url_radio(
 ) -> str:
     """A horizontal radio whose choice lives in the URL (``?param=``), so a copied link keeps it.
 
-    The page's ``param`` must be listed for it in app.py's ``PAGE_PARAMS``.
+    The page must list ``param`` in its ``URL_KEYS``, or app.py drops it from the URL.
     """
     if key not in st.session_state:
         wanted = st.query_params.get(param)

@@ -105,6 +105,19 @@ def _quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
+class FilterParam:
+    """The filter's URL keys: the query string of a shared link (``Filter.to_query_params``)."""
+
+    STREET = "street"
+    COMMUNITY = "community"
+    PERIOD = "period"
+    FROM = "from"
+    TO = "to"
+    CATEGORY = "category"
+    SOURCE = "source"
+    AS_OF = "as_of"
+
+
 @dataclass(frozen=True)
 class Filter:
     """The one shared filter: area, period, case category and source.
@@ -150,20 +163,20 @@ class Filter:
         """The filter as URL query parameters; defaults are left out to keep URLs short."""
         params: dict[str, str | list[str]] = {}
         if self.streets:
-            params["street"] = list(self.streets)
+            params[FilterParam.STREET] = list(self.streets)
         if self.communities:
-            params["community"] = list(self.communities)
+            params[FilterParam.COMMUNITY] = list(self.communities)
         if self.period != DEFAULT_PERIOD:
-            params["period"] = self.period
+            params[FilterParam.PERIOD] = self.period
         if self.period == "custom" and self.start and self.end:
-            params["from"] = self.start.isoformat()
-            params["to"] = self.end.isoformat()
+            params[FilterParam.FROM] = self.start.isoformat()
+            params[FilterParam.TO] = self.end.isoformat()
         if self.categories:
-            params["category"] = list(self.categories)
+            params[FilterParam.CATEGORY] = list(self.categories)
         if self.sources:
-            params["source"] = list(self.sources)
+            params[FilterParam.SOURCE] = list(self.sources)
         if self.as_of:
-            params["as_of"] = self.as_of.isoformat(timespec="seconds")
+            params[FilterParam.AS_OF] = self.as_of.isoformat(timespec="seconds")
         return params
 
     @classmethod
@@ -189,15 +202,15 @@ class Filter:
             got = many(key)
             return got[0] if got else None
 
-        period = one("period") or DEFAULT_PERIOD
+        period = one(FilterParam.PERIOD) or DEFAULT_PERIOD
         if period not in PERIODS:
             period = DEFAULT_PERIOD
-        start, end = _parse_date(one("from")), _parse_date(one("to"))
+        start, end = _parse_date(one(FilterParam.FROM)), _parse_date(one(FilterParam.TO))
         if period == "custom" and not (start and end):
             period, start, end = DEFAULT_PERIOD, None, None
         if period != "custom":
             start = end = None
-        as_of_text = one("as_of")
+        as_of_text = one(FilterParam.AS_OF)
         as_of = None
         if as_of_text:
             try:
@@ -205,13 +218,13 @@ class Filter:
             except ValueError:
                 as_of = None
         return cls(
-            streets=many("street"),
-            communities=many("community"),
+            streets=many(FilterParam.STREET),
+            communities=many(FilterParam.COMMUNITY),
             period=period,
             start=start,
             end=end,
-            categories=many("category"),
-            sources=many("source"),
+            categories=many(FilterParam.CATEGORY),
+            sources=many(FilterParam.SOURCE),
             as_of=as_of,
         )
 

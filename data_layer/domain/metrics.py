@@ -272,6 +272,14 @@ def activity_aggregations() -> list[pl.Expr]:
     ]
 
 
+def party_report_aggregations() -> list[pl.Expr]:
+    """In-service party members over party reports: 在职党员报到 and the posts they claimed."""
+    return [
+        pl.len().cast(pl.Int64).alias("party_members_reported"),
+        pl.col("posts_claimed").sum().cast(pl.Int64).alias("posts_claimed"),
+    ]
+
+
 # -- step 2: rates ----------------------------------------------------------------------
 
 

@@ -1,7 +1,9 @@
-"""Queries: a Filter and a Scope in, collected polars DataFrames out.
+"""The KPIs and what every query builds on: areas in scope, records in the window.
 
-Each query composes the metric expressions of ``metrics`` over the tables of a
-``Dataset``; collection happens here, at one boundary, so callers get plain frames.
+``kpis`` composes the metric expressions of ``metrics`` over the tables of a ``Dataset``
+for a Filter and a Scope, and collects at the end, so callers get plain frames. The
+page-family queries (``cases``, ``coverage``, ``volunteer``, ``ranking``) start from the
+same scoped areas and window selections, so their figures agree with the KPIs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from data_layer.domain.scope import Scope
 from data_layer.storage.source import Dataset
 
 LEVELS = ("street", "community", "grid")
-LEVEL_TABLE = {"street": "streets", "community": "communities", "grid": "grids"}
 SCOPE_CODE = "all"
 
 
@@ -25,19 +26,6 @@ def code_column(level: str) -> str:
 
 
 # -- areas in scope ----------------------------------------------------------------------
-
-
-def hierarchy(ds: Dataset) -> pl.LazyFrame:
-    """grid_code → community_code → street_code, one row per grid."""
-    return (
-        ds.lazy("grids")
-        .select("grid_code", "community_code")
-        .join(
-            ds.lazy("communities").select("community_code", "street_code"),
-            on="community_code",
-            how="left",
-        )
-    )
 
 
 def scoped_communities(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
@@ -114,8 +102,25 @@ def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> p
     return lf.join(grids, on="grid_code", how="inner")
 
 
-def _window_end_date(window: Window) -> dt.date:
-    return window.end_time.date()
+def activities_in_window(ds: Dataset, window: Window) -> pl.LazyFrame:
+    """Volunteer activities held in the window (by ``date``)."""
+    return ds.lazy("activities").filter(
+        pl.col("date").is_between(window.start, window.end_time.date())
+    )
+
+
+def party_reports_in_window(ds: Dataset, window: Window) -> pl.LazyFrame:
+    """Party-member report-ins of the window (by ``reported_on``)."""
+    return ds.lazy("party_reports").filter(
+        pl.col("reported_on").is_between(window.start, window.end_time.date())
+    )
+
+
+def wishes_in_window(ds: Dataset, window: Window) -> pl.LazyFrame:
+    """Micro-wishes created in the window (by ``created_at``)."""
+    return ds.lazy("wishes").filter(
+        pl.col("created_at").is_between(window.start_time, window.end_time)
+    )
 
 
 # -- KPIs -------------------------------------------------------------------------------
@@ -170,8 +175,7 @@ def kpis(
         .agg(metrics.compound_aggregations())
     )
 
-    start, end, as_of = window.start, _window_end_date(window), window.as_of
-    activities_lf = ds.lazy("activities").filter(pl.col("date").is_between(start, end))
+    activities_lf = activities_in_window(ds, window)
     parts = [case_part, grid_part, compounds]
     if by == "grid":
         # Community-level tables (workers, wishes, party reports) cannot be split by grid.
@@ -195,22 +199,18 @@ def kpis(
             .agg(metrics.activity_aggregations())
         )
         parts.append(
-            ds.lazy("party_reports")
-            .filter(pl.col("reported_on").is_between(start, end))
+            party_reports_in_window(ds, window)
             .join(community_keys, on="community_code", how="inner")
             .group_by("code")
-            .agg(pl.len().cast(pl.Int64).alias("party_members_reported"))
+            .agg(metrics.party_report_aggregations())
+            .select("code", "party_members_reported")
         )
         parts.append(
-            ds.lazy("wishes")
-            .filter(pl.col("created_at").is_between(window.start_time, window.end_time))
+            wishes_in_window(ds, window)
             .join(community_keys, on="community_code", how="inner")
             .group_by("code")
-            .agg(
-                pl.len().cast(pl.Int64).alias("wishes_collected"),
-                (pl.col("claimed_at") <= as_of).sum().cast(pl.Int64).alias("wishes_claimed"),
-                (pl.col("fulfilled_at") <= as_of).sum().cast(pl.Int64).alias("wishes_fulfilled"),
-            )
+            .agg(metrics.wish_aggregations(as_of=window.as_of))
+            .select("code", "wishes_collected", "wishes_claimed", "wishes_fulfilled")
         )
 
     result = base.lazy()
@@ -272,36 +272,6 @@ _ZERO_WHEN_ABSENT = (
 def headline(ds: Dataset, flt: Filter, scope: Scope, *, window: Window | None = None) -> dict:
     """The whole-scope KPI row as a dict (what the KPI cards show)."""
     return kpis(ds, flt, scope, window=window).row(0, named=True)
-
-
-def headline_with_previous(ds: Dataset, flt: Filter, scope: Scope) -> tuple[dict, dict, Window]:
-    """Current and previous-period KPI rows, and the current window."""
-    window = flt.window()
-    return (
-        headline(ds, flt, scope, window=window),
-        headline(ds, flt, scope, window=window.previous()),
-        window,
-    )
-
-
-# -- trend ------------------------------------------------------------------------------
-
-
-def case_trend(
-    ds: Dataset,
-    flt: Filter,
-    scope: Scope,
-    *,
-    every: str = "1mo",
-    window: Window | None = None,
-) -> pl.DataFrame:
-    """Case counts and rates per reporting bucket (``every``: "1w" or "1mo")."""
-    window = window or flt.window()
-    cases = cases_in_window(ds, flt, scope, window).with_columns(
-        pl.col("reported_at").dt.truncate(every).dt.date().alias("bucket")
-    )
-    counts = metrics.case_counts(cases, by=["bucket"], as_of=window.as_of)
-    return metrics.add_rates(counts).sort("bucket").collect()
 
 
 # -- case points for the map ------------------------------------------------------------

@@ -1,0 +1,335 @@
+"""Case-closure queries (案件办结): the closed loop, trend, categories and sources, handling
+units, time to close, overdue and due-soon lists.
+
+Each query takes a ``Dataset``, the ``Filter``, the role ``Scope`` and a ``Window`` (the
+filter's own when none is given), composes the named expressions of ``metrics`` over
+``figures.cases_in_window`` and collects once. Figures agree with ``figures.kpis`` for the
+same arguments (the tests check it); personal data leaves this module masked unless the
+scope allows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import polars as pl
+
+from data_layer.domain import metrics, schema
+from data_layer.domain.filters import Filter, Window
+from data_layer.domain.privacy import mask_personal
+from data_layer.domain.scope import Scope
+from data_layer.queries.figures import cases_in_window
+from data_layer.storage.source import Dataset, load_sla_hours
+
+COMPARISONS = ("previous", "last_year", "none")
+BUCKETS = {"week": "1w", "month": "1mo"}
+TREND_COLUMNS = ("reported", "due", "closed", "closed_on_time", "closure_rate", "on_time_rate")
+OPEN_LIST_COLUMNS = (
+    "case_id",
+    "street_name",
+    "community_name",
+    "grid_name",
+    "category",
+    "source",
+    "handling_unit",
+    "reported_at",
+    "due_at",
+)
+
+
+def _flagged_cases(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
+    return cases_in_window(ds, flt, scope, window).with_columns(
+        metrics.case_flags(as_of=window.as_of)
+    )
+
+
+# -- comparison windows ----------------------------------------------------------------------
+
+
+def _shift_years(value, years: int):
+    try:
+        return value.replace(year=value.year + years)
+    except ValueError:  # 29 February
+        return value.replace(year=value.year + years, day=28)
+
+
+def comparison_window(window: Window, compare: str) -> Window | None:
+    """The window a trend is compared with.
+
+    ``previous``: ``Window.previous`` (the previous calendar month/quarter/year over the same
+    days, or the range of equal length just before); ``last_year``: the same dates and as_of
+    one year earlier; ``none``: no comparison.
+    """
+    if compare == "previous":
+        return window.previous()
+    if compare == "last_year":
+        return Window(
+            start=_shift_years(window.start, -1),
+            end=_shift_years(window.end, -1),
+            as_of=_shift_years(window.as_of, -1),
+        )
+    if compare == "none":
+        return None
+    raise ValueError(f"compare must be one of {COMPARISONS}, got {compare!r}")
+
+
+# -- the closed loop -------------------------------------------------------------------------
+
+
+def case_funnel(
+    ds: Dataset, flt: Filter, scope: Scope, *, window: Window | None = None
+) -> pl.DataFrame:
+    """The closed loop 上报 → 立案 → 派遣 → 处置 → 核查 → 结案 → 评价.
+
+    One row per stage (``metrics.FUNNEL_STAGES``): ``count`` (cases that reached it by
+    as_of), ``share`` of reported, ``drop_off`` (reached the stage before but not this one:
+    at 立案 the rejected and not-yet-registered cases, later the cases still open at the
+    stage before, at 评价 the closed cases without a rating), ``rejected`` (立案 row only)
+    and ``median_hours`` spent reaching the stage from the one before.
+    """
+    window = window or flt.window()
+    row = (
+        _flagged_cases(ds, flt, scope, window)
+        .with_columns(metrics.funnel_flags(as_of=window.as_of))
+        .select(metrics.funnel_aggregations())
+        .collect()
+        .row(0, named=True)
+    )
+    stages = list(metrics.FUNNEL_STAGES)
+    counts = [int(row[s] or 0) for s in stages]
+    reported = counts[0]
+    return pl.DataFrame(
+        {
+            "stage": stages,
+            "count": counts,
+            "share": [c / reported if reported else None for c in counts],
+            "drop_off": [None, *(a - b for a, b in zip(counts[:-1], counts[1:], strict=True))],
+            "rejected": [int(row["rejected"] or 0) if s == "registered" else None for s in stages],
+            "median_hours": [row.get(f"{s}_hours") for s in stages],
+        },
+        schema={
+            "stage": pl.String,
+            "count": pl.Int64,
+            "share": pl.Float64,
+            "drop_off": pl.Int64,
+            "rejected": pl.Int64,
+            "median_hours": pl.Float64,
+        },
+    )
+
+
+# -- trend -----------------------------------------------------------------------------------
+
+
+def _trend_counts(cases: pl.LazyFrame, *, as_of: dt.datetime) -> pl.LazyFrame:
+    counts = metrics.case_counts(cases, by=["bucket"], as_of=as_of)
+    return metrics.add_rates(counts).select("bucket", *TREND_COLUMNS)
+
+
+def _compared_counts(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    window: Window,
+    other: Window,
+    compare: str,
+    bucket: Callable[[pl.Expr], pl.Expr],
+) -> pl.LazyFrame:
+    """The comparison window's counts, its cases moved onto this window's time line."""
+    shifted = pl.col("reported_at")
+    if compare == "last_year":
+        shifted = shifted.dt.offset_by("1y")
+    else:
+        shifted = shifted + pl.duration(days=(window.start - other.start).days)
+    cases = cases_in_window(ds, flt, scope, other).with_columns(bucket(shifted))
+    return _trend_counts(cases, as_of=other.as_of).rename({c: f"cmp_{c}" for c in TREND_COLUMNS})
+
+
+def case_trend(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    window: Window | None = None,
+    every: str = "month",
+    compare: str = "previous",
+) -> pl.DataFrame:
+    """Reported, closed, closure and on-time rate per week or month, with a comparison.
+
+    ``bucket`` is the first day of the week (Monday) or month of the report (the window's
+    first day for a week or month that began before the window). The comparison
+    window's cases are moved onto this window's time line (by the distance between the two
+    starts) before bucketing, so ``cmp_<column>`` of a bucket is the same stretch of the
+    previous period or of last year. Rates of both use their own window's as_of.
+    """
+    window = window or flt.window()
+    if every not in BUCKETS:
+        raise ValueError(f"every must be one of {tuple(BUCKETS)}, got {every!r}")
+    step = BUCKETS[every]
+    first = pl.lit(window.start, dtype=pl.Date)
+
+    def bucket(times: pl.Expr) -> pl.Expr:
+        # a week or month that began before the window is labelled by the window's start
+        return pl.max_horizontal(times.dt.truncate(step).dt.date(), first).alias("bucket")
+
+    current = cases_in_window(ds, flt, scope, window).with_columns(bucket(pl.col("reported_at")))
+    result = _trend_counts(current, as_of=window.as_of)
+    other = comparison_window(window, compare)
+    if other is not None:
+        cmp = _compared_counts(
+            ds, flt, scope, window=window, other=other, compare=compare, bucket=bucket
+        )
+        result = result.join(cmp, on="bucket", how="full", coalesce=True)
+    frame = result.sort("bucket").collect()
+    count_cols = [c for c in frame.columns if c.removeprefix("cmp_") in metrics.CASE_COUNT_COLUMNS]
+    return frame.with_columns(pl.col(count_cols).fill_null(0))
+
+
+# -- categories, sources, handling units -----------------------------------------------------
+
+
+def _with_sla(
+    frame: pl.LazyFrame, *, column: str, sla_hours: dict[str, int] | None
+) -> pl.LazyFrame:
+    sla = sla_hours if sla_hours is not None else load_sla_hours()
+    return frame.with_columns(
+        pl.col(column).replace_strict(sla, default=None, return_dtype=pl.Int64).alias("sla_hours")
+    )
+
+
+def case_breakdown(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    window: Window | None = None,
+    by: str = "category",
+    sla_hours: dict[str, int] | None = None,
+) -> pl.DataFrame:
+    """Case metrics per category or source, every code in the filter (zero rows included).
+
+    Columns: ``code``, the case count columns, every case rate, median/p90 hours to close,
+    ``low_volume`` (due < ``MIN_DENOMINATOR``) and, by category, ``sla_hours``.
+    """
+    window = window or flt.window()
+    codes = {"category": schema.CATEGORIES, "source": schema.SOURCES}
+    if by not in codes:
+        raise ValueError(f"by must be 'category' or 'source', got {by!r}")
+    chosen = flt.categories if by == "category" else flt.sources
+    wanted = [c for c in codes[by] if not chosen or c in chosen]
+    base = pl.LazyFrame({"code": wanted}, schema={"code": pl.String})
+    cases = cases_in_window(ds, flt, scope, window).with_columns(pl.col(by).alias("code"))
+    counts = metrics.case_counts(cases, by=["code"], as_of=window.as_of)
+    frame = base.join(counts, on="code", how="left", maintain_order="left").with_columns(
+        pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0)
+    )
+    frame = metrics.add_rates(frame).with_columns(
+        (pl.col("due") < metrics.MIN_DENOMINATOR).alias("low_volume")
+    )
+    if by == "category":
+        frame = _with_sla(frame, column="code", sla_hours=sla_hours)
+    return frame.collect()
+
+
+def unit_scorecard(
+    ds: Dataset, flt: Filter, scope: Scope, *, window: Window | None = None
+) -> pl.DataFrame:
+    """承办单位 scorecard: volume, on-time, rework, satisfaction, overdue per handling unit.
+
+    Cases with no handling unit (not dispatched) are left out. Sorted by open overdue
+    cases, then volume. ``low_volume`` flags units with fewer than ``MIN_DENOMINATOR``
+    due cases (their rates are not comparable).
+    """
+    window = window or flt.window()
+    cases = cases_in_window(ds, flt, scope, window).filter(pl.col("handling_unit").is_not_null())
+    counts = metrics.case_counts(cases, by=["handling_unit"], as_of=window.as_of)
+    return (
+        metrics.add_rates(counts)
+        .with_columns((pl.col("due") < metrics.MIN_DENOMINATOR).alias("low_volume"))
+        .sort(["overdue_open", "registered", "handling_unit"], descending=[True, True, False])
+        .collect()
+    )
+
+
+def close_time_stats(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    window: Window | None = None,
+    sla_hours: dict[str, int] | None = None,
+) -> pl.DataFrame:
+    """Hours from report to close per category (closed cases): min, p10, q1, median, q3,
+    p90, max, and the category deadline ``sla_hours`` (counted from registration, so it
+    marks the target, not an exact cut). Categories without closed cases are left out.
+    """
+    window = window or flt.window()
+    order = {code: i for i, code in enumerate(schema.CATEGORIES)}
+    stats = (
+        _flagged_cases(ds, flt, scope, window)
+        .filter(pl.col("_closed"))
+        .group_by("category")
+        .agg(metrics.hours_to_close_distribution())
+    )
+    return (
+        _with_sla(stats, column="category", sla_hours=sla_hours)
+        .with_columns(
+            pl.col("category")
+            .replace_strict(order, default=len(order), return_dtype=pl.Int64)
+            .alias("_order")
+        )
+        .sort("_order")
+        .drop("_order")
+        .collect()
+    )
+
+
+# -- overdue and due-soon lists --------------------------------------------------------------
+
+
+def _name_tables(ds: Dataset) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    grids = ds.lazy("grids").select("grid_code", pl.col("name").alias("grid_name"))
+    communities = ds.lazy("communities").select(
+        "community_code", pl.col("name").alias("community_name")
+    )
+    streets = ds.lazy("streets").select("street_code", pl.col("name").alias("street_name"))
+    return grids, communities, streets
+
+
+def open_cases(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    window: Window | None = None,
+    kind: str = "overdue",
+) -> pl.DataFrame:
+    """超期 (``kind="overdue"``) or 临期 (``"at_risk"``) cases, as counted by the KPIs.
+
+    Columns: case, street/community/grid names, category, source, unit, report and due
+    times, ``hours_overdue`` (overdue, longest first) or ``hours_left`` (at risk, soonest
+    first), and the reporter's name and phone — masked (张*, 138****1234) unless the scope
+    may see personal data.
+    """
+    window = window or flt.window()
+    if kind not in ("overdue", "at_risk"):
+        raise ValueError(f"kind must be 'overdue' or 'at_risk', got {kind!r}")
+    flag, hours = (
+        ("_overdue_open", metrics.hours_overdue_expr(as_of=window.as_of))
+        if kind == "overdue"
+        else ("_at_risk", metrics.hours_left_expr(as_of=window.as_of))
+    )
+    grids, communities, streets = _name_tables(ds)
+    lf = (
+        _flagged_cases(ds, flt, scope, window)
+        .filter(pl.col(flag))
+        .with_columns(hours)
+        .join(grids, on="grid_code", how="left")
+        .join(communities, on="community_code", how="left")
+        .join(streets, on="street_code", how="left")
+        .select(*OPEN_LIST_COLUMNS, hours.meta.output_name(), "reporter_name", "reporter_phone")
+        .sort(hours.meta.output_name(), descending=kind == "overdue")
+    )
+    return mask_personal(lf, allowed=scope.personal_data).collect()
