@@ -20,9 +20,10 @@ from pathlib import Path
 import polars as pl
 
 from data_layer.domain import schema
-from data_layer.ingest.cases import OUTPUT_SCHEMA, CaseBatcher, Reference
+from data_layer.ingest.cases import OUTPUT_SCHEMA, CaseBatcher
 from data_layer.ingest.mapping import Mapping, missing_required, resolve_columns
 from data_layer.ingest.readers import ROW, FastPathFailed, Table, open_table
+from data_layer.ingest.reference import Reference
 from data_layer.ingest.report import (
     FULL_REPORT_COLUMNS,
     REPORT_COLUMNS,
