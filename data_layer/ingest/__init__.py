@@ -30,7 +30,6 @@ from data_layer.ingest.report import (
     ImportResult,
     mask_report,
     message,
-    write_report_csv,
 )
 from data_layer.storage import versions
 from data_layer.storage.source import DataError, table_path, tables_dir
@@ -40,9 +39,7 @@ __all__ = [
     "ImportResult",
     "Mapping",
     "Progress",
-    "preview",
     "run_import",
-    "write_report_csv",
 ]
 
 # progress(rows_done, fraction 0..1 or None, stage)
@@ -232,45 +229,6 @@ def _new_version(data_dir: Path, job: _Job, *, fail_after_write: bool) -> list[I
 # --------------------------------------------------------------------------------------------
 # cases
 # --------------------------------------------------------------------------------------------
-
-
-def preview(path: Path | str, mapping: Mapping | None = None, *, rows: int = 20) -> dict:
-    """What the page shows before an import: detected format, header row, the column mapping
-    (field → header), required fields left unmapped, and the first rows with phone numbers and
-    the columns mapped to names/phones masked."""
-    mapping = mapping or Mapping()
-    table = open_cases_file(path, mapping)
-    first = next(table.batches, None)
-    resolved = resolve_columns(table.headers, mapping)
-    sample = (
-        first.head(rows)
-        if first is not None
-        else pl.DataFrame(schema={h: pl.String for h in table.headers})
-    )
-    sample = sample.select([h for h in table.headers if h in sample.columns])
-    personal = {
-        resolved.get("reporter_name"): "reporter_name",
-        resolved.get("reporter_phone"): "reporter_phone",
-    }
-    from data_layer.domain.privacy import mask_name_expr, mask_phone_expr
-
-    exprs = []
-    for h in sample.columns:
-        if personal.get(h) == "reporter_name":
-            exprs.append(mask_name_expr(h))
-        elif personal.get(h) == "reporter_phone":
-            exprs.append(mask_phone_expr(h))
-        else:
-            exprs.append(pl.col(h).str.replace_all(r"(1[3-9]\d)\d{4}(\d{4})", "${1}****${2}"))
-    return {
-        "format": table.format,
-        "encoding": table.encoding,
-        "header_row": table.header_row,
-        "headers": table.headers,
-        "resolved": resolved,
-        "missing": missing_required(resolved),
-        "sample": sample.with_columns(exprs) if exprs else sample,
-    }
 
 
 def import_cases(
