@@ -359,9 +359,9 @@ RULES: list[Rule] = [
 # --------------------------------------------------------------------------------------------
 
 
-def rejections(r: CaseRows, rules: list[Rule] = RULES) -> pl.DataFrame:
+def rejections(r: CaseRows) -> pl.DataFrame:
     """Every rule's rejections as report rows, in rule order, then rows without a source."""
-    frames = [f for rule in rules for x in rule(r) if (f := _report_rows(r, x)) is not None]
+    frames = [f for rule in RULES for x in rule(r) if (f := _report_rows(r, x)) is not None]
     report = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=REPORT_COLUMNS)
     without = _report_rows(r, _missing_source(r, report))
     return report if without is None else pl.concat([report, without])
