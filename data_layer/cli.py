@@ -191,7 +191,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from data_layer.ingest import run_import, write_report_csv
+    from data_layer.ingest import run_import
+    from data_layer.ingest.report import write_report_csv
 
     started = time.monotonic()
 

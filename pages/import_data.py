@@ -13,8 +13,9 @@ from pathlib import Path
 import streamlit as st
 
 from data_layer.domain.schema import SOURCES
-from data_layer.ingest import Mapping, preview, run_import
+from data_layer.ingest import Mapping, run_import
 from data_layer.ingest.mapping import CASE_FIELDS, missing_required, resolve_columns
+from data_layer.ingest.preview import preview
 from data_layer.ingest.report import report_csv_bytes
 from data_layer.storage.source import DataError, data_dir_from_env
 from ui.i18n import code_label, t

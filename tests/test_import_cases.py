@@ -15,8 +15,9 @@ import pytest
 from fixtures_tiny import C1, C2, G1, G2, G3, S1
 
 from data_layer.cli import main as cli_main
-from data_layer.ingest import Mapping, preview, run_import
+from data_layer.ingest import Mapping, run_import
 from data_layer.ingest.check import check_dataset
+from data_layer.ingest.preview import preview
 from data_layer.storage.source import DataError, open_dataset, signature, table_path, tables_dir
 
 NOW = dt.datetime(2025, 4, 1, 12, 0)

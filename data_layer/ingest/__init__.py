@@ -20,16 +20,16 @@ from pathlib import Path
 import polars as pl
 
 from data_layer.domain import schema
-from data_layer.ingest.cases import OUTPUT_SCHEMA, CaseBatcher, Reference
+from data_layer.ingest.cases import OUTPUT_SCHEMA, CaseBatcher
 from data_layer.ingest.mapping import Mapping, missing_required, resolve_columns
-from data_layer.ingest.readers import ROW, FastPathFailed, Table, open_table
+from data_layer.ingest.readers import ROW, FastPathFailed, Table, open_cases_file
+from data_layer.ingest.reference import Reference
 from data_layer.ingest.report import (
     FULL_REPORT_COLUMNS,
     REPORT_COLUMNS,
     ImportResult,
     mask_report,
     message,
-    write_report_csv,
 )
 from data_layer.storage import versions
 from data_layer.storage.source import DataError, table_path, tables_dir
@@ -39,13 +39,12 @@ __all__ = [
     "ImportResult",
     "Mapping",
     "Progress",
-    "preview",
     "run_import",
-    "write_report_csv",
 ]
 
 # progress(rows_done, fraction 0..1 or None, stage)
 Progress = Callable[[int, float | None, str], None]
+REFERENCE_TABLES = ("streets", "communities", "grids")
 
 
 def _noop(rows: int, fraction: float | None, stage: str) -> None:
@@ -68,210 +67,6 @@ class _Work:
 
     def table_file(self, table: str) -> Path:
         return table_path(self.path, table)
-
-
-def _options(mapping: Mapping, key: str, default=None):
-    value = mapping.options.get(key, default)
-    return value if value not in ("", None) else default
-
-
-# --------------------------------------------------------------------------------------------
-# cases
-# --------------------------------------------------------------------------------------------
-
-
-def open_cases_file(
-    path: Path | str, mapping: Mapping, scratch: Path | None = None, fast: bool = True
-) -> Table:
-    header_row = _options(mapping, "header_row")
-    return open_table(
-        path,
-        scratch=scratch,
-        fast=fast,
-        header_row=int(header_row) if header_row else None,
-        encoding=_options(mapping, "encoding"),
-        sheet=_options(mapping, "sheet"),
-        batch_rows=int(_options(mapping, "batch_rows", 100_000)),
-    )
-
-
-def preview(path: Path | str, mapping: Mapping | None = None, *, rows: int = 20) -> dict:
-    """What the page shows before an import: detected format, header row, the column mapping
-    (field → header), required fields left unmapped, and the first rows with phone numbers and
-    the columns mapped to names/phones masked."""
-    mapping = mapping or Mapping()
-    table = open_cases_file(path, mapping)
-    first = next(table.batches, None)
-    resolved = resolve_columns(table.headers, mapping)
-    sample = (
-        first.head(rows)
-        if first is not None
-        else pl.DataFrame(schema={h: pl.String for h in table.headers})
-    )
-    sample = sample.select([h for h in table.headers if h in sample.columns])
-    personal = {
-        resolved.get("reporter_name"): "reporter_name",
-        resolved.get("reporter_phone"): "reporter_phone",
-    }
-    from data_layer.domain.privacy import mask_name_expr, mask_phone_expr
-
-    exprs = []
-    for h in sample.columns:
-        if personal.get(h) == "reporter_name":
-            exprs.append(mask_name_expr(h))
-        elif personal.get(h) == "reporter_phone":
-            exprs.append(mask_phone_expr(h))
-        else:
-            exprs.append(pl.col(h).str.replace_all(r"(1[3-9]\d)\d{4}(\d{4})", "${1}****${2}"))
-    return {
-        "format": table.format,
-        "encoding": table.encoding,
-        "header_row": table.header_row,
-        "headers": table.headers,
-        "resolved": resolved,
-        "missing": missing_required(resolved),
-        "sample": sample.with_columns(exprs) if exprs else sample,
-    }
-
-
-def import_cases(
-    path: Path | str,
-    work: _Work,
-    reference: Reference,
-    mapping: Mapping,
-    *,
-    crs: str | None,
-    now: dt.datetime | None,
-    progress: Progress,
-) -> ImportResult:
-    """Import a case file into ``work``; polars' fast CSV reader first, and if it gives up
-    mid-file (an odd quote), once more with the careful reader."""
-    try:
-        return _import_cases(path, work, reference, mapping, crs=crs, now=now, progress=progress)
-    except FastPathFailed:
-        return _import_cases(
-            path, work, reference, mapping, crs=crs, now=now, progress=progress, fast=False
-        )
-
-
-def _import_cases(
-    path: Path | str,
-    work: _Work,
-    reference: Reference,
-    mapping: Mapping,
-    *,
-    crs: str | None,
-    now: dt.datetime | None,
-    progress: Progress,
-    fast: bool = True,
-) -> ImportResult:
-    started = time.monotonic()
-    parts = Path(tempfile.mkdtemp(prefix=".parts-", dir=work.scratch))
-    try:
-        table = open_cases_file(path, mapping, scratch=parts, fast=fast)
-    except BaseException:
-        shutil.rmtree(parts, ignore_errors=True)
-        raise
-    resolved = resolve_columns(table.headers, mapping)
-    missing = missing_required(resolved)
-    if missing:
-        shutil.rmtree(parts, ignore_errors=True)
-        raise DataError(
-            f"缺少必填字段 / required fields not mapped: {'; '.join(missing)}. "
-            f"文件中的表头 / headers in the file: {', '.join(table.headers[:40])}. "
-            "请在映射文件 [columns] 中指定（导入页面可以生成映射文件）/ map them in a mapping file."
-        )
-    crs = crs or _options(mapping, "crs", "wgs84")
-    batcher = CaseBatcher(
-        resolved,
-        mapping,
-        reference,
-        crs=crs,
-        default_source=_options(mapping, "default_source"),
-        now=now,
-        open311=table.format == "open311",
-    )
-    result = ImportResult(kind="cases")
-    result.detected = {
-        "format": table.format,
-        "encoding": table.encoding,
-        "header_row": table.header_row,
-        "mapping": resolved,
-        "crs": crs,
-    }
-    try:
-        n_parts = 0
-        for batch in table.batches:
-            accepted, problems = batcher.process(batch)
-            accepted.write_parquet(parts / f"a{n_parts:05d}.parquet")
-            mask_report(problems).write_parquet(parts / f"p{n_parts:05d}.parquet")
-            n_parts += 1
-            result.read += batch.height
-            if table.total_rows:
-                fraction = result.read / table.total_rows
-            else:
-                fraction = table.position() / table.size if table.size else None
-            progress(result.read, fraction, "cases")
-        if result.read == 0:
-            raise DataError("文件中没有数据行（只有表头） / the file has a header but no data rows")
-        accepted = pl.scan_parquet(sorted(parts.glob("a*.parquet")))
-        ids = accepted.select("case_id", ROW).collect()
-        first = ids.filter(pl.col("case_id").is_first_distinct())
-        dups = ids.filter(~pl.col("case_id").is_first_distinct()).join(
-            first.rename({ROW: "first_row"}), on="case_id", how="left"
-        )
-        dup_report = pl.DataFrame(
-            {
-                "row": dups[ROW],
-                "column": [resolved.get("case_id", "case_id")] * dups.height,
-                "field": ["case_id"] * dups.height,
-                "value": dups["case_id"],
-                "reason": ["duplicate_id"] * dups.height,
-                "message": [
-                    f"{message('duplicate_id')}: 与第 {r} 行相同 / same as row {r}"
-                    for r in dups["first_row"].to_list()
-                ],
-            },
-            schema=REPORT_COLUMNS,
-        )
-        problems = pl.concat(
-            [pl.read_parquet(p) for p in sorted(parts.glob("p*.parquet"))] + [dup_report],
-            how="vertical",
-        )
-        result.report = (
-            problems.with_columns(pl.lit("rejected").alias("severity"))
-            .sort("row", "column")
-            .select(list(FULL_REPORT_COLUMNS))
-        )
-        result.rejected = problems["row"].n_unique()
-        result.imported = first.height
-        new_ids = first.select("case_id").lazy()
-        dup_rows = dups.select(ROW).lazy()
-        prev_file = table_path(work.previous, "cases") if work.previous else None
-        if prev_file is not None and prev_file.is_file():
-            prev = pl.scan_parquet(prev_file)
-            result.updated = (
-                prev.join(new_ids, on="case_id", how="semi").select(pl.len()).collect().item()
-            )
-            kept = prev.join(new_ids, on="case_id", how="anti")
-        else:
-            kept = schema.empty("cases").lazy()
-        result.inserted = result.imported - result.updated
-        progress(result.read, 1.0, "writing")
-        fresh = accepted.join(dup_rows, on=ROW, how="anti").drop(ROW)
-        merged = pl.concat([kept, fresh], how="diagonal_relaxed").select(
-            pl.col(c).cast(t)
-            if c in kept.collect_schema().names() or c in fresh.collect_schema().names()
-            else pl.lit(None, dtype=t).alias(c)
-            for c, t in OUTPUT_SCHEMA.items()
-        )
-        merged.sink_parquet(work.table_file("cases"), compression="zstd", statistics=True)
-    finally:
-        shutil.rmtree(parts, ignore_errors=True)
-    if not result.reconciled:  # an invariant, not a user error
-        raise RuntimeError(f"import does not reconcile: {result.summary()}")
-    result.seconds = time.monotonic() - started
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,83 +103,311 @@ def run_import(
         raise DataError("请指定 --cases 或 --boundaries / nothing to import")
     if boundaries is not None and level not in ("street", "community", "grid"):
         raise DataError("导入边界需要 --level street|community|grid / boundaries need --level")
-    if crs:
-        from geo.crs import CRSError, normalize_crs
-
-        try:
-            crs = normalize_crs(crs)
-        except CRSError as exc:
-            raise DataError(f"坐标系无效 / bad --crs: {exc}") from exc
-    if not isinstance(mapping, Mapping):
-        mapping = Mapping.load(mapping)
-    progress = progress or _noop
+    job = _Job(
+        cases=cases,
+        boundaries=boundaries,
+        level=level,
+        crs=_normalized_crs(crs),
+        mapping=mapping if isinstance(mapping, Mapping) else Mapping.load(mapping),
+        strict=strict,
+        progress=progress or _noop,
+        now=now,
+    )
     data_dir = Path(data_dir)
+    if dry_run:
+        return _dry_run(data_dir, job)
+    return _new_version(data_dir, job, fail_after_write=_fail_after_write)
 
-    def work_in(work: _Work) -> list[ImportResult]:
+
+def _normalized_crs(crs: str | None) -> str | None:
+    if not crs:
+        return crs
+    from geo.crs import CRSError, normalize_crs  # pyproj only for runs that name a CRS
+
+    try:
+        return normalize_crs(crs)
+    except CRSError as exc:
+        raise DataError(f"坐标系无效 / bad --crs: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What one run imports, and how."""
+
+    cases: Path | str | None
+    boundaries: Path | str | None
+    level: str | None
+    crs: str | None
+    mapping: Mapping
+    strict: bool
+    progress: Progress
+    now: dt.datetime | None
+
+    def run(self, work: _Work) -> list[ImportResult]:
+        """Boundaries, then cases against the grids as they are after the boundaries."""
         results: list[ImportResult] = []
-        ref_tables = {t: _existing(work.previous, t) for t in ("streets", "communities", "grids")}
-        if boundaries is not None:
-            from data_layer.ingest.boundaries import import_boundaries
-
-            b_result, tables = import_boundaries(
-                boundaries,
-                level=level,
-                existing=ref_tables,
-                mapping=mapping,
-                crs=crs,
-                strict=strict,
-                progress=progress,
-            )
-            results.append(b_result)
-            if b_result.imported:
-                for table, frame in tables.items():
-                    schema.conform(table, frame).write_parquet(
-                        work.table_file(table), compression="zstd"
-                    )
-                    ref_tables[table] = frame
-        if cases is not None:
+        ref_tables = {t: _existing(work.previous, t) for t in REFERENCE_TABLES}
+        if self.boundaries is not None:
+            results.append(self._import_boundaries(work, ref_tables))
+        if self.cases is not None:
             results.append(
                 import_cases(
-                    cases,
+                    self.cases,
                     work,
                     Reference.from_tables(ref_tables),
-                    mapping,
-                    crs=crs,
-                    now=now,
-                    progress=progress,
+                    self.mapping,
+                    crs=self.crs,
+                    now=self.now,
+                    progress=self.progress,
                 )
             )
         return results
 
-    if dry_run:
-        with tempfile.TemporaryDirectory(prefix="gridpulse-dry-run-") as tmp:
-            previous = tables_dir(data_dir) if data_dir.is_dir() else None
-            return work_in(_Work(Path(tmp), previous, Path(tmp)))
+    def _import_boundaries(self, work: _Work, ref_tables: dict[str, pl.DataFrame]) -> ImportResult:
+        """Import the boundary file into ``work``; ``ref_tables`` takes the merged tables."""
+        # geopandas and the geometry checks load only for runs with a boundary file
+        from data_layer.ingest.boundaries import import_boundaries
 
+        result, tables = import_boundaries(
+            self.boundaries,
+            level=self.level,
+            existing=ref_tables,
+            mapping=self.mapping,
+            crs=self.crs,
+            strict=self.strict,
+            progress=self.progress,
+        )
+        if result.imported:
+            for table, frame in tables.items():
+                schema.conform(table, frame).write_parquet(
+                    work.table_file(table), compression="zstd"
+                )
+                ref_tables[table] = frame
+        return result
+
+    def version_info(self, results: list[ImportResult]) -> dict:
+        """What the new version records about the run."""
+        return {
+            "at": dt.datetime.now().isoformat(timespec="seconds"),
+            "cases": str(self.cases) if self.cases else None,
+            "boundaries": str(self.boundaries) if self.boundaries else None,
+            "level": self.level,
+            "results": [r.summary() for r in results],
+        }
+
+
+def _dry_run(data_dir: Path, job: _Job) -> list[ImportResult]:
+    """All the work in a temporary folder that is then thrown away."""
+    with tempfile.TemporaryDirectory(prefix="gridpulse-dry-run-") as tmp:
+        previous = tables_dir(data_dir) if data_dir.is_dir() else None
+        return job.run(_Work(Path(tmp), previous, Path(tmp)))
+
+
+def _new_version(data_dir: Path, job: _Job, *, fail_after_write: bool) -> list[ImportResult]:
+    """The work in a staging folder that becomes the current version once it is all written
+    (and is discarded when no row could be imported)."""
     with versions.import_lock(data_dir), versions.staging(data_dir) as stage:
         previous = (
             stage.previous
             if any(table_path(stage.previous, t).is_file() for t in schema.TABLES)
             else None
         )
-        work = _Work(stage.path, previous, stage.path.parent)
-        results = work_in(work)
+        results = job.run(_Work(stage.path, previous, stage.path.parent))
         for table in schema.TABLES:
             if table_path(stage.path, table).is_file():
                 stage.written.add(table)
         if not any(r.imported for r in results):
             return results  # nothing to switch to: the staging folder is discarded
-        if _fail_after_write:  # tests: an exception after the tables are written, before the switch
+        if fail_after_write:  # tests: an exception after the tables are written, before the switch
             raise RuntimeError("simulated failure before the version switch")
-        name = stage.commit(
-            {
-                "at": dt.datetime.now().isoformat(timespec="seconds"),
-                "cases": str(cases) if cases else None,
-                "boundaries": str(boundaries) if boundaries else None,
-                "level": level,
-                "results": [r.summary() for r in results],
-            }
-        )
+        name = stage.commit(job.version_info(results))
         for r in results:
             r.notes.append(f"版本 / version {name}")
         return results
+
+
+# --------------------------------------------------------------------------------------------
+# cases
+# --------------------------------------------------------------------------------------------
+
+
+def import_cases(
+    path: Path | str,
+    work: _Work,
+    reference: Reference,
+    mapping: Mapping,
+    *,
+    crs: str | None,
+    now: dt.datetime | None,
+    progress: Progress,
+) -> ImportResult:
+    """Import a case file into ``work``; polars' fast CSV reader first, and if it gives up
+    mid-file (an odd quote), once more with the careful reader."""
+    try:
+        return _import_cases(path, work, reference, mapping, crs=crs, now=now, progress=progress)
+    except FastPathFailed:
+        return _import_cases(
+            path, work, reference, mapping, crs=crs, now=now, progress=progress, fast=False
+        )
+
+
+def _import_cases(
+    path: Path | str,
+    work: _Work,
+    reference: Reference,
+    mapping: Mapping,
+    *,
+    crs: str | None,
+    now: dt.datetime | None,
+    progress: Progress,
+    fast: bool = True,
+) -> ImportResult:
+    """Validate the file batch by batch into parts (accepted rows, problems) in a scratch
+    folder, keep the first row of each case id, and write the cases table: the previous
+    cases the file does not name, then the file's."""
+    started = time.monotonic()
+    parts = Path(tempfile.mkdtemp(prefix=".parts-", dir=work.scratch))
+    try:
+        table, resolved = _open_mapped(path, mapping, parts=parts, fast=fast)
+        crs = crs or mapping.option("crs", "wgs84")
+        batcher = CaseBatcher(
+            resolved,
+            mapping,
+            reference,
+            crs=crs,
+            default_source=mapping.option("default_source"),
+            now=now,
+            open311=table.format == "open311",
+        )
+        result = ImportResult(kind="cases")
+        result.detected = {
+            "format": table.format,
+            "encoding": table.encoding,
+            "header_row": table.header_row,
+            "mapping": resolved,
+            "crs": crs,
+        }
+        _validate_batches(table, batcher, parts=parts, result=result, progress=progress)
+        accepted = pl.scan_parquet(sorted(parts.glob("a*.parquet")))
+        first, dups = _first_of_each_id(accepted)
+        problems = pl.concat(
+            [pl.read_parquet(p) for p in sorted(parts.glob("p*.parquet"))]
+            + [_duplicate_report(dups, resolved)],
+            how="vertical",
+        )
+        result.report = (
+            problems.with_columns(pl.lit("rejected").alias("severity"))
+            .sort("row", "column")
+            .select(list(FULL_REPORT_COLUMNS))
+        )
+        result.rejected = problems["row"].n_unique()
+        result.imported = first.height
+        _write_cases(accepted, first=first, dups=dups, work=work, result=result, progress=progress)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+    if not result.reconciled:  # an invariant, not a user error
+        raise RuntimeError(f"import does not reconcile: {result.summary()}")
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _open_mapped(
+    path: Path | str, mapping: Mapping, *, parts: Path, fast: bool
+) -> tuple[Table, dict[str, str]]:
+    """The open file and its column mapping (field → header); a DataError when a required
+    field has no column."""
+    table = open_cases_file(path, mapping, scratch=parts, fast=fast)
+    resolved = resolve_columns(table.headers, mapping)
+    missing = missing_required(resolved)
+    if missing:
+        raise DataError(
+            f"缺少必填字段 / required fields not mapped: {'; '.join(missing)}. "
+            f"文件中的表头 / headers in the file: {', '.join(table.headers[:40])}. "
+            "请在映射文件 [columns] 中指定（导入页面可以生成映射文件）/ map them in a mapping file."
+        )
+    return table, resolved
+
+
+def _validate_batches(
+    table: Table,
+    batcher: CaseBatcher,
+    *,
+    parts: Path,
+    result: ImportResult,
+    progress: Progress,
+) -> None:
+    """Each batch's accepted rows and (masked) problems as parquet parts; counts rows read."""
+    n_parts = 0
+    for batch in table.batches:
+        accepted, problems = batcher.process(batch)
+        accepted.write_parquet(parts / f"a{n_parts:05d}.parquet")
+        mask_report(problems).write_parquet(parts / f"p{n_parts:05d}.parquet")
+        n_parts += 1
+        result.read += batch.height
+        if table.total_rows:
+            fraction = result.read / table.total_rows
+        else:
+            fraction = table.position() / table.size if table.size else None
+        progress(result.read, fraction, "cases")
+    if result.read == 0:
+        raise DataError("文件中没有数据行（只有表头） / the file has a header but no data rows")
+
+
+def _first_of_each_id(accepted: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(case_id and ROW of each id's first accepted row, the later rows with ``first_row``)."""
+    ids = accepted.select("case_id", ROW).collect()
+    first = ids.filter(pl.col("case_id").is_first_distinct())
+    dups = ids.filter(~pl.col("case_id").is_first_distinct()).join(
+        first.rename({ROW: "first_row"}), on="case_id", how="left"
+    )
+    return first, dups
+
+
+def _duplicate_report(dups: pl.DataFrame, resolved: dict[str, str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "row": dups[ROW],
+            "column": [resolved.get("case_id", "case_id")] * dups.height,
+            "field": ["case_id"] * dups.height,
+            "value": dups["case_id"],
+            "reason": ["duplicate_id"] * dups.height,
+            "message": [
+                f"{message('duplicate_id')}: 与第 {r} 行相同 / same as row {r}"
+                for r in dups["first_row"].to_list()
+            ],
+        },
+        schema=REPORT_COLUMNS,
+    )
+
+
+def _write_cases(
+    accepted: pl.LazyFrame,
+    *,
+    first: pl.DataFrame,
+    dups: pl.DataFrame,
+    work: _Work,
+    result: ImportResult,
+    progress: Progress,
+) -> None:
+    """The cases table of ``work``: previous cases whose id the file does not name (the
+    others count as updated), then the file's first row of each id."""
+    new_ids = first.select("case_id").lazy()
+    prev_file = table_path(work.previous, "cases") if work.previous else None
+    if prev_file is not None and prev_file.is_file():
+        prev = pl.scan_parquet(prev_file)
+        result.updated = (
+            prev.join(new_ids, on="case_id", how="semi").select(pl.len()).collect().item()
+        )
+        kept = prev.join(new_ids, on="case_id", how="anti")
+    else:
+        kept = schema.empty("cases").lazy()
+    result.inserted = result.imported - result.updated
+    progress(result.read, 1.0, "writing")
+    fresh = accepted.join(dups.select(ROW).lazy(), on=ROW, how="anti").drop(ROW)
+    merged = pl.concat([kept, fresh], how="diagonal_relaxed").select(
+        pl.col(c).cast(t)
+        if c in kept.collect_schema().names() or c in fresh.collect_schema().names()
+        else pl.lit(None, dtype=t).alias(c)
+        for c, t in OUTPUT_SCHEMA.items()
+    )
+    merged.sink_parquet(work.table_file("cases"), compression="zstd", statistics=True)

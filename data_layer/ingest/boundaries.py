@@ -1,10 +1,7 @@
 """Boundary import: streets, communities or grids from GeoJSON, a (zipped) Shapefile or a
 GeoPackage, converted to WGS 84 and merged into the reference tables by code.
 
-* CRS: the file's own (``.prj``, GeoPackage SRS) unless ``--crs`` says otherwise; a file without
-  any CRS needs ``--crs`` and says so. GeoJSON is WGS 84 by its specification, so a GeoJSON
-  digitised on AMap (GCJ-02) or Baidu (BD-09) needs ``--crs gcj02`` / ``--crs bd09``.
-* Shapefile attribute encoding from the ``.cpg``; without one, UTF-8 is tried, then GB18030.
+* The file is read and converted by ``boundary_files.read_boundaries`` (drivers, encoding, CRS).
 * Each feature lands or is rejected (row = 1-based feature number): missing / unknown code,
   code not of the documented form, a parent given that contradicts the code prefix, duplicate
   codes, missing or non-polygonal geometry, invalid geometry that ``make_valid`` cannot repair
@@ -18,8 +15,8 @@ GeoPackage, converted to WGS 84 and merged into the reference tables by code.
 
 from __future__ import annotations
 
-import tempfile
-import zipfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,117 +25,38 @@ import polars as pl
 import shapely
 
 from data_layer.domain import schema
+from data_layer.ingest.boundary_files import read_boundaries
 from data_layer.ingest.mapping import BOUNDARY_ALIASES, Mapping, normalize_header
 from data_layer.ingest.report import FULL_REPORT_COLUMNS, ImportResult, message
 from data_layer.storage.source import DataError
+from geo.boundaries import check_hierarchy
 
 LEVELS = {"street": "streets", "community": "communities", "grid": "grids"}
 PARENT = {"street": None, "community": "street", "grid": "community"}
 DIGITS = {"street": 9, "community": 12, "grid": 15}
 KEY = {"street": "street_code", "community": "community_code", "grid": "grid_code"}
 REPAIR_TOLERANCE = 0.01  # relative area change accepted for a repaired geometry
-CHINA = (73.0, 3.0, 136.0, 54.0)
+KIND_WORDS = {
+    "基础网格": "basic",
+    "基本网格": "basic",
+    "basic": "basic",
+    "专属网格": "dedicated",
+    "dedicated": "dedicated",
+}
+PARTY_ORG_WORDS = {
+    "党支部": "branch",
+    "网格党支部": "branch",
+    "branch": "branch",
+    "党小组": "group",
+    "group": "group",
+    "无": "none",
+    "none": "none",
+}
 
 
-def _pick_layer_file(path: Path, tmp: Path) -> tuple[str, bool]:
-    """(path for pyogrio, has .cpg) — a zip is extracted and its .shp / .gpkg / .geojson found."""
-    if path.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(path) as zf:
-                zf.extractall(tmp)
-        except zipfile.BadZipFile as exc:
-            raise DataError(f"不是有效的 zip 文件 / not a valid zip: {path.name}") from exc
-        for ext in (".shp", ".gpkg", ".geojson", ".json"):
-            found = sorted(p for p in tmp.rglob(f"*{ext}") if not p.name.startswith("._"))
-            if found:
-                return str(found[0]), found[0].with_suffix(".cpg").exists()
-        raise DataError(f"zip 中没有 .shp / .gpkg / .geojson / no boundary file in {path.name}")
-    return str(path), path.with_suffix(".cpg").exists()
-
-
-def read_boundaries(
-    path: Path | str, *, crs: str | None = None, layer: str | None = None
-) -> tuple[gpd.GeoDataFrame, str]:
-    """The features in WGS 84 and the source CRS used."""
-    import pyogrio
-
-    from geo.crs import CRSError, to_wgs84
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"文件不存在 / file not found: {path}")
-    if path.stat().st_size == 0:
-        raise DataError(f"文件为空 / the file is empty: {path.name}")
-    ext = path.suffix.lower()
-    if ext not in (".zip", ".shp", ".geojson", ".json", ".gpkg"):
-        raise DataError(
-            f"不支持的边界文件 / unsupported boundary file {ext}: 请用 GeoJSON、Shapefile(.zip) 或 GeoPackage。"
-        )
-    with tempfile.TemporaryDirectory() as tmp:
-        src, has_cpg = _pick_layer_file(path, Path(tmp))
-        is_shp = src.lower().endswith(".shp")
-        if is_shp and not Path(src).with_suffix(".dbf").exists():
-            raise DataError(
-                "Shapefile 缺少 .dbf 文件 / the shapefile has no .dbf (zip the .shp, .shx, .dbf, .prj and .cpg together)"
-            )
-        try:
-            if is_shp and not has_cpg:
-                try:
-                    gdf = pyogrio.read_dataframe(src, layer=layer, encoding="utf-8")
-                except Exception:  # not UTF-8: Chinese shapefiles without .cpg are GBK
-                    gdf = pyogrio.read_dataframe(src, layer=layer, encoding="gb18030")
-            else:
-                gdf = pyogrio.read_dataframe(src, layer=layer)
-        except DataError:
-            raise
-        except Exception as exc:
-            raise DataError(
-                f"无法读取边界文件 / cannot read {path.name}: {str(exc).splitlines()[0]}"
-            ) from exc
-    if gdf.empty:
-        raise DataError(f"边界文件中没有要素 / no features in {path.name}")
-    if crs is None:
-        if gdf.crs is None:
-            raise DataError(
-                f"{path.name} 没有坐标系信息（缺少 .prj 等）/ the file has no CRS information: "
-                "请用 --crs 指定，例如 --crs gcj02（高德）、bd09（百度）、cgcs2000、wgs84 或 EPSG:4547。"
-            )
-        epsg = gdf.crs.to_epsg()
-        source = (
-            "cgcs2000"
-            if epsg == 4490
-            else "wgs84"
-            if gdf.crs.is_geographic
-            else f"EPSG:{epsg}"
-            if epsg
-            else None
-        )
-        if source is None:
-            gdf = gdf.to_crs("EPSG:4326")
-            source = gdf.crs.to_string()
-        else:
-            gdf = to_wgs84(gdf, source=source)
-    else:
-        source = crs
-        try:
-            gdf = to_wgs84(gdf, source=crs)
-        except CRSError as exc:
-            raise DataError(f"坐标系不一致 / CRS mismatch: {exc}") from exc
-    valid = gdf.geometry[~gdf.geometry.is_empty & gdf.geometry.notna()]
-    if len(valid):
-        x0, y0, x1, y1 = valid.total_bounds
-        if not (
-            np.isfinite([x0, y0, x1, y1]).all()
-            and x0 >= CHINA[0]
-            and x1 <= CHINA[2]
-            and y0 >= CHINA[1]
-            and y1 <= CHINA[3]
-        ):
-            raise DataError(
-                f"换算后的坐标不在中国境内 / coordinates are outside China after conversion "
-                f"({x0:.3f},{y0:.3f} – {x1:.3f},{y1:.3f}): 坐标系是否指定错了？请检查 --crs。"
-            )
-    return gdf, source
+# --------------------------------------------------------------------------------------------
+# attributes
+# --------------------------------------------------------------------------------------------
 
 
 def _attr_columns(gdf: gpd.GeoDataFrame, level: str, mapping: Mapping) -> dict[str, str]:
@@ -178,6 +96,68 @@ def _text(series) -> list[str | None]:
     return out
 
 
+@dataclass
+class _Features:
+    """The file's features: text attributes, and what the checks settle — the code (given, or
+    found by name), the parent code (the code's prefix) and the geometry (safely repaired)."""
+
+    codes: list[str | None]
+    names: list[str | None]
+    parent_codes: list[str | None]
+    parent_names: list[str | None]
+    geometry: np.ndarray  # of shapely geometries (or None)
+    parents: list[str | None]
+
+    @classmethod
+    def read(cls, gdf: gpd.GeoDataFrame, cols: dict[str, str]) -> _Features:
+        n = len(gdf)
+
+        def col(fld: str) -> list[str | None]:
+            return _text(gdf[cols[fld]]) if fld in cols else [None] * n
+
+        return cls(
+            codes=[None if c is None else c.removesuffix(".0") for c in col("code")],
+            names=col("name"),
+            parent_codes=col("parent_code"),
+            parent_names=col("parent_name"),
+            geometry=np.asarray(gdf.geometry.values, dtype=object).copy(),
+            parents=[None] * n,
+        )
+
+
+@dataclass
+class _Problems:
+    """Report rows (``FULL_REPORT_COLUMNS``); ``row`` is the 1-based feature number."""
+
+    columns: dict[str, str]  # field → attribute column
+    rows: list[dict] = field(default_factory=list)
+
+    def add(
+        self, row: int, fld: str, value, reason: str, detail: str = "", severity: str = "rejected"
+    ) -> None:
+        self.rows.append(
+            {
+                "row": row,
+                "column": self.columns.get(fld, fld),
+                "field": fld,
+                "value": None if value is None else str(value)[:200],
+                "reason": reason,
+                "message": message(reason) + (f": {detail}" if detail else ""),
+                "severity": severity,
+            }
+        )
+
+    def frame(self) -> pl.DataFrame:
+        if not self.rows:
+            return pl.DataFrame(schema=FULL_REPORT_COLUMNS)
+        return pl.DataFrame(self.rows, schema=FULL_REPORT_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------
+# the import of one level
+# --------------------------------------------------------------------------------------------
+
+
 def import_boundaries(
     path: Path | str,
     *,
@@ -189,10 +169,6 @@ def import_boundaries(
     progress=None,
 ) -> tuple[ImportResult, dict[str, pl.DataFrame]]:
     """Read, validate and merge one level; returns the result and the updated tables."""
-    import time
-
-    from geo.boundaries import check_hierarchy
-
     started = time.monotonic()
     gdf, source = read_boundaries(
         path, crs=crs or mapping.options.get("crs"), layer=mapping.options.get("layer")
@@ -206,153 +182,184 @@ def import_boundaries(
         "mapping": cols,
         "features": n,
     }
-    rows = list(range(1, n + 1))
-    problems: list[dict] = []
+    problems = _Problems(cols)
+    feats = _Features.read(gdf, cols)
+    rejected = _check_codes(feats, level=level, existing=existing, problems=problems)
+    rejected |= _check_geometries(feats, skip=rejected, problems=problems)
+    ok = np.flatnonzero(~rejected)
 
-    def problem(
-        i: int, fld: str, value, reason: str, detail: str = "", severity: str = "rejected"
-    ) -> None:
-        problems.append(
-            {
-                "row": rows[i],
-                "column": cols.get(fld, fld),
-                "field": fld,
-                "value": None if value is None else str(value)[:200],
-                "reason": reason,
-                "message": message(reason) + (f": {detail}" if detail else ""),
-                "severity": severity,
-            }
-        )
+    frame = _level_frame(feats, ok, level=level, gdf=gdf, cols=cols)
+    tables, result.updated = _merge(existing, level=level, frame=frame)
+    result.notes += _dissolve_missing_parents(tables, level=level, names=_parent_names(feats, ok))
+    row_of = {feats.codes[i]: i + 1 for i in ok}
+    problems.rows += _hierarchy_warnings(tables, row_of=row_of, strict=strict)
 
-    def col(fld: str) -> list[str | None]:
-        return _text(gdf[cols[fld]]) if fld in cols else [None] * n
+    result.report = problems.frame()
+    result.imported = len(ok)
+    result.rejected = int(rejected.sum())
+    result.inserted = result.imported - result.updated
+    result.warnings = [p["message"] for p in problems.rows if p["severity"] == "warning"]
+    result.seconds = time.monotonic() - started
+    if progress:
+        progress(n, 1.0, f"boundaries:{level}")
+    return result, tables
 
-    codes = [None if c is None else c.removesuffix(".0") for c in col("code")]
-    names = col("name")
-    parent_codes = col("parent_code")
-    parent_names = col("parent_name")
-    digits = DIGITS[level]
+
+# --- validate ----------------------------------------------------------------------------------
+
+
+def _check_codes(
+    feats: _Features, *, level: str, existing: dict[str, pl.DataFrame], problems: _Problems
+) -> np.ndarray:
+    """Codes: given, or found by (parent, name) among existing areas; of the documented form,
+    agreeing with a given parent, unique. Sets ``feats.codes`` / ``feats.parents``; returns the
+    rejected features."""
     parent_level = PARENT[level]
-    table = LEVELS[level]
-    key = KEY[level]
-    old = existing[table]
-    parent_table = LEVELS[parent_level] if parent_level else None
-    parents_old = existing[parent_table] if parent_table else None
-    rejected = np.zeros(n, dtype=bool)
+    by_name, parent_by_name = _known_names(level, existing)
+    rejected = np.zeros(len(feats.codes), dtype=bool)
+    seen: dict[str, int] = {}
+    for i in range(len(feats.codes)):
+        pc = feats.parent_codes[i]
+        if pc is None and feats.parent_names[i] is not None and parent_level:
+            found = parent_by_name.get(feats.parent_names[i], set())
+            pc = next(iter(found)) if len(found) == 1 else None
+        if feats.codes[i] is None and feats.names[i] is not None:
+            feats.codes[i] = by_name.get((pc, feats.names[i]))
+        problem = _code_problem(feats, i, level=level, parent=pc, seen=seen)
+        if problem is not None:
+            problems.add(i + 1, *problem)
+            rejected[i] = True
+            continue
+        if parent_level:
+            feats.parents[i] = feats.codes[i][: DIGITS[parent_level]]
+        seen[feats.codes[i]] = i + 1
+    return rejected
 
-    # codes: given, or found by (parent, name) among existing areas
-    old_by_name = {}
+
+def _known_names(
+    level: str, existing: dict[str, pl.DataFrame]
+) -> tuple[dict[tuple[str | None, str], str], dict[str, set[str]]]:
+    """((parent code, name) → code of this level, parent name → parent codes) in the data."""
+    parent_level = PARENT[level]
+    old, key = existing[LEVELS[level]], KEY[level]
+    by_name: dict[tuple[str | None, str], str] = {}
     if old.height:
         parent_key = KEY[parent_level] if parent_level else None
         for r in old.iter_rows(named=True):
-            old_by_name.setdefault((r[parent_key] if parent_key else None, r["name"]), r[key])
-    parent_by_name = {}
+            by_name.setdefault((r[parent_key] if parent_key else None, r["name"]), r[key])
+    parent_by_name: dict[str, set[str]] = {}
+    parents_old = existing[LEVELS[parent_level]] if parent_level else None
     if parents_old is not None and parents_old.height:
         for code, nm in zip(
             parents_old[KEY[parent_level]].to_list(), parents_old["name"].to_list(), strict=True
         ):
             parent_by_name.setdefault(nm, set()).add(code)
+    return by_name, parent_by_name
 
-    final_parent: list[str | None] = [None] * n
-    seen: dict[str, int] = {}
-    for i in range(n):
-        pc = parent_codes[i]
-        if pc is None and parent_names[i] is not None and parent_level:
-            found = parent_by_name.get(parent_names[i], set())
-            pc = next(iter(found)) if len(found) == 1 else None
-        code = codes[i]
-        if code is None and names[i] is not None:
-            code = old_by_name.get((pc, names[i]))
-            codes[i] = code
-        if code is None:
-            problem(
-                i,
-                "code",
-                None,
-                "missing_code",
-                f"{level} 需要 {digits} 位编码 / needs a {digits}-digit code",
-            )
-            rejected[i] = True
-            continue
-        if not (len(code) == digits and code.isascii() and code.isdigit()):
-            problem(i, "code", code, "bad_code", f"应为 {digits} 位数字 / must be {digits} digits")
-            rejected[i] = True
-            continue
-        if parent_level:
-            prefix = code[: DIGITS[parent_level]]
-            if pc is not None and pc != prefix:
-                problem(
-                    i,
-                    "parent_code" if parent_codes[i] else "parent_name",
-                    parent_codes[i] or parent_names[i],
-                    "parent_mismatch",
-                    f"{code} → {prefix}",
-                )
-                rejected[i] = True
-                continue
-            final_parent[i] = prefix
-        if code in seen:
-            problem(
-                i,
-                "code",
-                code,
-                "duplicate_id",
-                f"与第 {seen[code]} 个要素相同 / same as feature {seen[code]}",
-            )
-            rejected[i] = True
-            continue
-        seen[code] = rows[i]
 
-    # geometry: present, polygonal, valid (or safely repaired)
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    fixed = geoms.copy()
-    for i in range(n):
-        if rejected[i]:
+def _code_problem(
+    feats: _Features, i: int, *, level: str, parent: str | None, seen: dict[str, int]
+) -> tuple[str, object, str, str] | None:
+    """(field, value, reason, detail) of the first thing wrong with feature ``i``'s code."""
+    code, digits, parent_level = feats.codes[i], DIGITS[level], PARENT[level]
+    if code is None:
+        return (
+            "code",
+            None,
+            "missing_code",
+            f"{level} 需要 {digits} 位编码 / needs a {digits}-digit code",
+        )
+    if not (len(code) == digits and code.isascii() and code.isdigit()):
+        return "code", code, "bad_code", f"应为 {digits} 位数字 / must be {digits} digits"
+    if parent_level:
+        prefix = code[: DIGITS[parent_level]]
+        if parent is not None and parent != prefix:
+            given = feats.parent_codes[i]
+            return (
+                "parent_code" if given else "parent_name",
+                given or feats.parent_names[i],
+                "parent_mismatch",
+                f"{code} → {prefix}",
+            )
+    if code in seen:
+        return (
+            "code",
+            code,
+            "duplicate_id",
+            f"与第 {seen[code]} 个要素相同 / same as feature {seen[code]}",
+        )
+    return None
+
+
+def _check_geometries(feats: _Features, *, skip: np.ndarray, problems: _Problems) -> np.ndarray:
+    """Geometry present, polygonal, valid or safely repaired (a warning); 2D. Repairs
+    ``feats.geometry`` in place; returns the rejected features."""
+    rejected = np.zeros(len(feats.geometry), dtype=bool)
+    for i, g in enumerate(feats.geometry):
+        if skip[i]:
             continue
-        g = geoms[i]
+        code = feats.codes[i]
         if g is None or g.is_empty:
-            problem(i, "geometry", codes[i], "missing_geometry")
+            problems.add(i + 1, "geometry", code, "missing_geometry")
             rejected[i] = True
             continue
         if g.geom_type not in ("Polygon", "MultiPolygon"):
-            problem(i, "geometry", codes[i], "not_polygon", g.geom_type)
+            problems.add(i + 1, "geometry", code, "not_polygon", g.geom_type)
             rejected[i] = True
             continue
         if not g.is_valid:
             reason = shapely.is_valid_reason(g)
-            repaired = shapely.make_valid(g)
-            polys = [
-                p for p in shapely.get_parts(repaired) if p.geom_type in ("Polygon", "MultiPolygon")
-            ]
-            repaired = shapely.union_all(polys) if polys else None
-            before = abs(shapely.area(shapely.buffer(g, 0))) or 1e-30
-            if (
-                repaired is None
-                or repaired.is_empty
-                or abs(repaired.area - before) / before > REPAIR_TOLERANCE
-            ):
-                problem(i, "geometry", codes[i], "unrepairable_geometry", reason)
+            repaired = _repaired(g)
+            if repaired is None:
+                problems.add(i + 1, "geometry", code, "unrepairable_geometry", reason)
                 rejected[i] = True
                 continue
-            problem(i, "geometry", codes[i], "invalid_geometry", reason, severity="warning")
-            fixed[i] = repaired
-        if fixed[i].geom_type == "MultiPolygon" or fixed[i].geom_type == "Polygon":
-            fixed[i] = shapely.force_2d(fixed[i])
+            problems.add(i + 1, "geometry", code, "invalid_geometry", reason, severity="warning")
+            feats.geometry[i] = repaired
+        if feats.geometry[i].geom_type in ("MultiPolygon", "Polygon"):
+            feats.geometry[i] = shapely.force_2d(feats.geometry[i])
+    return rejected
 
-    ok = np.flatnonzero(~rejected)
+
+def _repaired(g):
+    """``make_valid``'s polygons, or None when they change the area by more than the tolerance."""
+    polys = [
+        p
+        for p in shapely.get_parts(shapely.make_valid(g))
+        if p.geom_type in ("Polygon", "MultiPolygon")
+    ]
+    repaired = shapely.union_all(polys) if polys else None
+    before = abs(shapely.area(shapely.buffer(g, 0))) or 1e-30
+    if (
+        repaired is None
+        or repaired.is_empty
+        or abs(repaired.area - before) / before > REPAIR_TOLERANCE
+    ):
+        return None
+    return repaired
+
+
+# --- build tables ------------------------------------------------------------------------------
+
+
+def _level_frame(
+    feats: _Features, ok: np.ndarray, *, level: str, gdf: gpd.GeoDataFrame, cols: dict[str, str]
+) -> pl.DataFrame:
+    """The accepted features as rows of the level's table (attributes not in the file: null)."""
+    key, parent_level = KEY[level], PARENT[level]
     frame = pl.DataFrame(
         {
-            key: [codes[i] for i in ok],
-            "name": [names[i] or codes[i] for i in ok],
-            "geometry": [shapely.to_wkb(fixed[i]) for i in ok],
+            key: [feats.codes[i] for i in ok],
+            "name": [feats.names[i] or feats.codes[i] for i in ok],
+            "geometry": [shapely.to_wkb(feats.geometry[i]) for i in ok],
         },
         schema={key: pl.String, "name": pl.String, "geometry": pl.Binary},
     )
     if parent_level:
         frame = frame.with_columns(
-            pl.Series(KEY[parent_level], [final_parent[i] for i in ok], dtype=pl.String)
+            pl.Series(KEY[parent_level], [feats.parents[i] for i in ok], dtype=pl.String)
         )
-    target_schema = schema.TABLES[table]
+    target_schema = schema.TABLES[LEVELS[level]]
     for fld, dtype in target_schema.items():
         if fld in frame.columns:
             continue
@@ -366,29 +373,23 @@ def import_boundaries(
         else:
             frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(fld))
     if level == "grid":
-        kind_words = {
-            "基础网格": "basic",
-            "基本网格": "basic",
-            "basic": "basic",
-            "专属网格": "dedicated",
-            "dedicated": "dedicated",
-        }
-        org_words = {
-            "党支部": "branch",
-            "网格党支部": "branch",
-            "branch": "branch",
-            "党小组": "group",
-            "group": "group",
-            "无": "none",
-            "none": "none",
-        }
         frame = frame.with_columns(
-            pl.col("kind").replace_strict(kind_words, default="basic", return_dtype=pl.String),
-            pl.col("party_org").replace_strict(org_words, default=None, return_dtype=pl.String),
+            pl.col("kind").replace_strict(KIND_WORDS, default="basic", return_dtype=pl.String),
+            pl.col("party_org").replace_strict(
+                PARTY_ORG_WORDS, default=None, return_dtype=pl.String
+            ),
         )
-    frame = frame.select(list(target_schema))
+    return frame.select(list(target_schema))
 
-    # merge by code: given attributes win, missing ones keep the existing values
+
+def _merge(
+    existing: dict[str, pl.DataFrame], *, level: str, frame: pl.DataFrame
+) -> tuple[dict[str, pl.DataFrame], int]:
+    """(tables with the level merged by code, features that updated an existing area): given
+    attributes win, missing ones keep the existing values."""
+    table, key = LEVELS[level], KEY[level]
+    old = existing[table]
+    target_schema = schema.TABLES[table]
     old_cols = [c for c in target_schema if c != key]
     merged = frame.join(old, on=key, how="left", suffix="__old")
     merged = merged.with_columns(
@@ -396,12 +397,28 @@ def import_boundaries(
         for c in old_cols
         if f"{c}__old" in merged.columns
     ).select(list(target_schema))
-    result.updated = frame.join(old, on=key, how="semi").height
+    updated = frame.join(old, on=key, how="semi").height
     new_table = pl.concat([old.join(frame, on=key, how="anti"), merged], how="vertical").sort(key)
     tables = dict(existing)
     tables[table] = schema.conform(table, new_table)
+    return tables, updated
 
-    # parents that do not exist yet: dissolve their children
+
+def _parent_names(feats: _Features, ok: np.ndarray) -> dict[str, str]:
+    """Parent code → the parent name the file gives (first feature wins)."""
+    names: dict[str, str] = {}
+    for i in ok:
+        if feats.parent_names[i] and feats.parents[i]:
+            names.setdefault(feats.parents[i], feats.parent_names[i])
+    return names
+
+
+def _dissolve_missing_parents(
+    tables: dict[str, pl.DataFrame], *, level: str, names: dict[str, str]
+) -> list[str]:
+    """Create the parents (and theirs) that do not exist yet by dissolving their children, in
+    ``tables``; ``names`` names the level's own parents. Returns a note per level created."""
+    notes = []
     child_level = level
     while PARENT[child_level]:
         par = PARENT[child_level]
@@ -412,72 +429,66 @@ def import_boundaries(
         )
         if not missing:
             break
-        name_of = {}
-        if child_level == level:
-            for i in ok:
-                if parent_names[i] and final_parent[i]:
-                    name_of.setdefault(final_parent[i], parent_names[i])
-        new_rows = []
-        for pcode in missing:
-            kids = children.filter(pl.col(pkey) == pcode)
-            union = shapely.union_all(shapely.from_wkb(kids["geometry"].to_numpy()))
-            row = {c: None for c in schema.TABLES[ptable]}
-            row.update(
-                {pkey: pcode, "name": name_of.get(pcode, pcode), "geometry": shapely.to_wkb(union)}
-            )
-            if par == "community":
-                row["street_code"] = pcode[:9]
-                for c in ("households", "population"):
-                    row[c] = int(kids[c].sum()) if kids[c].null_count() < kids.height else None
-            if par == "street":
-                row["district"] = pcode[:6]
-            new_rows.append(row)
+        created = _dissolved(children, par, missing, names if child_level == level else {})
         tables[ptable] = schema.conform(
-            ptable,
-            pl.concat(
-                [tables[ptable], pl.DataFrame(new_rows, schema=schema.TABLES[ptable])],
-                how="vertical",
-            ).sort(pkey),
+            ptable, pl.concat([tables[ptable], created], how="vertical").sort(pkey)
         )
-        result.notes.append(
+        notes.append(
             f"由下级边界合并生成 {len(missing)} 个{par} / created {len(missing)} {par}(s) by dissolving their {child_level}s: {', '.join(missing[:5])}"
         )
         child_level = par
+    return notes
 
-    # hierarchy checks on the result
+
+def _dissolved(
+    children: pl.DataFrame, par: str, missing: list[str], names: dict[str, str]
+) -> pl.DataFrame:
+    """Rows of level ``par`` for the ``missing`` codes: the union of their children, and the
+    children's households and population summed (a community's street: its code prefix)."""
+    ptable, pkey = LEVELS[par], KEY[par]
+    rows = []
+    for pcode in missing:
+        kids = children.filter(pl.col(pkey) == pcode)
+        union = shapely.union_all(shapely.from_wkb(kids["geometry"].to_numpy()))
+        row = {c: None for c in schema.TABLES[ptable]}
+        row.update(
+            {pkey: pcode, "name": names.get(pcode, pcode), "geometry": shapely.to_wkb(union)}
+        )
+        if par == "community":
+            row["street_code"] = pcode[:9]
+            for c in ("households", "population"):
+                row[c] = int(kids[c].sum()) if kids[c].null_count() < kids.height else None
+        if par == "street":
+            row["district"] = pcode[:6]
+        rows.append(row)
+    return pl.DataFrame(rows, schema=schema.TABLES[ptable])
+
+
+# --- check the hierarchy -------------------------------------------------------------------------
+
+
+def _hierarchy_warnings(
+    tables: dict[str, pl.DataFrame], *, row_of: dict[str, int], strict: bool
+) -> list[dict]:
+    """Gaps, overlaps, a grid outside its community (``geo.boundaries.check_hierarchy``) as
+    warning rows, at the feature that has the first code named; ``strict``: an error instead."""
     found = check_hierarchy(
         streets=tables["streets"], communities=tables["communities"], grids=tables["grids"]
     )
-    row_of = {codes[i]: rows[i] for i in ok}
-    relevant = found
-    for p in relevant:
-        first_code = p.code.split("/")[0]
-        problems.append(
-            {
-                "row": row_of.get(first_code),
-                "column": "geometry",
-                "field": "geometry",
-                "value": p.code,
-                "reason": "boundary_warning",
-                "message": f"{message('boundary_warning')} ({p.kind}): {p.message}",
-                "severity": "warning",
-            }
-        )
-    if strict and relevant:
+    if strict and found:
         raise DataError(
-            f"边界检查发现 {len(relevant)} 个问题（--strict）/ boundary checks found {len(relevant)} problem(s): "
-            + "; ".join(p.message for p in relevant[:5])
+            f"边界检查发现 {len(found)} 个问题（--strict）/ boundary checks found {len(found)} problem(s): "
+            + "; ".join(p.message for p in found[:5])
         )
-    result.report = (
-        pl.DataFrame(problems, schema=FULL_REPORT_COLUMNS)
-        if problems
-        else pl.DataFrame(schema=FULL_REPORT_COLUMNS)
-    )
-    result.imported = len(ok)
-    result.rejected = int(rejected.sum())
-    result.inserted = result.imported - result.updated
-    result.warnings = [p["message"] for p in problems if p["severity"] == "warning"]
-    result.seconds = time.monotonic() - started
-    if progress:
-        progress(n, 1.0, f"boundaries:{level}")
-    return result, tables
+    return [
+        {
+            "row": row_of.get(p.code.split("/")[0]),
+            "column": "geometry",
+            "field": "geometry",
+            "value": p.code,
+            "reason": "boundary_warning",
+            "message": f"{message('boundary_warning')} ({p.kind}): {p.message}",
+            "severity": "warning",
+        }
+        for p in found
+    ]

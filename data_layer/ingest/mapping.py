@@ -201,6 +201,11 @@ class Mapping:
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # field → word → code
     options: dict[str, object] = field(default_factory=dict)
 
+    def option(self, key: str, default: object = None) -> object:
+        """An [options] value; an empty one counts as not given."""
+        value = self.options.get(key, default)
+        return value if value not in ("", None) else default
+
     def to_toml(self) -> str:
         def q(s: object) -> str:
             return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer.ingest.mapping import header_score
+from data_layer.ingest.mapping import Mapping, header_score
 from data_layer.storage.source import DataError
 
 ROW = "__row__"
@@ -584,4 +584,20 @@ def open_table(
         )
     raise DataError(
         f"不支持的文件类型 / unsupported file type {ext or '(none)'}: 案件请用 .csv / .xlsx / .json。"
+    )
+
+
+def open_cases_file(
+    path: Path | str, mapping: Mapping, *, scratch: Path | None = None, fast: bool = True
+) -> Table:
+    """``open_table`` with the mapping file's [options] (header row, encoding, sheet, batch)."""
+    header_row = mapping.option("header_row")
+    return open_table(
+        path,
+        scratch=scratch,
+        fast=fast,
+        header_row=int(header_row) if header_row else None,
+        encoding=mapping.option("encoding"),
+        sheet=mapping.option("sheet"),
+        batch_rows=int(mapping.option("batch_rows", 100_000)),
     )

@@ -1,0 +1,141 @@
+"""Reading a boundary file: GeoJSON, a (zipped) Shapefile or a GeoPackage → features in WGS 84.
+
+* CRS: the file's own (``.prj``, GeoPackage SRS) unless ``--crs`` says otherwise; a file without
+  any CRS needs ``--crs`` and says so. GeoJSON is WGS 84 by its specification, so a GeoJSON
+  digitised on AMap (GCJ-02) or Baidu (BD-09) needs ``--crs gcj02`` / ``--crs bd09``.
+* Shapefile attribute encoding from the ``.cpg``; without one, UTF-8 is tried, then GB18030.
+* Coordinates outside China after the conversion mean a wrong CRS: the file is refused.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pyproj
+
+from data_layer.storage.source import DataError
+from geo.crs import CRSError, to_wgs84
+
+CHINA = (73.0, 3.0, 136.0, 54.0)
+SUFFIXES = (".zip", ".shp", ".geojson", ".json", ".gpkg")
+
+
+def read_boundaries(
+    path: Path | str, *, crs: str | None = None, layer: str | None = None
+) -> tuple[gpd.GeoDataFrame, str]:
+    """The features in WGS 84 and the source CRS used."""
+    path = _supported_file(Path(path))
+    gdf = _read_features(path, layer=layer)
+    gdf, source = _to_wgs84(gdf, crs=crs, name=path.name)
+    _check_in_china(gdf)
+    return gdf, source
+
+
+def _supported_file(path: Path) -> Path:
+    if not path.is_file():
+        raise DataError(f"文件不存在 / file not found: {path}")
+    if path.stat().st_size == 0:
+        raise DataError(f"文件为空 / the file is empty: {path.name}")
+    ext = path.suffix.lower()
+    if ext not in SUFFIXES:
+        raise DataError(
+            f"不支持的边界文件 / unsupported boundary file {ext}: 请用 GeoJSON、Shapefile(.zip) 或 GeoPackage。"
+        )
+    return path
+
+
+def _pick_layer_file(path: Path, tmp: Path) -> tuple[str, bool]:
+    """(path for pyogrio, has .cpg) — a zip is extracted and its .shp / .gpkg / .geojson found."""
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                zf.extractall(tmp)
+        except zipfile.BadZipFile as exc:
+            raise DataError(f"不是有效的 zip 文件 / not a valid zip: {path.name}") from exc
+        for ext in (".shp", ".gpkg", ".geojson", ".json"):
+            found = sorted(p for p in tmp.rglob(f"*{ext}") if not p.name.startswith("._"))
+            if found:
+                return str(found[0]), found[0].with_suffix(".cpg").exists()
+        raise DataError(f"zip 中没有 .shp / .gpkg / .geojson / no boundary file in {path.name}")
+    return str(path), path.with_suffix(".cpg").exists()
+
+
+def _read_features(path: Path, *, layer: str | None) -> gpd.GeoDataFrame:
+    with tempfile.TemporaryDirectory() as tmp:
+        src, has_cpg = _pick_layer_file(path, Path(tmp))
+        is_shp = src.lower().endswith(".shp")
+        if is_shp and not Path(src).with_suffix(".dbf").exists():
+            raise DataError(
+                "Shapefile 缺少 .dbf 文件 / the shapefile has no .dbf (zip the .shp, .shx, .dbf, .prj and .cpg together)"
+            )
+        try:
+            gdf = _read_layer(src, layer=layer, guess_encoding=is_shp and not has_cpg)
+        except Exception as exc:
+            raise DataError(
+                f"无法读取边界文件 / cannot read {path.name}: {str(exc).splitlines()[0]}"
+            ) from exc
+    if gdf.empty:
+        raise DataError(f"边界文件中没有要素 / no features in {path.name}")
+    return gdf
+
+
+def _read_layer(src: str, *, layer: str | None, guess_encoding: bool) -> gpd.GeoDataFrame:
+    if not guess_encoding:
+        return pyogrio.read_dataframe(src, layer=layer)
+    try:
+        return pyogrio.read_dataframe(src, layer=layer, encoding="utf-8")
+    except Exception:  # not UTF-8: Chinese shapefiles without .cpg are GBK
+        return pyogrio.read_dataframe(src, layer=layer, encoding="gb18030")
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, *, crs: str | None, name: str) -> tuple[gpd.GeoDataFrame, str]:
+    """The features converted from ``crs`` (given), or else from the file's own CRS."""
+    if crs is not None:
+        try:
+            return to_wgs84(gdf, source=crs), crs
+        except CRSError as exc:
+            raise DataError(f"坐标系不一致 / CRS mismatch: {exc}") from exc
+    if gdf.crs is None:
+        raise DataError(
+            f"{name} 没有坐标系信息（缺少 .prj 等）/ the file has no CRS information: "
+            "请用 --crs 指定，例如 --crs gcj02（高德）、bd09（百度）、cgcs2000、wgs84 或 EPSG:4547。"
+        )
+    source = _crs_name(gdf.crs)
+    if source is None:
+        gdf = gdf.to_crs("EPSG:4326")
+        return gdf, gdf.crs.to_string()
+    return to_wgs84(gdf, source=source), source
+
+
+def _crs_name(crs: pyproj.CRS) -> str | None:
+    """The file's CRS as ``geo.crs`` names it (None: no EPSG code to name it by)."""
+    epsg = crs.to_epsg()
+    if epsg == 4490:
+        return "cgcs2000"
+    if crs.is_geographic:
+        return "wgs84"
+    return f"EPSG:{epsg}" if epsg else None
+
+
+def _check_in_china(gdf: gpd.GeoDataFrame) -> None:
+    """Coordinates outside China after conversion mean the CRS was wrong."""
+    valid = gdf.geometry[~gdf.geometry.is_empty & gdf.geometry.notna()]
+    if not len(valid):
+        return
+    x0, y0, x1, y1 = valid.total_bounds
+    if not (
+        np.isfinite([x0, y0, x1, y1]).all()
+        and x0 >= CHINA[0]
+        and x1 <= CHINA[2]
+        and y0 >= CHINA[1]
+        and y1 <= CHINA[3]
+    ):
+        raise DataError(
+            f"换算后的坐标不在中国境内 / coordinates are outside China after conversion "
+            f"({x0:.3f},{y0:.3f} – {x1:.3f},{y1:.3f}): 坐标系是否指定错了？请检查 --crs。"
+        )
