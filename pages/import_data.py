@@ -12,11 +12,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from data_layer import settings
 from data_layer.domain.schema import SOURCES
 from data_layer.ingest import Mapping, preview, run_import
 from data_layer.ingest.mapping import CASE_FIELDS
 from data_layer.ingest.report import report_csv_bytes
-from data_layer.storage.source import DataError, data_dir_from_env
+from data_layer.storage.source import DataError
 from ui.i18n import code_label, t
 
 log = logging.getLogger("gridpulse.import")
@@ -224,7 +225,7 @@ def body() -> None:
     bar, progress = _progress_callback()
     try:
         results = run_import(
-            data_dir_from_env(),
+            settings.data_dir(),
             cases=path if kind == "cases" else None,
             boundaries=path if kind == "boundaries" else None,
             level=level,

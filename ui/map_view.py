@@ -6,11 +6,12 @@ inside the map) with geo/maps.py, and turns clicks into filter changes with geo/
 
 from __future__ import annotations
 
-import os
+import dataclasses
 
 import streamlit as st
 from streamlit_folium import st_folium
 
+import data_layer.settings
 from data_layer.domain.filters import Filter
 from geo import maps
 from geo.selection import RETURNED_OBJECTS, Selection, apply_click, effective_level
@@ -24,11 +25,7 @@ MAP_WIDTH_HINT = 760  # a conservative map column width; only sets the initial z
 
 def base_layer_settings() -> dict:
     """Base map from the environment: none (default), tianditu, amap or custom."""
-    return {
-        "base_layer": os.environ.get("GRIDPULSE_BASEMAP", "none"),
-        "tile_url": os.environ.get("GRIDPULSE_TILE_URL") or None,
-        "tianditu_key": os.environ.get("GRIDPULSE_TIANDITU_KEY") or None,
-    }
+    return dataclasses.asdict(data_layer.settings.base_map())
 
 
 def grid_map(

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import os
 
 import polars as pl
 import streamlit as st
 
+from data_layer import settings
 from data_layer.domain.filters import Filter, Window, now_local
 from data_layer.domain.scope import Scope
 from data_layer.queries import analytics as analytics_queries
 from data_layer.queries import figures
-from data_layer.storage.source import Dataset, data_dir_from_env, open_dataset, signature
+from data_layer.storage.source import Dataset, open_dataset, signature
 
 FILTER_KEY = "filter"
 PENDING_AREAS = "_pending_areas"
-DEFAULT_REFRESH_SECONDS = 60
 
 
 def refresh_interval(flt: Filter) -> dt.timedelta | None:
@@ -32,10 +31,7 @@ def refresh_interval(flt: Filter) -> dt.timedelta | None:
     """
     if flt.as_of is not None:
         return None
-    try:
-        seconds = float(os.environ.get("GRIDPULSE_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS))
-    except ValueError:
-        seconds = DEFAULT_REFRESH_SECONDS
+    seconds = settings.refresh_seconds()
     return dt.timedelta(seconds=seconds) if seconds > 0 else None
 
 
@@ -46,7 +42,7 @@ def _load_dataset(data_dir: str, version: tuple) -> Dataset:
 
 def dataset() -> Dataset:
     """The current dataset; re-read once (for everybody) when a table file changes."""
-    data_dir = data_dir_from_env()
+    data_dir = settings.data_dir()
     return _load_dataset(str(data_dir), signature(data_dir))
 
 

@@ -27,18 +27,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
 import shapely
 
 from data_layer.domain import schema
+from data_layer.domain.filters import now_local
 from data_layer.storage.source import load_sla_hours, table_path, write_tables
 
 __all__ = ["SCALES", "generate", "anchor_end"]
 
-TZ = ZoneInfo("Asia/Shanghai")
 CENTER_LON, CENTER_LAT = 115.9, 28.7
 # Metres per degree around the centre (one affine map metric plane → lon/lat).
 _M_PER_DEG_LAT = 110_860.0
@@ -1649,7 +1648,7 @@ def _wishes(city: _City, days: list[dt.date], seed: int, end: int) -> pl.DataFra
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(TZ).date()
+    return now_local().date()
 
 
 def generate(

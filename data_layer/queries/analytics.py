@@ -20,7 +20,8 @@ from data_layer.domain.filters import Filter, Window
 from data_layer.domain.privacy import mask_personal
 from data_layer.domain.scope import Scope
 from data_layer.queries import figures
-from data_layer.storage.source import ASSETS, Dataset, load_sla_hours
+from data_layer.settings import RANKING_TOML
+from data_layer.storage.source import Dataset, load_sla_hours
 
 COMPARISONS = ("previous", "last_year", "none")
 BUCKETS = {"week": "1w", "month": "1mo"}
@@ -609,7 +610,7 @@ class RankingConfig:
 
 def load_ranking_config(path: Path | None = None) -> RankingConfig:
     """Read ``assets/ranking.toml``; an unknown or non-rate metric key is an error."""
-    path = path or ASSETS / "ranking.toml"
+    path = path or RANKING_TOML
     with open(path, "rb") as fh:
         raw = tomllib.load(fh)
     weights = tuple((str(k), float(v)) for k, v in raw.get("weights", {}).items() if float(v) > 0)
