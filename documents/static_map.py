@@ -17,6 +17,7 @@ import polars as pl
 import shapely
 
 from data_layer.domain import metrics
+from data_layer.domain.areas import codes_of
 from data_layer.domain.labels import lookup
 from documents.fonts import matplotlib_family
 from geo import maps
@@ -101,7 +102,7 @@ def choropleth_png(
     areas["color"] = scale.colors_for(geometry[metric].to_list(), low)
     areas.plot(ax=ax, color=areas["color"], edgecolor="#ffffff", linewidth=0.8)
 
-    street_codes = geometry["code"].str.slice(0, 9).unique().to_list()
+    street_codes = codes_of(geometry["code"], level="street").unique().to_list()
     streets = maps.level_geometries(tables, level="street").filter(
         pl.col("code").is_in(street_codes)
     )

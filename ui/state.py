@@ -14,6 +14,7 @@ import polars as pl
 import streamlit as st
 
 from data_layer import settings
+from data_layer.domain import areas
 from data_layer.domain.filters import Filter, Window, now_local
 from data_layer.domain.scope import Scope
 from data_layer.queries import analytics as analytics_queries
@@ -171,7 +172,7 @@ def case_points(flt: Filter, *, win: Window, since: dt.datetime | None) -> pl.Da
 def _area_counts(version: tuple, flt: Filter, scope_: Scope) -> dict[str, int]:
     ds = dataset()
     return {
-        level: figures.area_names(ds, flt, scope_, level=level).height for level in figures.LEVELS
+        level: figures.area_names(ds, flt, scope_, level=level).height for level in areas.LEVELS
     }
 
 
@@ -184,11 +185,8 @@ def area_counts(flt: Filter) -> dict[str, int]:
 def _area_names(version: tuple) -> dict[str, str]:
     ds = dataset()
     names: dict[str, str] = {}
-    for table, key in (
-        ("streets", "street_code"),
-        ("communities", "community_code"),
-        ("grids", "grid_code"),
-    ):
+    for level in areas.LEVELS:
+        table, key = areas.TABLE[level], areas.KEY[level]
         names.update(zip(ds[table][key].to_list(), ds[table]["name"].to_list(), strict=True))
     return names
 

@@ -28,14 +28,11 @@ import polars as pl
 import shapely
 
 from data_layer.domain import schema
+from data_layer.domain.areas import DIGITS, KEY, PARENT, TABLE, code_of, district_of
 from data_layer.ingest.mapping import BOUNDARY_ALIASES, Mapping, normalize_header
 from data_layer.ingest.report import FULL_REPORT_COLUMNS, ImportResult, message
 from data_layer.storage.source import DataError
 
-LEVELS = {"street": "streets", "community": "communities", "grid": "grids"}
-PARENT = {"street": None, "community": "street", "grid": "community"}
-DIGITS = {"street": 9, "community": 12, "grid": 15}
-KEY = {"street": "street_code", "community": "community_code", "grid": "grid_code"}
 REPAIR_TOLERANCE = 0.01  # relative area change accepted for a repaired geometry
 CHINA = (73.0, 3.0, 136.0, 54.0)
 
@@ -233,10 +230,10 @@ def import_boundaries(
     parent_names = col("parent_name")
     digits = DIGITS[level]
     parent_level = PARENT[level]
-    table = LEVELS[level]
+    table = TABLE[level]
     key = KEY[level]
     old = existing[table]
-    parent_table = LEVELS[parent_level] if parent_level else None
+    parent_table = TABLE[parent_level] if parent_level else None
     parents_old = existing[parent_table] if parent_table else None
     rejected = np.zeros(n, dtype=bool)
 
@@ -279,7 +276,7 @@ def import_boundaries(
             rejected[i] = True
             continue
         if parent_level:
-            prefix = code[: DIGITS[parent_level]]
+            prefix = code_of(code, level=parent_level)
             if pc is not None and pc != prefix:
                 problem(
                     i,
@@ -405,8 +402,8 @@ def import_boundaries(
     child_level = level
     while PARENT[child_level]:
         par = PARENT[child_level]
-        ptable, pkey = LEVELS[par], KEY[par]
-        children = tables[LEVELS[child_level]]
+        ptable, pkey = TABLE[par], KEY[par]
+        children = tables[TABLE[child_level]]
         missing = sorted(
             set(children[pkey].drop_nulls().to_list()) - set(tables[ptable][pkey].to_list())
         )
@@ -426,11 +423,11 @@ def import_boundaries(
                 {pkey: pcode, "name": name_of.get(pcode, pcode), "geometry": shapely.to_wkb(union)}
             )
             if par == "community":
-                row["street_code"] = pcode[:9]
+                row["street_code"] = code_of(pcode, level="street")
                 for c in ("households", "population"):
                     row[c] = int(kids[c].sum()) if kids[c].null_count() < kids.height else None
             if par == "street":
-                row["district"] = pcode[:6]
+                row["district"] = district_of(pcode)
             new_rows.append(row)
         tables[ptable] = schema.conform(
             ptable,
