@@ -313,10 +313,9 @@ def grouped_bars(
 
 
 def _code_text(kind: str | None, code) -> str:
+    """A code's label; names (``kind`` None) and missing codes shown as they are."""
     if kind is None or code is None:
         return str(code)
-    if kind in ("grid_kind", "party_org", "property_mode", "size"):
-        return t(f"code.{kind}.{code}")
     return code_label(kind, code)
 
 
