@@ -2,7 +2,7 @@
 
 One model feeds the screen (pages/meeting.py), the PPTX (``briefing_pptx``) and the PDF
 (``briefing_pdf``), so the three cannot disagree. Every number is read from
-``figures.kpis`` / ``analytics`` and formatted by ``metrics.format_value`` /
+``figures.kpis`` / ``analytics`` and formatted by ``formatting.format_value`` /
 ``format_fraction`` — the same as ``python -m data_layer kpis`` for the meeting's scope,
 period and as-of. Personal data leaves this module masked (``analytics.open_cases`` masks;
 ``exports.masked`` masks again, phones in any text column included).
@@ -22,8 +22,9 @@ import polars as pl
 
 from data_layer.domain import metrics
 from data_layer.domain.filters import Filter, Window
+from data_layer.domain.formatting import DASH, format_change, format_fraction, format_value
 from data_layer.domain.labels import code_label, metric_formula, metric_label, text
-from data_layer.domain.metrics import DASH, format_fraction, format_value, metric_def
+from data_layer.domain.metrics import metric_def
 from data_layer.domain.scope import Scope
 from data_layer.queries import analytics, figures
 from data_layer.storage.source import Dataset
@@ -256,22 +257,6 @@ class Briefing:
         return " · ".join((self.title, self.scope_label, self.period_label, self.as_of_label))
 
 
-def format_delta(key: str, now, before, *, lang: str) -> str | None:
-    """Change against the previous period: ``+1.2 百分点`` for rates, ``+12`` for counts."""
-    if now is None or before is None:
-        return None
-    metric = metric_def(key)
-    diff = now - before
-    if metric.kind == "rate":
-        change = f"{diff * 100:+.1f} {text('kpi.pp', lang=lang)}"
-    elif metric.kind == "count":
-        change = f"{int(diff):+,}"
-    else:
-        change = f"{diff:+,.{metric.decimals}f}"
-    number = change.lstrip("+-").split(" ")[0]
-    return "±" + change.lstrip("+-") if number.strip("0.,") == "" else change
-
-
 def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> Figure:
     metric = metric_def(key)
     value = row.get(key)
@@ -283,7 +268,7 @@ def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> F
         fraction = format_fraction(numerator, denominator)
     delta = None
     if previous is not None and metric.group != "coverage":
-        delta = format_delta(key, value, previous.get(key), lang=lang)
+        delta = format_change(key, value, previous.get(key), lang=lang)
     return Figure(
         key=key,
         label=metric_label(key, lang=lang),

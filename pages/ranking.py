@@ -4,7 +4,7 @@ low-volume areas flagged and kept out."""
 
 import streamlit as st
 
-from data_layer.domain.metrics import DASH
+from data_layer.domain.formatting import DASH
 from ui import charts, state
 from ui.downloads import Col, table
 from ui.i18n import metric_label, t

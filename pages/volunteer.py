@@ -3,7 +3,7 @@ the micro-wish funnel, most and least active communities."""
 
 import streamlit as st
 
-from data_layer.domain.metrics import DASH
+from data_layer.domain.formatting import DASH
 from ui import charts, state
 from ui.downloads import Col, metric_downloads, table
 from ui.i18n import t

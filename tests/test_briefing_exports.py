@@ -11,7 +11,7 @@ from fixtures_tiny import AS_OF, S1, cli_kpis
 from PIL import Image
 from pptx.oxml.ns import qn
 
-from data_layer.domain.metrics import format_fraction, format_value
+from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.scope import Scope
 from data_layer.settings import FONTS_DIR
 from documents.briefing import Meeting, build_briefing

@@ -16,7 +16,8 @@ import plotly.io as pio
 import polars as pl
 import streamlit as st
 
-from data_layer.domain.metrics import FUNNEL_STAGES, format_fraction, format_value, metric_def
+from data_layer.domain.formatting import format_fraction, format_value
+from data_layer.domain.metrics import FUNNEL_STAGES, metric_def
 from ui.i18n import code_label, metric_label, t
 
 FONT_FAMILY = (

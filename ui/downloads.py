@@ -17,7 +17,8 @@ import polars as pl
 import streamlit as st
 
 from data_layer.domain.filters import Filter, Window
-from data_layer.domain.metrics import DASH, DETAIL_METRICS, METRICS, metric_def
+from data_layer.domain.formatting import DASH, number_format
+from data_layer.domain.metrics import DETAIL_METRICS, METRICS
 from documents import exports
 from ui import state
 from ui.i18n import code_label, metric_formula, metric_label, t
@@ -46,17 +47,6 @@ def _code_labels(kind: str, codes: list) -> list[str]:
     return [DASH if code is None else code_label(kind, code) for code in codes]
 
 
-def _number_format(key: str) -> str | None:
-    if key not in METRICS and key not in DETAIL_METRICS:
-        return None
-    metric = metric_def(key)
-    if metric.kind == "rate":
-        return "{:.1%}"
-    if metric.kind == "count":
-        return "{:,.0f}"
-    return f"{{:,.{metric.decimals}f}}"
-
-
 def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, dict, dict]:
     data: dict[str, list] = {}
     formats: dict[str, object] = {}
@@ -75,7 +65,7 @@ def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, di
         elif frame.schema[col.key] == pl.Boolean:
             values = [t("col.low_volume") if v else "" for v in values]
         else:
-            fmt = col.fmt if isinstance(col.fmt, str) else _number_format(col.key)
+            fmt = col.fmt if isinstance(col.fmt, str) else number_format(col.key)
             if fmt:
                 formats[header] = fmt
         data[header] = values
