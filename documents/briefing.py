@@ -4,8 +4,8 @@ One model feeds the screen (pages/meeting.py), the PPTX (``briefing_pptx``) and 
 (``briefing_pdf``), so the three cannot disagree. Every number is read from
 ``figures.kpis`` / ``analytics`` and formatted by ``formatting.format_value`` /
 ``format_fraction`` — the same as ``python -m data_layer kpis`` for the meeting's scope,
-period and as-of. Personal data leaves this module masked (``analytics.open_cases`` masks;
-``exports.masked`` masks again, phones in any text column included).
+period and as-of. Personal data leaves this module masked (``privacy.mask_personal``, even
+for a role that may see it on screen).
 
 A ``Meeting`` is the frozen choice — period (a month, a quarter or a custom range), streets
 and as-of — with its URL form, so the same link shows the same numbers later.
@@ -25,10 +25,10 @@ from data_layer.domain.filters import Filter, Window
 from data_layer.domain.formatting import DASH, format_change, format_fraction, format_value
 from data_layer.domain.labels import code_label, metric_formula, metric_label, text
 from data_layer.domain.metrics import metric_def
+from data_layer.domain.privacy import mask_personal
 from data_layer.domain.scope import Scope
 from data_layer.queries import analytics, figures
 from data_layer.storage.source import Dataset
-from documents.exports import masked
 
 KINDS = ("month", "quarter", "custom")
 SLIDES = ("headline", "map", "ranking", "overdue", "coverage", "volunteer", "notes")
@@ -451,7 +451,7 @@ def _ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
 
 
 def _overdue_slide(current: dict, overdue: pl.DataFrame, *, lang: str) -> Slide:
-    overdue = masked(overdue)  # already masked by the query; phones in any text masked too
+    overdue = mask_personal(overdue)  # masked by the query unless allowed; never on a slide
     units = (
         overdue.with_columns(pl.col("handling_unit").fill_null(text("meeting.no_unit", lang=lang)))
         .group_by("handling_unit")

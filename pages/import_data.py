@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from data_layer import settings
+from data_layer.domain.privacy import mask_log_record
 from data_layer.domain.schema import SOURCES
 from data_layer.ingest import Mapping, preview, run_import
 from data_layer.ingest.mapping import CASE_FIELDS
@@ -21,6 +22,7 @@ from data_layer.storage.source import DataError
 from ui.i18n import code_label, t
 
 log = logging.getLogger("gridpulse.import")
+log.addFilter(mask_log_record)  # a traceback may quote a row of the file
 CRS_CHOICES = ["", "wgs84", "gcj02", "bd09", "cgcs2000", "EPSG:4547", "EPSG:4548", "EPSG:3857"]
 CASE_TYPES = ["csv", "txt", "xlsx", "json"]
 BOUNDARY_TYPES = ["geojson", "json", "zip", "gpkg"]
