@@ -10,10 +10,11 @@ from pathlib import Path
 import streamlit as st
 
 from data_layer.domain.filters import PERIODS, Filter
+from data_layer.domain.labels import LANGS
 from data_layer.domain.schema import CATEGORIES, SOURCES
 from data_layer.storage.source import DataError
 from ui import state
-from ui.i18n import LANGS, code_label, t
+from ui.i18n import code_label, t
 from ui.state import SessionKey
 
 log = logging.getLogger("gridpulse")

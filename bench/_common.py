@@ -13,10 +13,11 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
+from data_layer import settings
 from data_layer.domain.filters import Filter, Window
 from data_layer.domain.scope import Scope
 from data_layer.queries import figures
-from data_layer.storage.source import Dataset, data_dir_from_env, open_dataset
+from data_layer.storage.source import Dataset, open_dataset
 
 MAP_WIDTH = 1100
 MAP_HEIGHT = 650
@@ -25,7 +26,7 @@ FILTER = Filter(period="last_12_months")
 
 @st.cache_resource(show_spinner=False)
 def dataset() -> Dataset:
-    return open_dataset(data_dir_from_env())
+    return open_dataset(settings.data_dir())
 
 
 @st.cache_resource(show_spinner=False)

@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from bench import _common
-from data_layer.domain import metrics
+from data_layer.domain.formatting import format_value
 from data_layer.queries.map_legend import color_scale
 from geo.offline import use_local_assets
 
@@ -34,7 +34,7 @@ gdf = gpd.GeoDataFrame(
     geometry=shapely.from_wkb(frame["geometry"].to_numpy()),
     crs="EPSG:4326",
 )
-gdf["value"] = [metrics.format_value(metric, v) for v in gdf[metric]]
+gdf["value"] = [format_value(metric, v) for v in gdf[metric]]
 scale = color_scale(metric=metric, values=values)
 
 minx, miny, maxx, maxy = gdf.total_bounds

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from data_layer.domain import metrics
+from data_layer.domain import areas, metrics
 from data_layer.domain.filters import Filter, now_local
 from data_layer.domain.scope import Scope
 from data_layer.queries import figures
@@ -313,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="count everything as known at this local time (default: now)",
     )
     kpis.add_argument(
-        "--by", choices=list(figures.LEVELS), help="one row per street, community or grid in scope"
+        "--by", choices=list(areas.LEVELS), help="one row per street, community or grid in scope"
     )
     kpis.add_argument("--format", choices=["json", "csv"], default="json")
     kpis.set_defaults(func=cmd_kpis)
@@ -375,9 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--boundaries", type=Path, help="boundaries: .geojson, .zip (Shapefile), .shp or .gpkg"
     )
-    imp.add_argument(
-        "--level", choices=["street", "community", "grid"], help="level of --boundaries"
-    )
+    imp.add_argument("--level", choices=list(areas.LEVELS), help="level of --boundaries")
     imp.add_argument(
         "--mapping", type=Path, help="column mapping file (TOML; the import page saves one)"
     )

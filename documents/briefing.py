@@ -2,10 +2,10 @@
 
 One model feeds the screen (pages/meeting.py), the PPTX (``briefing_pptx``) and the PDF
 (``briefing_pdf``), so the three cannot disagree. Every number is read from
-``figures.kpis`` and the page-family queries and formatted by ``metrics.format_value`` /
+``figures.kpis`` and the page-family queries and formatted by ``formatting.format_value`` /
 ``format_fraction`` — the same as ``python -m data_layer kpis`` for the meeting's scope,
-period and as-of. Personal data leaves this module masked (``cases.open_cases`` masks;
-``exports.masked`` masks again, phones in any text column included).
+period and as-of. Personal data leaves this module masked (``privacy.mask_personal``, even
+for a role that may see it on screen).
 
 A ``Meeting`` is the frozen choice — period (a month, a quarter or a custom range), streets
 and as-of — with its URL form, so the same link shows the same numbers later.
@@ -22,12 +22,13 @@ import polars as pl
 
 from data_layer.domain import metrics
 from data_layer.domain.filters import Filter, Window
-from data_layer.domain.labels import lookup
-from data_layer.domain.metrics import DASH, format_fraction, format_value, metric_def
+from data_layer.domain.formatting import DASH, format_change, format_fraction, format_value
+from data_layer.domain.labels import code_label, metric_formula, metric_label, text
+from data_layer.domain.metrics import metric_def
+from data_layer.domain.privacy import mask_personal
 from data_layer.domain.scope import Scope
 from data_layer.queries import cases, coverage, figures, ranking, volunteer
 from data_layer.storage.source import Dataset
-from documents.exports import masked
 
 KINDS = ("month", "quarter", "custom")
 SLIDES = ("headline", "map", "ranking", "overdue", "coverage", "volunteer", "notes")
@@ -256,35 +257,6 @@ class Briefing:
         return " · ".join((self.title, self.scope_label, self.period_label, self.as_of_label))
 
 
-def _text(key: str, lang: str, **fmt) -> str:
-    text = lookup("ui", key, language=lang)
-    return text.format(**fmt) if fmt else text
-
-
-def _label(key: str, lang: str) -> str:
-    return lookup("metric", key, language=lang)
-
-
-def _formula(key: str, lang: str) -> str:
-    return lookup("formula", key, language=lang)
-
-
-def format_delta(key: str, now, before, *, lang: str) -> str | None:
-    """Change against the previous period: ``+1.2 百分点`` for rates, ``+12`` for counts."""
-    if now is None or before is None:
-        return None
-    metric = metric_def(key)
-    diff = now - before
-    if metric.kind == "rate":
-        text = f"{diff * 100:+.1f} {_text('kpi.pp', lang)}"
-    elif metric.kind == "count":
-        text = f"{int(diff):+,}"
-    else:
-        text = f"{diff:+,.{metric.decimals}f}"
-    number = text.lstrip("+-").split(" ")[0]
-    return "±" + text.lstrip("+-") if number.strip("0.,") == "" else text
-
-
 def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> Figure:
     metric = metric_def(key)
     value = row.get(key)
@@ -296,13 +268,13 @@ def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> F
         fraction = format_fraction(numerator, denominator)
     delta = None
     if previous is not None and metric.group != "coverage":
-        delta = format_delta(key, value, previous.get(key), lang=lang)
+        delta = format_change(key, value, previous.get(key), lang=lang)
     return Figure(
         key=key,
-        label=_label(key, lang),
+        label=metric_label(key, lang=lang),
         value=format_value(key, value),
         fraction=fraction,
-        formula=_formula(key, lang),
+        formula=metric_formula(key, lang=lang),
         delta=delta,
         higher_is_better=metric.higher_is_better,
         raw=value,
@@ -314,7 +286,9 @@ def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> F
 def _cut(rows: list[tuple[str, ...]], *, lang: str, unit: str) -> tuple[tuple, str | None]:
     if len(rows) <= MAX_ROWS:
         return tuple(rows), None
-    return tuple(rows[:MAX_ROWS]), _text("meeting.more", lang, n=len(rows) - MAX_ROWS, unit=unit)
+    return tuple(rows[:MAX_ROWS]), text(
+        "meeting.more", lang=lang, n=len(rows) - MAX_ROWS, unit=unit
+    )
 
 
 def _hours(value) -> str:
@@ -335,10 +309,10 @@ def _headline(current: dict, previous: dict, window: Window, *, lang: str) -> Sl
     return Slide(
         key="headline",
         number=1,
-        title=_text("meeting.slide.headline", lang),
-        subtitle=_text("meeting.headline.compare", lang, start=before.start, end=before.end),
+        title=text("meeting.slide.headline", lang=lang),
+        subtitle=text("meeting.headline.compare", lang=lang, start=before.start, end=before.end),
         figures=tuple(figure(k, current, lang=lang, previous=previous) for k in HEADLINE),
-        notes=(_text("meeting.headline.note", lang),),
+        notes=(text("meeting.headline.note", lang=lang),),
     )
 
 
@@ -357,25 +331,25 @@ def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide
     ]
     low = by_community.filter(pl.col("due") < metrics.MIN_DENOMINATOR).height
     table = Table(
-        title=_text("meeting.map.lowest", lang),
+        title=text("meeting.map.lowest", lang=lang),
         columns=(
-            _text("meeting.col.community", lang),
-            _label("closure_rate", lang),
-            _text("meeting.col.fraction", lang),
-            _label("overdue_open", lang),
+            text("meeting.col.community", lang=lang),
+            metric_label("closure_rate", lang=lang),
+            text("meeting.col.fraction", lang=lang),
+            metric_label("overdue_open", lang=lang),
         ),
         rows=tuple(rows),
         numeric=(False, True, True, True),
-        note=_text("meeting.map.low_volume", lang, n=low, min=metrics.MIN_DENOMINATOR)
+        note=text("meeting.map.low_volume", lang=lang, n=low, min=metrics.MIN_DENOMINATOR)
         if low
         else None,
-        empty=_text("meeting.map.none_ranked", lang, min=metrics.MIN_DENOMINATOR),
+        empty=text("meeting.map.none_ranked", lang=lang, min=metrics.MIN_DENOMINATOR),
     )
     return Slide(
         key="map",
         number=2,
-        title=_text("meeting.slide.map", lang),
-        subtitle=_text("meeting.map.subtitle", lang),
+        title=text("meeting.slide.map", lang=lang),
+        subtitle=text("meeting.map.subtitle", lang=lang),
         figures=(figure("closure_rate", current, lang=lang),),
         tables=(table,),
     )
@@ -394,12 +368,12 @@ def _unit_lists(units: pl.DataFrame, config: ranking.RankingConfig) -> tuple:
 
 def _ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
     columns = (
-        _text("meeting.col.rank", lang),
-        _text("meeting.col.community", lang),
-        _text("meeting.col.score", lang),
-        _text("meeting.col.change", lang),
-        _label("closure_rate", lang),
-        _label("on_time_rate", lang),
+        text("meeting.col.rank", lang=lang),
+        text("meeting.col.community", lang=lang),
+        text("meeting.col.score", lang=lang),
+        text("meeting.col.change", lang=lang),
+        metric_label("closure_rate", lang=lang),
+        metric_label("on_time_rate", lang=lang),
     )
     numeric = (True, False, True, True, True, True)
 
@@ -416,32 +390,32 @@ def _ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
             for r in frame.iter_rows(named=True)
         )
 
-    none = _text("meeting.ranking.none", lang, n=config.min_denominator)
+    none = text("meeting.ranking.none", lang=lang, n=config.min_denominator)
     red = Table(
-        _text("meeting.ranking.red", lang, n=config.top_n),
+        text("meeting.ranking.red", lang=lang, n=config.top_n),
         columns,
         community_rows(board.red),
         numeric,
         empty=none,
     )
     black = Table(
-        _text("meeting.ranking.black", lang, n=config.top_n),
+        text("meeting.ranking.black", lang=lang, n=config.top_n),
         columns,
         community_rows(board.black),
         numeric,
-        empty=none if board.red.is_empty() else _text("meeting.ranking.black_empty", lang),
+        empty=none if board.red.is_empty() else text("meeting.ranking.black_empty", lang=lang),
     )
     top, bottom, unranked = _unit_lists(units, config)
     unit_columns = (
-        _text("meeting.col.list", lang),
-        _text("meeting.col.unit", lang),
-        _text("meeting.col.score", lang),
-        _label("on_time_rate", lang),
-        _label("overdue_open", lang),
+        text("meeting.col.list", lang=lang),
+        text("meeting.col.unit", lang=lang),
+        text("meeting.col.score", lang=lang),
+        metric_label("on_time_rate", lang=lang),
+        metric_label("overdue_open", lang=lang),
     )
     unit_rows = [
         (
-            _text(f"meeting.list.{group}", lang),
+            text(f"meeting.list.{group}", lang=lang),
             r["handling_unit"],
             format_value("ranking_score", r["ranking_score"]),
             format_value("on_time_rate", r["on_time_rate"]),
@@ -451,33 +425,35 @@ def _ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
         for r in frame.iter_rows(named=True)
     ]
     units_table = Table(
-        _text("meeting.ranking.units", lang, n=UNIT_TOP),
+        text("meeting.ranking.units", lang=lang, n=UNIT_TOP),
         unit_columns,
         tuple(unit_rows),
         (False, False, True, True, True),
-        note=_text("meeting.ranking.units_flagged", lang, n=unranked, min=config.min_denominator)
+        note=text(
+            "meeting.ranking.units_flagged", lang=lang, n=unranked, min=config.min_denominator
+        )
         if unranked
         else None,
         empty=none,
     )
     notes = []
     if board.flagged:
-        notes.append(_text("meeting.ranking.flagged", lang, n=board.flagged))
-    weights = "，".join(f"{_label(k, lang)} {w:g}" for k, w in config.weights)
-    notes.append(_text("meeting.ranking.rule", lang, weights=weights, n=config.min_denominator))
+        notes.append(text("meeting.ranking.flagged", lang=lang, n=board.flagged))
+    weights = "，".join(f"{metric_label(k, lang=lang)} {w:g}" for k, w in config.weights)
+    notes.append(text("meeting.ranking.rule", lang=lang, weights=weights, n=config.min_denominator))
     return Slide(
         key="ranking",
         number=3,
-        title=_text("meeting.slide.ranking", lang),
+        title=text("meeting.slide.ranking", lang=lang),
         tables=(red, black, units_table),
         notes=tuple(notes),
     )
 
 
 def _overdue_slide(current: dict, overdue: pl.DataFrame, *, lang: str) -> Slide:
-    overdue = masked(overdue)  # already masked by the query; phones in any text masked too
+    overdue = mask_personal(overdue)  # masked by the query unless allowed; never on a slide
     units = (
-        overdue.with_columns(pl.col("handling_unit").fill_null(_text("meeting.no_unit", lang)))
+        overdue.with_columns(pl.col("handling_unit").fill_null(text("meeting.no_unit", lang=lang)))
         .group_by("handling_unit")
         .agg(
             pl.len().alias("n"),
@@ -490,26 +466,26 @@ def _overdue_slide(current: dict, overdue: pl.DataFrame, *, lang: str) -> Slide:
         (r["handling_unit"], f"{r['n']:,}", _hours(r["max_hours"]), _hours(r["median_hours"]))
         for r in units.iter_rows(named=True)
     ]
-    rows, note = _cut(unit_rows, lang=lang, unit=_text("meeting.unit.units", lang))
+    rows, note = _cut(unit_rows, lang=lang, unit=text("meeting.unit.units", lang=lang))
     by_unit = Table(
-        _text("meeting.overdue.by_unit", lang),
+        text("meeting.overdue.by_unit", lang=lang),
         (
-            _text("meeting.col.unit", lang),
-            _text("meeting.col.overdue_n", lang),
-            _text("meeting.col.max_hours", lang),
-            _text("meeting.col.median_hours", lang),
+            text("meeting.col.unit", lang=lang),
+            text("meeting.col.overdue_n", lang=lang),
+            text("meeting.col.max_hours", lang=lang),
+            text("meeting.col.median_hours", lang=lang),
         ),
         rows,
         (False, True, True, True),
         note=note,
-        empty=_text("meeting.overdue.none", lang),
+        empty=text("meeting.overdue.none", lang=lang),
     )
     case_rows = [
         (
             r["handling_unit"] or DASH,
             r["case_id"],
             r["grid_name"] or r["community_name"] or DASH,
-            lookup("category", r["category"], language=lang),
+            code_label("category", r["category"], lang=lang),
             _hours(r["hours_overdue"]),
             r["reporter_name"] or DASH,
             r["reporter_phone"] or DASH,
@@ -518,31 +494,31 @@ def _overdue_slide(current: dict, overdue: pl.DataFrame, *, lang: str) -> Slide:
             ["handling_unit", "hours_overdue"], descending=[False, True], nulls_last=True
         ).iter_rows(named=True)
     ]
-    rows, note = _cut(case_rows, lang=lang, unit=_text("meeting.unit.cases", lang))
+    rows, note = _cut(case_rows, lang=lang, unit=text("meeting.unit.cases", lang=lang))
     cases = Table(
-        _text("meeting.overdue.cases", lang),
+        text("meeting.overdue.cases", lang=lang),
         (
-            _text("meeting.col.unit", lang),
-            _text("meeting.col.case", lang),
-            _text("meeting.col.where", lang),
-            _text("meeting.col.category", lang),
-            _text("meeting.col.hours_overdue", lang),
-            _text("meeting.col.reporter", lang),
-            _text("meeting.col.phone", lang),
+            text("meeting.col.unit", lang=lang),
+            text("meeting.col.case", lang=lang),
+            text("meeting.col.where", lang=lang),
+            text("meeting.col.category", lang=lang),
+            text("meeting.col.hours_overdue", lang=lang),
+            text("meeting.col.reporter", lang=lang),
+            text("meeting.col.phone", lang=lang),
         ),
         rows,
         (False, False, False, False, True, False, False),
         note=note,
-        empty=_text("meeting.overdue.none", lang),
+        empty=text("meeting.overdue.none", lang=lang),
     )
     return Slide(
         key="overdue",
         number=4,
-        title=_text("meeting.slide.overdue", lang),
-        subtitle=_text("meeting.overdue.subtitle", lang),
+        title=text("meeting.slide.overdue", lang=lang),
+        subtitle=text("meeting.overdue.subtitle", lang=lang),
         figures=(figure("overdue_open", current, lang=lang), figure("at_risk", current, lang=lang)),
         tables=(by_unit, cases),
-        notes=(_text("meeting.privacy", lang),),
+        notes=(text("meeting.privacy", lang=lang),),
     )
 
 
@@ -553,45 +529,45 @@ def _coverage_slide(
         (r["grid_name"], r["community_name"] or DASH, f"{r['households'] or 0:,}")
         for r in no_ft.iter_rows(named=True)
     ]
-    rows, note = _cut(ft_rows, lang=lang, unit=_text("meeting.unit.grids", lang))
+    rows, note = _cut(ft_rows, lang=lang, unit=text("meeting.unit.grids", lang=lang))
     ft = Table(
-        _text("meeting.coverage.no_ft", lang, n=no_ft.height),
+        text("meeting.coverage.no_ft", lang=lang, n=no_ft.height),
         (
-            _text("meeting.col.grid", lang),
-            _text("meeting.col.community", lang),
-            _text("meeting.col.households", lang),
+            text("meeting.col.grid", lang=lang),
+            text("meeting.col.community", lang=lang),
+            text("meeting.col.households", lang=lang),
         ),
         rows,
         (False, False, True),
         note=note,
-        empty=_text("meeting.coverage.no_ft.none", lang),
+        empty=text("meeting.coverage.no_ft.none", lang=lang),
     )
     party_rows = [
         (
             r["grid_name"],
             r["community_name"] or DASH,
-            _text(f"meeting.grid_kind.{r['kind']}", lang),
+            text(f"meeting.grid_kind.{r['kind']}", lang=lang),
         )
         for r in no_party.iter_rows(named=True)
     ]
-    rows, note = _cut(party_rows, lang=lang, unit=_text("meeting.unit.grids", lang))
+    rows, note = _cut(party_rows, lang=lang, unit=text("meeting.unit.grids", lang=lang))
     party = Table(
-        _text("meeting.coverage.no_party", lang, n=no_party.height),
+        text("meeting.coverage.no_party", lang=lang, n=no_party.height),
         (
-            _text("meeting.col.grid", lang),
-            _text("meeting.col.community", lang),
-            _text("meeting.col.kind", lang),
+            text("meeting.col.grid", lang=lang),
+            text("meeting.col.community", lang=lang),
+            text("meeting.col.kind", lang=lang),
         ),
         rows,
         (False, False, False),
         note=note,
-        empty=_text("meeting.coverage.no_party.none", lang),
+        empty=text("meeting.coverage.no_party.none", lang=lang),
     )
     return Slide(
         key="coverage",
         number=5,
-        title=_text("meeting.slide.coverage", lang),
-        subtitle=_text("meeting.coverage.subtitle", lang),
+        title=text("meeting.slide.coverage", lang=lang),
+        subtitle=text("meeting.coverage.subtitle", lang=lang),
         figures=tuple(figure(k, current, lang=lang) for k in COVERAGE),
         tables=(ft, party),
     )
@@ -613,21 +589,21 @@ def _volunteer_slide(
         for r in most.iter_rows(named=True)
     )
     table = Table(
-        _text("meeting.volunteer.most", lang, n=most.height),
+        text("meeting.volunteer.most", lang=lang, n=most.height),
         (
-            _text("meeting.col.community", lang),
-            _label("volunteer_hours_per_1k", lang),
-            _label("volunteer_hours", lang),
-            _label("activities", lang),
+            text("meeting.col.community", lang=lang),
+            metric_label("volunteer_hours_per_1k", lang=lang),
+            metric_label("volunteer_hours", lang=lang),
+            metric_label("activities", lang=lang),
         ),
         rows,
         (False, True, True, True),
-        empty=_text("meeting.volunteer.none", lang),
+        empty=text("meeting.volunteer.none", lang=lang),
     )
     return Slide(
         key="volunteer",
         number=6,
-        title=_text("meeting.slide.volunteer", lang),
+        title=text("meeting.slide.volunteer", lang=lang),
         figures=tuple(figures),
         tables=(table,),
     )
@@ -641,33 +617,35 @@ def _notes_slide(
             [*HEADLINE, "at_risk", *COVERAGE, *VOLUNTEER, *VOLUNTEER_DETAIL, "ranking_score"]
         )
     )
-    rows = tuple((_label(k, lang), _formula(k, lang)) for k in keys)
+    rows = tuple((metric_label(k, lang=lang), metric_formula(k, lang=lang)) for k in keys)
     before = window.previous()
     notes = (
-        _text("meeting.notes.scope", lang, scope=scope_label),
-        _text("meeting.notes.period", lang, start=window.start, end=window.end),
-        _text(
-            "meeting.notes.as_of", lang, as_of=window.as_of.isoformat(sep=" ", timespec="minutes")
+        text("meeting.notes.scope", lang=lang, scope=scope_label),
+        text("meeting.notes.period", lang=lang, start=window.start, end=window.end),
+        text(
+            "meeting.notes.as_of",
+            lang=lang,
+            as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
         ),
-        _text(
+        text(
             "meeting.notes.compare",
-            lang,
+            lang=lang,
             start=before.start,
             end=before.end,
             as_of=before.as_of.isoformat(sep=" ", timespec="minutes"),
         ),
-        _text("meeting.notes.source", lang, source=source, version=version),
-        _text("meeting.notes.rules", lang, n=metrics.MIN_DENOMINATOR),
-        _text("meeting.privacy", lang),
+        text("meeting.notes.source", lang=lang, source=source, version=version),
+        text("meeting.notes.rules", lang=lang, n=metrics.MIN_DENOMINATOR),
+        text("meeting.privacy", lang=lang),
     )
     return Slide(
         key="notes",
         number=7,
-        title=_text("meeting.slide.notes", lang),
+        title=text("meeting.slide.notes", lang=lang),
         tables=(
             Table(
-                _text("meeting.notes.formulas", lang),
-                (_text("meeting.col.metric", lang), _text("meeting.col.formula", lang)),
+                text("meeting.notes.formulas", lang=lang),
+                (text("meeting.col.metric", lang=lang), text("meeting.col.formula", lang=lang)),
                 rows,
                 (False, False),
             ),
@@ -678,7 +656,7 @@ def _notes_slide(
 
 def scope_label(ds: Dataset, streets: Sequence[str], *, lang: str) -> str:
     if not streets:
-        return _text("scope.all", lang)
+        return text("scope.all", lang=lang)
     names = dict(zip(ds["streets"]["street_code"], ds["streets"]["name"], strict=True))
     return "、".join(names.get(s, s) for s in streets)
 
@@ -698,19 +676,22 @@ def file_stem(meeting: Meeting) -> str:
 
 def period_label(meeting: Meeting, *, lang: str) -> str:
     if meeting.kind == "month":
-        name = _text(
-            "meeting.period.month_name", lang, year=meeting.start.year, month=meeting.start.month
+        name = text(
+            "meeting.period.month_name",
+            lang=lang,
+            year=meeting.start.year,
+            month=meeting.start.month,
         )
     elif meeting.kind == "quarter":
-        name = _text(
+        name = text(
             "meeting.period.quarter_name",
-            lang,
+            lang=lang,
             year=meeting.start.year,
             quarter=(meeting.start.month - 1) // 3 + 1,
         )
     else:
-        name = _text("meeting.period.custom_name", lang)
-    return _text("meeting.period.label", lang, name=name, start=meeting.start, end=meeting.end)
+        name = text("meeting.period.custom_name", lang=lang)
+    return text("meeting.period.label", lang=lang, name=name, start=meeting.start, end=meeting.end)
 
 
 def build_briefing(
@@ -758,15 +739,15 @@ def build_briefing(
     return Briefing(
         meeting=meeting,
         lang=lang,
-        title=_text("meeting.title", lang),
+        title=text("meeting.title", lang=lang),
         scope_label=scope_text,
         period_label=period_label(meeting, lang=lang),
-        as_of_label=_text(
-            "meeting.as_of", lang, as_of=window.as_of.isoformat(sep=" ", timespec="minutes")
+        as_of_label=text(
+            "meeting.as_of", lang=lang, as_of=window.as_of.isoformat(sep=" ", timespec="minutes")
         ),
-        compare_label=_text(
+        compare_label=text(
             "meeting.headline.compare",
-            lang,
+            lang=lang,
             start=window.previous().start,
             end=window.previous().end,
         ),

@@ -3,9 +3,9 @@
 Every table the pages show can be downloaded through here (ui/downloads.py adds the
 buttons). Columns keep their stable keys (DESIGN §2: "the key is the metric's stable name
 in code, in the CLI's JSON and in exports"); the Excel file adds a sheet 说明 (about) with
-the filter, the period and the as-of time. Reporter name and phone are masked (张*,
-138****1234) unless the role may see them, and mobile numbers inside any text column are
-masked as well, so a free-text field cannot leak one.
+the filter, the period and the as-of time. Personal data is masked by
+``data_layer.domain.privacy.mask_personal`` (张*, 138****1234, and mobile numbers inside any
+text column) unless the role may see it.
 """
 
 from __future__ import annotations
@@ -16,40 +16,11 @@ import re
 import polars as pl
 
 from data_layer.domain.filters import Filter, Window
-from data_layer.domain.privacy import mask_name_expr, mask_phone_expr
+from data_layer.domain.privacy import mask_personal
 
 CSV_MIME = "text/csv"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# 1[3-9]x xxxx xxxx not inside a longer run of digits (rust regex has no look-around, so
-# the neighbours are captured and put back).
-_PHONE = r"(^|\D)(1[3-9]\d)\d{4}(\d{4})($|\D)"
 _MAX_CODES_IN_NAME = 3
-
-
-def masked(frame: pl.DataFrame, *, allowed: bool = False) -> pl.DataFrame:
-    """The frame as it may leave the app: personal columns masked, phones in text masked."""
-    if allowed:
-        return frame
-    out = frame
-    # mask what is not masked yet (queries already mask; masking twice would garble 138****1234)
-    for column, mask in (("reporter_name", mask_name_expr), ("reporter_phone", mask_phone_expr)):
-        if column in out.columns:
-            c = pl.col(column)
-            out = out.with_columns(
-                pl.when(c.str.contains("*", literal=True))
-                .then(c)
-                .otherwise(mask(column))
-                .alias(column)
-            )
-    text = [c for c, dtype in out.schema.items() if dtype == pl.String]
-    if text:
-        out = out.with_columns(
-            # twice: two numbers separated by one character share that character
-            pl.col(text)
-            .str.replace_all(_PHONE, "${1}${2}****${3}${4}")
-            .str.replace_all(_PHONE, "${1}${2}****${3}${4}")
-        )
-    return out
 
 
 def _codes(kind: str, codes: tuple[str, ...]) -> str:
@@ -102,7 +73,9 @@ def _plain(frame: pl.DataFrame) -> pl.DataFrame:
 
 def csv_bytes(frame: pl.DataFrame, *, allowed: bool = False) -> bytes:
     """UTF-8 CSV with a byte-order mark (so Excel opens the Chinese text correctly)."""
-    out = _plain(masked(frame, allowed=allowed)).write_csv(datetime_format="%Y-%m-%d %H:%M:%S")
+    out = _plain(mask_personal(frame, allowed=allowed)).write_csv(
+        datetime_format="%Y-%m-%d %H:%M:%S"
+    )
     return "\ufeff".encode() + out.encode("utf-8")
 
 
@@ -137,7 +110,7 @@ def xlsx_bytes(
     import xlsxwriter
 
     buffer = io.BytesIO()
-    data = _plain(masked(frame, allowed=allowed))
+    data = _plain(mask_personal(frame, allowed=allowed))
     with xlsxwriter.Workbook(buffer, {"in_memory": True}) as book:
         data.write_excel(
             book,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import io
 from functools import cache
-from pathlib import Path
 
-FONT_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
-FONT_PATH = FONT_DIR / "GridPulseSansSC-Regular.ttf"
+from data_layer import settings
+
+FONT_PATH = settings.FONTS_DIR / "GridPulseSansSC-Regular.ttf"
 FONT_FAMILY = "GridPulse Sans SC"
 # How PPTX text names the font (a:latin, a:ea, a:cs of every run, and p:font of the embedded
 # font list): the family of the embedded subset. pitchFamily 34 (variable pitch, Swiss, i.e. a

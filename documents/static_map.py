@@ -17,6 +17,7 @@ import polars as pl
 import shapely
 
 from data_layer.domain import metrics
+from data_layer.domain.areas import codes_of
 from data_layer.domain.labels import lookup
 from data_layer.queries.map_legend import color_scale
 from data_layer.queries.map_values import low_volume_mask
@@ -114,7 +115,7 @@ def _draw_streets(
     ax, tables: Mapping[str, pl.DataFrame], *, codes: pl.Series, centre: tuple[float, float]
 ) -> None:
     """The street offices of the communities outlined, the district's edge thicker."""
-    street_codes = codes.str.slice(0, 9).unique().to_list()
+    street_codes = codes_of(codes, level="street").unique().to_list()
     streets = maps.level_geometries(tables, level="street").filter(
         pl.col("code").is_in(street_codes)
     )

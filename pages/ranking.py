@@ -5,7 +5,7 @@ low-volume areas flagged and kept out."""
 import streamlit as st
 
 from data_layer.domain.filters import Filter, Window
-from data_layer.domain.metrics import DASH
+from data_layer.domain.formatting import DASH
 from data_layer.queries.ranking import LEVELS, RankingBoard, RankingConfig
 from ui import charts, queries, state
 from ui.downloads import Col, table

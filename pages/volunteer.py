@@ -4,7 +4,7 @@ the micro-wish funnel, most and least active communities."""
 import streamlit as st
 
 from data_layer.domain.filters import Filter, Window
-from data_layer.domain.metrics import DASH
+from data_layer.domain.formatting import DASH
 from ui import charts, queries, state
 from ui.downloads import Col, metric_downloads, table
 from ui.i18n import t

@@ -128,8 +128,9 @@ def test_url_round_trip_reproduces_the_filter(monkeypatch, tiny_dir):
     ],
 )
 def test_kpi_cards_equal_the_cli(monkeypatch, tiny_dir, capsys, params, cli_args):
-    from data_layer.domain.metrics import METRICS, format_fraction, format_value
-    from ui.i18n import lookup
+    from data_layer.domain.formatting import format_fraction, format_value
+    from data_layer.domain.labels import lookup
+    from data_layer.domain.metrics import METRICS
 
     window = {
         "period": "custom",

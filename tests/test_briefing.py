@@ -10,7 +10,8 @@ import pytest
 from fixtures_tiny import AS_OF, C1, S1, S2
 
 from data_layer.cli import main as cli_main
-from data_layer.domain.metrics import METRICS, format_fraction, format_value
+from data_layer.domain.formatting import format_fraction, format_value
+from data_layer.domain.metrics import METRICS
 from data_layer.domain.scope import Scope
 from documents.briefing import HEADLINE, SLIDES, Meeting, build_briefing, file_stem
 

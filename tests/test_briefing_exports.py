@@ -11,10 +11,11 @@ from fixtures_tiny import AS_OF, S1, cli_kpis
 from PIL import Image
 from pptx.oxml.ns import qn
 
-from data_layer.domain.metrics import format_fraction, format_value
+from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.scope import Scope
+from data_layer.settings import FONTS_DIR
 from documents.briefing import Meeting, build_briefing
-from documents.fonts import FONT_DIR, FONT_PATH
+from documents.fonts import FONT_PATH
 from documents.pdf_writer import pdf_bytes
 from documents.pptx_writer import pptx_bytes
 from documents.static_map import choropleth_png
@@ -147,6 +148,6 @@ def test_the_project_ships_its_cjk_font_with_the_licence():
     for char in "网格治理驾驶舱联席会议办结率红黑榜微心愿—·（）≥":
         assert ord(char) in cmap, char
     assert "glyf" in font  # TrueType outlines: every PDF writer can embed them
-    licence = (FONT_DIR / "OFL.txt").read_text(encoding="utf-8")
+    licence = (FONTS_DIR / "OFL.txt").read_text(encoding="utf-8")
     assert "SIL OPEN FONT LICENSE Version 1.1" in licence
-    assert "Noto Sans CJK SC" in (FONT_DIR / "README.md").read_text(encoding="utf-8")
+    assert "Noto Sans CJK SC" in (FONTS_DIR / "README.md").read_text(encoding="utf-8")

@@ -168,7 +168,7 @@ def test_area_rows_as_the_map_shows_them() -> None:
     assert props[2]["low"] is True
     assert props[2]["value"] == "90.0%（样本少）"
     assert props[2]["fill"] == maps.LOW_VOLUME_COLOR
-    assert props[3]["value"] == metrics.DASH
+    assert props[3]["value"] == "—"
     assert props[3]["fraction"] == "0 / 0"
     assert props[3]["fill"] == maps.NO_VALUE_COLOR
     assert props[4]["fill"] == RDYLGN_5[0]

@@ -14,8 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from data_layer.cli import main as cli_main
 from data_layer.demo import simulate
+from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.labels import lookup
-from data_layer.domain.metrics import METRICS, format_fraction, format_value
+from data_layer.domain.metrics import METRICS
 from documents.briefing import HEADLINE
 
 ROOT = Path(__file__).resolve().parent.parent

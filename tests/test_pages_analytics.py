@@ -13,8 +13,9 @@ from fixtures_tiny import AS_OF, C1, C3, S1, cli_kpis
 from streamlit.testing.v1 import AppTest
 
 from data_layer.domain.filters import Filter
+from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.labels import lookup
-from data_layer.domain.metrics import METRICS, format_fraction, format_value
+from data_layer.domain.metrics import METRICS
 from data_layer.domain.scope import Scope
 from data_layer.queries import cases, coverage, ranking, volunteer
 from documents import exports

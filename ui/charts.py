@@ -16,7 +16,8 @@ import plotly.io as pio
 import polars as pl
 import streamlit as st
 
-from data_layer.domain.metrics import FUNNEL_STAGES, format_fraction, format_value, metric_def
+from data_layer.domain.formatting import format_fraction, format_value
+from data_layer.domain.metrics import FUNNEL_STAGES, metric_def
 from ui.i18n import code_label, metric_label, t
 
 FONT_FAMILY = (
@@ -313,10 +314,9 @@ def grouped_bars(
 
 
 def _code_text(kind: str | None, code) -> str:
+    """A code's label; names (``kind`` None) and missing codes shown as they are."""
     if kind is None or code is None:
         return str(code)
-    if kind in ("grid_kind", "party_org", "property_mode", "size"):
-        return t(f"code.{kind}.{code}")
     return code_label(kind, code)
 
 

@@ -17,12 +17,11 @@ import polars as pl
 import streamlit as st
 
 from data_layer.domain.filters import Filter, Window
-from data_layer.domain.metrics import DASH, DETAIL_METRICS, METRICS, metric_def
+from data_layer.domain.formatting import DASH, number_format
+from data_layer.domain.metrics import DETAIL_METRICS, METRICS
 from documents import exports
 from ui import state
-from ui.i18n import code_label, metric_formula, metric_label, strings, t
-
-CODE_SECTIONS = ("category", "source", "team_kind", "activity_kind", "claimer_kind")
+from ui.i18n import code_label, metric_formula, metric_label, t
 
 
 @dataclass(frozen=True)
@@ -44,27 +43,8 @@ class Col:
         return t(f"col.{self.key}")
 
 
-def code_text(kind: str, code) -> str:
-    """Label of a stable code; codes of analytics.toml live under ``code.<kind>.<code>``."""
-    if code is None:
-        return DASH
-    if kind in CODE_SECTIONS:
-        return code_label(kind, code)
-    if kind in ("stage", "wish_stage"):
-        return t(f"{kind}.{code}")
-    key = f"code.{kind}.{code}"
-    return t(key) if key in strings().get("ui", {}) else str(code)
-
-
-def _number_format(key: str) -> str | None:
-    if key not in METRICS and key not in DETAIL_METRICS:
-        return None
-    metric = metric_def(key)
-    if metric.kind == "rate":
-        return "{:.1%}"
-    if metric.kind == "count":
-        return "{:,.0f}"
-    return f"{{:,.{metric.decimals}f}}"
+def _code_labels(kind: str, codes: list) -> list[str]:
+    return [DASH if code is None else code_label(kind, code) for code in codes]
 
 
 def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, dict, dict]:
@@ -75,7 +55,7 @@ def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, di
         header = col.header()
         values = frame[col.key].to_list()
         if col.codes:
-            values = [code_text(col.codes, v) for v in values]
+            values = _code_labels(col.codes, values)
         elif callable(col.fmt):
             values = [col.fmt(v) for v in values]
         elif frame.schema[col.key] in (pl.Datetime, pl.Datetime("us")) or isinstance(
@@ -85,7 +65,7 @@ def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, di
         elif frame.schema[col.key] == pl.Boolean:
             values = [t("col.low_volume") if v else "" for v in values]
         else:
-            fmt = col.fmt if isinstance(col.fmt, str) else _number_format(col.key)
+            fmt = col.fmt if isinstance(col.fmt, str) else number_format(col.key)
             if fmt:
                 formats[header] = fmt
         data[header] = values
@@ -98,7 +78,7 @@ def export_frame(frame: pl.DataFrame, cols: Sequence[Col]) -> pl.DataFrame:
     """The frame as downloaded: every column under its key, plus ``<key>_label`` per code
     column (the label in the current language)."""
     labels = [
-        pl.Series(f"{c.key}_label", [code_text(c.codes, v) for v in frame[c.key].to_list()])
+        pl.Series(f"{c.key}_label", _code_labels(c.codes, frame[c.key].to_list()))
         for c in cols
         if c.codes
     ]

@@ -1,46 +1,35 @@
-"""UI strings in the session's language (Chinese by default, English switch).
+"""Labels in the session's language (Chinese by default, English switch).
 
-The tables themselves are read by ``data_layer.domain.labels`` (assets/i18n/*.toml).
+The lookups themselves are ``data_layer.domain.labels``; this module only adds the language
+the viewer chose.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from data_layer.domain.labels import DEFAULT_LANG, LANGS, lookup, strings
+from data_layer.domain import labels
 from ui.state import SessionKey
-
-__all__ = [
-    "LANGS",
-    "code_label",
-    "lang",
-    "lookup",
-    "metric_formula",
-    "metric_label",
-    "strings",
-    "t",
-]
 
 
 def lang() -> str:
-    value = st.session_state.get(SessionKey.LANG, DEFAULT_LANG)
-    return value if value in LANGS else DEFAULT_LANG
+    value = st.session_state.get(SessionKey.LANG, labels.DEFAULT_LANG)
+    return value if value in labels.LANGS else labels.DEFAULT_LANG
 
 
-def t(key: str, **fmt) -> str:
+def t(key: str, **fmt: object) -> str:
     """A UI string in the current language, formatted with ``fmt``."""
-    text = lookup("ui", key, language=lang())
-    return text.format(**fmt) if fmt else text
+    return labels.text(key, lang=lang(), **fmt)
 
 
 def metric_label(key: str) -> str:
-    return lookup("metric", key, language=lang())
+    return labels.metric_label(key, lang=lang())
 
 
 def metric_formula(key: str) -> str:
-    return lookup("formula", key, language=lang())
+    return labels.metric_formula(key, lang=lang())
 
 
 def code_label(kind: str, code: str) -> str:
     """Label of a stable code, e.g. ``code_label("category", "dispute")`` → 矛盾纠纷."""
-    return lookup(kind, code, language=lang())
+    return labels.code_label(kind, code, lang=lang())

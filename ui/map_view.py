@@ -8,12 +8,13 @@ geo/selection.py.
 
 from __future__ import annotations
 
-import os
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 from streamlit_folium import st_folium
 
+import data_layer.settings
 from data_layer.domain.filters import Filter
 from data_layer.queries.map_legend import color_scale
 from data_layer.queries.map_values import area_rows, tooltip_rows
@@ -38,11 +39,7 @@ MAP_WIDTH_HINT = 760  # a conservative map column width; only sets the initial z
 
 def base_layer_settings() -> dict:
     """Base map from the environment: none (default), tianditu, amap or custom."""
-    return {
-        "base_layer": os.environ.get("GRIDPULSE_BASEMAP", "none"),
-        "tile_url": os.environ.get("GRIDPULSE_TILE_URL") or None,
-        "tianditu_key": os.environ.get("GRIDPULSE_TIANDITU_KEY") or None,
-    }
+    return dataclasses.asdict(data_layer.settings.base_map())
 
 
 def grid_map(

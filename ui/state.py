@@ -9,17 +9,16 @@ browsers costs one copy of the data and one query each.
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import polars as pl
 import streamlit as st
 
+from data_layer import settings
+from data_layer.domain import areas
 from data_layer.domain.filters import Filter, Window, now_local
 from data_layer.domain.scope import Scope
 from data_layer.queries import figures, ranking
-from data_layer.storage.source import Dataset, data_dir_from_env, open_dataset, signature
-
-DEFAULT_REFRESH_SECONDS = 60
+from data_layer.storage.source import Dataset, open_dataset, signature
 
 
 class SessionKey:
@@ -51,10 +50,7 @@ def refresh_interval(flt: Filter) -> dt.timedelta | None:
     """
     if flt.as_of is not None:
         return None
-    try:
-        seconds = float(os.environ.get("GRIDPULSE_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS))
-    except ValueError:
-        seconds = DEFAULT_REFRESH_SECONDS
+    seconds = settings.refresh_seconds()
     return dt.timedelta(seconds=seconds) if seconds > 0 else None
 
 
@@ -65,7 +61,7 @@ def _load_dataset(data_dir: str, version: tuple) -> Dataset:
 
 def dataset() -> Dataset:
     """The current dataset; re-read once (for everybody) when a table file changes."""
-    data_dir = data_dir_from_env()
+    data_dir = settings.data_dir()
     return _load_dataset(str(data_dir), signature(data_dir))
 
 
@@ -168,7 +164,7 @@ def case_points(flt: Filter, *, win: Window, since: dt.datetime | None) -> pl.Da
 def _area_counts(version: tuple, flt: Filter, scope_: Scope) -> dict[str, int]:
     ds = dataset()
     return {
-        level: figures.area_names(ds, flt, scope_, level=level).height for level in figures.LEVELS
+        level: figures.area_names(ds, flt, scope_, level=level).height for level in areas.LEVELS
     }
 
 
@@ -181,11 +177,8 @@ def area_counts(flt: Filter) -> dict[str, int]:
 def _area_names(version: tuple) -> dict[str, str]:
     ds = dataset()
     names: dict[str, str] = {}
-    for table, key in (
-        ("streets", "street_code"),
-        ("communities", "community_code"),
-        ("grids", "grid_code"),
-    ):
+    for level in areas.LEVELS:
+        table, key = areas.TABLE[level], areas.KEY[level]
         names.update(zip(ds[table][key].to_list(), ds[table]["name"].to_list(), strict=True))
     return names
 

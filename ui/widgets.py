@@ -7,23 +7,16 @@ import polars as pl
 import streamlit as st
 
 from data_layer.domain.filters import Window
-from data_layer.domain.metrics import DASH, METRICS, format_fraction, format_value
-from ui.i18n import metric_formula, metric_label, t
-
-
-def _delta(key: str, current: dict, previous: dict | None) -> str | None:
-    if previous is None:
-        return None
-    now, before = current.get(key), previous.get(key)
-    if now is None or before is None:
-        return None
-    metric = METRICS[key]
-    diff = now - before
-    if metric.kind == "rate":
-        return f"{diff * 100:+.1f} {t('kpi.pp')}"
-    if metric.kind == "count":
-        return f"{int(diff):+,}"
-    return f"{diff:+,.{metric.decimals}f}"
+from data_layer.domain.formatting import (
+    DASH,
+    format_change,
+    format_fraction,
+    format_value,
+    is_unchanged,
+    number_format,
+)
+from data_layer.domain.metrics import METRICS
+from ui.i18n import lang, metric_formula, metric_label, t
 
 
 def kpi_card(
@@ -36,14 +29,18 @@ def kpi_card(
         help_text += "\n\n" + t(
             "kpi.vs_previous", start=previous_window.start, end=previous_window.end
         )
-    delta = _delta(key, current, previous)
-    unchanged = delta is not None and delta.lstrip("+").split(" ")[0] in ("0", "0.0")
+    delta = (
+        None
+        if previous is None
+        else format_change(key, current.get(key), previous.get(key), lang=lang())
+    )
+    unchanged = delta is not None and is_unchanged(delta)
     delta_color = {True: "normal", False: "inverse", None: "off"}[metric.higher_is_better]
     with st.container(border=True):
         st.metric(
             metric_label(key),
             format_value(key, current.get(key)),
-            delta=("±" + delta.lstrip("+")) if unchanged else delta,
+            delta=delta,
             delta_color="off" if unchanged else delta_color,
             delta_arrow="off" if unchanged else "auto",
             delta_description=t("kpi.vs_previous_short") if delta is not None else None,
@@ -66,15 +63,6 @@ def kpi_row(
             kpi_card(key, current, None if snapshot else previous, previous_window)
 
 
-def _number_format(key: str):
-    metric = METRICS[key]
-    if metric.kind == "rate":
-        return "{:.1%}"
-    if metric.kind == "count":
-        return "{:,.0f}"
-    return f"{{:,.{metric.decimals}f}}"
-
-
 def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
     """A sortable table of areas × the metrics of ``group``.
 
@@ -92,7 +80,7 @@ def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
             continue
         label = metric_label(metric_key)
         data[label] = frame[metric_key].to_list()
-        formats[label] = _number_format(metric_key)
+        formats[label] = number_format(metric_key)
         config[label] = st.column_config.Column(help=metric_formula(metric_key))
         if metric.is_rate:
             fraction = t("col.fraction", label=label)
@@ -105,7 +93,7 @@ def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
                 )
             ]
     table = pd.DataFrame(data)
-    styler = table.style.format(formats, na_rep="—")
+    styler = table.style.format(formats, na_rep=DASH)
     st.dataframe(
         styler, hide_index=True, column_config=config, key=key, width="stretch", placeholder=DASH
     )

@@ -9,16 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Asia/Shanghai")
+from data_layer.settings import TIMEZONE
+
 PERIODS = ("this_month", "this_quarter", "this_year", "last_12_months", "custom")
 DEFAULT_PERIOD = "this_month"
 
 
 def now_local() -> dt.datetime:
     """Current local time (Asia/Shanghai) as a naive datetime, like the data."""
-    return dt.datetime.now(TZ).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(TIMEZONE).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass(frozen=True)

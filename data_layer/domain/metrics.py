@@ -310,37 +310,12 @@ def is_low_volume(denominator: float | int | None) -> bool:
     return denominator is None or denominator < MIN_DENOMINATOR
 
 
-# -- presentation helpers (pure; shared by pages, CLI and exports) ----------------------
-
-DASH = "—"
+# -- registry access (pure; shared by pages, CLI and exports) ---------------------------
 
 
 def metric_def(key: str) -> Metric:
     """A metric of ``METRICS`` or of ``DETAIL_METRICS`` (the analytics pages' figures)."""
     return METRICS[key] if key in METRICS else DETAIL_METRICS[key]
-
-
-def format_value(key: str, value: float | int | None) -> str:
-    """Display text of a metric value: rates as percentages, "—" when there is no value."""
-    if value is None or (isinstance(value, float) and value != value):
-        return DASH
-    metric = metric_def(key)
-    if metric.kind == "rate":
-        return f"{value * 100:.{metric.decimals}f}%"
-    if metric.kind == "count":
-        return f"{int(value):,}"
-    return f"{value:,.{metric.decimals}f}"
-
-
-def format_fraction(numerator: float | int | None, denominator: float | int | None) -> str:
-    """ "70,897 / 70,970" — the numerator and denominator behind a rate."""
-
-    def num(v: float | int | None) -> str:
-        if v is None:
-            return DASH
-        return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
-
-    return f"{num(numerator)} / {num(denominator)}"
 
 
 def metric_fields(row: dict, key: str) -> dict:

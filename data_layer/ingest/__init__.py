@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer.domain import schema
+from data_layer.domain import areas, schema
 from data_layer.ingest.cases import OUTPUT_SCHEMA, CaseBatcher
 from data_layer.ingest.mapping import Mapping, missing_required, resolve_columns
 from data_layer.ingest.readers import ROW, FastPathFailed, Table, open_cases_file
@@ -101,7 +101,7 @@ def run_import(
     """
     if cases is None and boundaries is None:
         raise DataError("请指定 --cases 或 --boundaries / nothing to import")
-    if boundaries is not None and level not in ("street", "community", "grid"):
+    if boundaries is not None and level not in areas.LEVELS:
         raise DataError("导入边界需要 --level street|community|grid / boundaries need --level")
     job = _Job(
         cases=cases,

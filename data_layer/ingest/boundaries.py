@@ -25,16 +25,13 @@ import polars as pl
 import shapely
 
 from data_layer.domain import schema
+from data_layer.domain.areas import DIGITS, KEY, PARENT, TABLE, code_of, district_of
 from data_layer.ingest.boundary_files import read_boundaries
 from data_layer.ingest.mapping import BOUNDARY_ALIASES, Mapping, normalize_header
 from data_layer.ingest.report import FULL_REPORT_COLUMNS, ImportResult, message
 from data_layer.storage.source import DataError
 from geo.boundaries import check_hierarchy
 
-LEVELS = {"street": "streets", "community": "communities", "grid": "grids"}
-PARENT = {"street": None, "community": "street", "grid": "community"}
-DIGITS = {"street": 9, "community": 12, "grid": 15}
-KEY = {"street": "street_code", "community": "community_code", "grid": "grid_code"}
 REPAIR_TOLERANCE = 0.01  # relative area change accepted for a repaired geometry
 KIND_WORDS = {
     "基础网格": "basic",
@@ -231,7 +228,7 @@ def _check_codes(
             rejected[i] = True
             continue
         if parent_level:
-            feats.parents[i] = feats.codes[i][: DIGITS[parent_level]]
+            feats.parents[i] = code_of(feats.codes[i], level=parent_level)
         seen[feats.codes[i]] = i + 1
     return rejected
 
@@ -241,14 +238,14 @@ def _known_names(
 ) -> tuple[dict[tuple[str | None, str], str], dict[str, set[str]]]:
     """((parent code, name) → code of this level, parent name → parent codes) in the data."""
     parent_level = PARENT[level]
-    old, key = existing[LEVELS[level]], KEY[level]
+    old, key = existing[TABLE[level]], KEY[level]
     by_name: dict[tuple[str | None, str], str] = {}
     if old.height:
         parent_key = KEY[parent_level] if parent_level else None
         for r in old.iter_rows(named=True):
             by_name.setdefault((r[parent_key] if parent_key else None, r["name"]), r[key])
     parent_by_name: dict[str, set[str]] = {}
-    parents_old = existing[LEVELS[parent_level]] if parent_level else None
+    parents_old = existing[TABLE[parent_level]] if parent_level else None
     if parents_old is not None and parents_old.height:
         for code, nm in zip(
             parents_old[KEY[parent_level]].to_list(), parents_old["name"].to_list(), strict=True
@@ -272,7 +269,7 @@ def _code_problem(
     if not (len(code) == digits and code.isascii() and code.isdigit()):
         return "code", code, "bad_code", f"应为 {digits} 位数字 / must be {digits} digits"
     if parent_level:
-        prefix = code[: DIGITS[parent_level]]
+        prefix = code_of(code, level=parent_level)
         if parent is not None and parent != prefix:
             given = feats.parent_codes[i]
             return (
@@ -359,7 +356,7 @@ def _level_frame(
         frame = frame.with_columns(
             pl.Series(KEY[parent_level], [feats.parents[i] for i in ok], dtype=pl.String)
         )
-    target_schema = schema.TABLES[LEVELS[level]]
+    target_schema = schema.TABLES[TABLE[level]]
     for fld, dtype in target_schema.items():
         if fld in frame.columns:
             continue
@@ -387,7 +384,7 @@ def _merge(
 ) -> tuple[dict[str, pl.DataFrame], int]:
     """(tables with the level merged by code, features that updated an existing area): given
     attributes win, missing ones keep the existing values."""
-    table, key = LEVELS[level], KEY[level]
+    table, key = TABLE[level], KEY[level]
     old = existing[table]
     target_schema = schema.TABLES[table]
     old_cols = [c for c in target_schema if c != key]
@@ -422,8 +419,8 @@ def _dissolve_missing_parents(
     child_level = level
     while PARENT[child_level]:
         par = PARENT[child_level]
-        ptable, pkey = LEVELS[par], KEY[par]
-        children = tables[LEVELS[child_level]]
+        ptable, pkey = TABLE[par], KEY[par]
+        children = tables[TABLE[child_level]]
         missing = sorted(
             set(children[pkey].drop_nulls().to_list()) - set(tables[ptable][pkey].to_list())
         )
@@ -445,7 +442,7 @@ def _dissolved(
 ) -> pl.DataFrame:
     """Rows of level ``par`` for the ``missing`` codes: the union of their children, and the
     children's households and population summed (a community's street: its code prefix)."""
-    ptable, pkey = LEVELS[par], KEY[par]
+    ptable, pkey = TABLE[par], KEY[par]
     rows = []
     for pcode in missing:
         kids = children.filter(pl.col(pkey) == pcode)
@@ -455,11 +452,11 @@ def _dissolved(
             {pkey: pcode, "name": names.get(pcode, pcode), "geometry": shapely.to_wkb(union)}
         )
         if par == "community":
-            row["street_code"] = pcode[:9]
+            row["street_code"] = code_of(pcode, level="street")
             for c in ("households", "population"):
                 row[c] = int(kids[c].sum()) if kids[c].null_count() < kids.height else None
         if par == "street":
-            row["district"] = pcode[:6]
+            row["district"] = district_of(pcode)
         rows.append(row)
     return pl.DataFrame(rows, schema=schema.TABLES[ptable])
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from data_layer.domain import schema
+from data_layer.domain.areas import DIGITS, KEY, LEVELS, PARENT, TABLE
 from data_layer.storage.source import Dataset
 
 # (child table, column, parent table, parent key, nullable)
@@ -131,9 +132,8 @@ def _check_codes(ds: Dataset) -> list[Problem]:
     """Code lengths and nesting: street 9 digits, community 12 = street + 3, grid = community + 3."""
     problems = []
     rules = [
-        ("streets", "street_code", 9, None),
-        ("communities", "community_code", 12, "street_code"),
-        ("grids", "grid_code", 15, "community_code"),
+        (TABLE[level], KEY[level], DIGITS[level], KEY[PARENT[level]] if PARENT[level] else None)
+        for level in LEVELS
     ]
     for table, column, length, parent in rules:
         frame = ds[table]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from data_layer.domain.privacy import mask_personal
 from data_layer.ingest.mapping import Mapping, missing_required, resolve_columns
 from data_layer.ingest.readers import open_cases_file
 
@@ -25,20 +26,11 @@ def preview(path: Path | str, mapping: Mapping | None = None, *, rows: int = 20)
         else pl.DataFrame(schema={h: pl.String for h in table.headers})
     )
     sample = sample.select([h for h in table.headers if h in sample.columns])
-    personal = {
-        resolved.get("reporter_name"): "reporter_name",
-        resolved.get("reporter_phone"): "reporter_phone",
-    }
-    from data_layer.domain.privacy import mask_name_expr, mask_phone_expr
-
-    exprs = []
-    for h in sample.columns:
-        if personal.get(h) == "reporter_name":
-            exprs.append(mask_name_expr(h))
-        elif personal.get(h) == "reporter_phone":
-            exprs.append(mask_phone_expr(h))
-        else:
-            exprs.append(pl.col(h).str.replace_all(r"(1[3-9]\d)\d{4}(\d{4})", "${1}****${2}"))
+    masked = mask_personal(
+        sample,
+        names=[h for h in (resolved.get("reporter_name"),) if h],
+        phones=[h for h in (resolved.get("reporter_phone"),) if h],
+    )
     return {
         "format": table.format,
         "encoding": table.encoding,
@@ -46,5 +38,5 @@ def preview(path: Path | str, mapping: Mapping | None = None, *, rows: int = 20)
         "headers": table.headers,
         "resolved": resolved,
         "missing": missing_required(resolved),
-        "sample": sample.with_columns(exprs) if exprs else sample,
+        "sample": masked,
     }

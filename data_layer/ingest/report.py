@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer.domain.privacy import mask_name_expr, mask_phone_expr
+from data_layer.domain.privacy import mask_name_expr, mask_phone_expr, mask_phones_in_text
 
 REPORT_COLUMNS = {
     "row": pl.Int64,
@@ -77,7 +77,7 @@ def mask_report(frame: pl.DataFrame) -> pl.DataFrame:
         return frame
     masked_name = mask_name_expr("value")
     masked_phone = mask_phone_expr("value")
-    anywhere = pl.col("value").str.replace_all(r"(1[3-9]\d)\d{4}(\d{4})", "${1}****${2}")
+    anywhere = mask_phones_in_text(pl.col("value"))
     return frame.with_columns(
         pl.when(pl.col("field") == "reporter_name")
         .then(masked_name)

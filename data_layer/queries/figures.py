@@ -12,17 +12,12 @@ import datetime as dt
 
 import polars as pl
 
-from data_layer.domain import metrics
+from data_layer.domain import areas, metrics
 from data_layer.domain.filters import Filter, Window
 from data_layer.domain.scope import Scope
 from data_layer.storage.source import Dataset
 
-LEVELS = ("street", "community", "grid")
 SCOPE_CODE = "all"
-
-
-def code_column(level: str) -> str:
-    return f"{level}_code"
 
 
 # -- areas in scope ----------------------------------------------------------------------
@@ -129,7 +124,7 @@ def wishes_in_window(ds: Dataset, window: Window) -> pl.LazyFrame:
 def _group_key(level: str | None) -> pl.Expr:
     if level is None:
         return pl.lit(SCOPE_CODE).alias("code")
-    return pl.col(code_column(level)).alias("code")
+    return pl.col(areas.KEY[level]).alias("code")
 
 
 def kpis(
@@ -146,8 +141,8 @@ def kpis(
     else one row for the whole scope. Columns: ``level``, ``code``, ``name``, the count
     columns of ``metrics``, and one column per metric key (rates null on a 0 denominator).
     """
-    if by is not None and by not in LEVELS:
-        raise ValueError(f"by must be one of {LEVELS}, got {by!r}")
+    if by is not None and by not in areas.LEVELS:
+        raise ValueError(f"by must be one of {areas.LEVELS}, got {by!r}")
     window = window or flt.window()
     key = _group_key(by)
 

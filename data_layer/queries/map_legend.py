@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from data_layer.domain import metrics
+from data_layer.domain.formatting import format_value
 from data_layer.queries.map_values import flags_low_volume, low_volume_mask, map_text
 from geo.maps import LOW_VOLUME_COLOR, NO_VALUE_COLOR, LegendEntry, Scale
 from geo.maps.colours import BLUES_5, GNYLRD_5, GREENS_5, RDYLGN_5, REDS_4, REDS_ZERO, YLORRD_5
@@ -145,7 +146,7 @@ def _quantiles(
         labels = _band_labels(metric, breaks, integer=integer)
     else:
         only = usable[0] if usable.size else None
-        labels = [metrics.format_value(metric, only) if only is not None else "—"]
+        labels = [format_value(metric, only) if only is not None else "—"]
     return breaks, colors, labels
 
 

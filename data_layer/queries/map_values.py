@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from data_layer.domain import metrics
+from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.labels import lookup
 from geo.maps import Scale
 
@@ -67,7 +68,7 @@ def area_rows(*, values: pl.DataFrame, metric: str, scale: Scale, lang: str = "z
     Returns
     -------
     polars.DataFrame
-        ``code``, ``name``, ``value`` (:func:`metrics.format_value`, with the low-volume
+        ``code``, ``name``, ``value`` (:func:`formatting.format_value`, with the low-volume
         note appended when low), ``fill`` (hex colour), and for rates and ratios whose
         columns are there ``fraction`` (``"70,897 / 70,970"``); ``low`` for metrics that
         flag low volume.
@@ -86,7 +87,7 @@ def area_rows(*, values: pl.DataFrame, metric: str, scale: Scale, lang: str = "z
         "fill": scale.colors_for((r[2] for r in rows), low),
     }
     if has_fraction:
-        data["fraction"] = [metrics.format_fraction(r[3], r[4]) for r in rows]
+        data["fraction"] = [format_fraction(r[3], r[4]) for r in rows]
     if flags_low_volume(metric):
         data["low"] = low.tolist()
     schema = {k: pl.Boolean if k == "low" else pl.String for k in data}
@@ -102,7 +103,7 @@ def _value_texts(metric: str, values: Sequence, low: np.ndarray, *, lang: str) -
     for value, is_low in zip(values, low.tolist(), strict=True):
         if isinstance(value, float) and math.isnan(value):
             value = None
-        text = metrics.format_value(metric, value)
+        text = format_value(metric, value)
         texts.append(text + note if (flag_low and is_low and value is not None) else text)
     return texts
 

@@ -16,7 +16,8 @@ from data_layer.domain import metrics
 from data_layer.domain.filters import Filter, Window
 from data_layer.domain.scope import Scope
 from data_layer.queries.figures import kpis
-from data_layer.storage.source import ASSETS, Dataset
+from data_layer.settings import RANKING_TOML
+from data_layer.storage.source import Dataset
 
 LEVELS = ("community", "street")
 
@@ -36,7 +37,7 @@ class RankingConfig:
 
 def load_ranking_config(path: Path | None = None) -> RankingConfig:
     """Read ``assets/ranking.toml``; an unknown or non-rate metric key is an error."""
-    path = path or ASSETS / "ranking.toml"
+    path = path or RANKING_TOML
     with open(path, "rb") as fh:
         raw = tomllib.load(fh)
     weights = tuple((str(k), float(v)) for k, v in raw.get("weights", {}).items() if float(v) > 0)

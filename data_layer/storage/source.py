@@ -14,24 +14,18 @@ from pathlib import Path
 
 import polars as pl
 
+from data_layer import settings
 from data_layer.domain import schema
 
-DEFAULT_DATA_DIR = "data"
 # A versioned data directory (written by ``python -m data_layer import``, docs/data-format.md):
 # ``versions/<id>/`` hold complete sets of tables, ``current`` is a symlink to one of them and
 # is switched atomically; ``<table>.parquet`` at the top are symlinks through ``current``.
 CURRENT_LINK = "current"
 VERSIONS_DIR = "versions"
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 class DataError(Exception):
     """A data directory that cannot be used; the message says what and how to fix it."""
-
-
-def data_dir_from_env() -> Path:
-    """The data directory: ``$GRIDPULSE_DATA`` or ``./data``."""
-    return Path(os.environ.get("GRIDPULSE_DATA") or DEFAULT_DATA_DIR)
 
 
 def table_path(data_dir: Path, table: str) -> Path:
@@ -146,6 +140,6 @@ def write_tables(data_dir: Path | str, frames: Mapping[str, pl.DataFrame]) -> No
 
 def load_sla_hours(path: Path | None = None) -> dict[str, int]:
     """Deadline hours per case category from ``assets/sla.toml``."""
-    path = path or ASSETS / "sla.toml"
+    path = path or settings.SLA_TOML
     with open(path, "rb") as fh:
         return {k: int(v) for k, v in tomllib.load(fh)["sla_hours"].items()}
