@@ -38,4 +38,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/import_bench.py
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(VENV)/bin/lint-imports
