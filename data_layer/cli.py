@@ -390,7 +390,168 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="stop when the boundary checks find gaps/overlaps"
     )
     imp.set_defaults(func=cmd_import)
+    add_users_parser(sub)
     return parser
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """A new password from stdin (``--password-stdin``) or typed twice at a prompt — never
+    from the command line, where ``ps`` and the shell history would show it."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ValueError("no terminal to ask for the password: pipe it in with --password-stdin")
+    first = getpass.getpass("新密码 / new password: ")
+    if getpass.getpass("再输入一次 / again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    import getpass
+
+    from data_layer.auth.users import UserStore
+    from data_layer.storage.audit import AuditLog
+
+    store = UserStore(args.data)
+    try:
+        if args.users_command == "list":
+            return _list_users(store)
+        action, result = _change_user(store, args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        operator = f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name in a bare container
+        operator = "cli"
+    AuditLog.for_data_dir(args.data).record(
+        user=operator, role=None, action=action, target=args.username, result=result
+    )
+    print(f"{args.username}: {result}")
+    return 0
+
+
+def _list_users(store) -> int:
+    from data_layer.auth.demo import demo_users
+
+    rows = [
+        (name, a.user, "password" if a.password_hash else "oidc", a.locked_until)
+        for name, a in sorted(store.accounts().items())
+    ]
+    stored = {r[0] for r in rows}
+    rows += [(n, u, "demo", None) for n, u in demo_users(store.data_dir).items() if n not in stored]
+    for name, user, sign_in, locked in rows:
+        lock = f" locked until {locked:%Y-%m-%d %H:%M} UTC" if locked else ""
+        print(f"{name}\t{user.display_name}\t{_describe(user)}\tsign-in={sign_in}{lock}")
+    if not rows:
+        print(f"no users in {store.path}")
+    return 0
+
+
+def _change_user(store, args: argparse.Namespace) -> tuple[str, str]:
+    """Make the change; returns the audit action and result (codes and role only)."""
+    from data_layer.auth.roles import User
+
+    if args.users_command == "add":
+        user = User(
+            username=args.username,
+            display_name=args.name or args.username,
+            role=args.role,
+            streets=frozenset(args.street or ()),
+            communities=frozenset(args.community or ()),
+            rights=frozenset(args.right or ()),
+        )
+        store.add(user, password=None if args.no_password else _read_password(args))
+        return "user_change", f"added {_describe(user)}"
+    if args.users_command == "remove":
+        store.remove(args.username)
+        return "user_change", "removed"
+    if args.users_command == "passwd":
+        store.set_password(args.username, _read_password(args))
+        return "user_change", "password set"
+    old = store.users().get(args.username)
+    rights = None
+    if old is not None and (args.right or args.revoke):
+        rights = (old.rights | set(args.right or ())) - set(args.revoke or ())
+    user = store.grant(
+        args.username,
+        role=args.role,
+        streets=() if args.all_areas else args.street,
+        communities=() if args.all_areas else args.community,
+        rights=rights,
+    )
+    return "role_change", _describe(user)
+
+
+def _describe(user) -> str:
+    return (
+        f"role={user.role} streets={','.join(sorted(user.streets)) or '-'} "
+        f"communities={','.join(sorted(user.communities)) or '-'} "
+        f"rights={','.join(sorted(user.rights)) or '-'}"
+    )
+
+
+def add_users_parser(sub) -> None:
+    from data_layer.auth.roles import RIGHTS, Role
+
+    users = sub.add_parser(
+        "users",
+        help="manage local sign-in accounts (add, remove, list, passwd, grant)",
+        description=(
+            "Manage the local accounts of a data directory (kept in DIR/_auth/users.json, outside "
+            "the imported tables). Passwords are read from a prompt or --password-stdin, never "
+            "from the command line. Every change is written to the audit log."
+        ),
+        epilog=(
+            "example: printf '%s\\n' \"$PW\" | python -m data_layer users add wang --data data "
+            "--role street --street 360102001 --password-stdin"
+        ),
+    )
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+
+    def command(name: str, help: str, *, username: bool = True) -> argparse.ArgumentParser:
+        p = users_sub.add_parser(name, help=help, description=help)
+        if username:
+            p.add_argument("username", help="user name (for OIDC: the e-mail or sub)")
+        p.add_argument("--data", required=True, type=Path, help="data directory")
+        p.set_defaults(func=cmd_users)
+        return p
+
+    def area_flags(p: argparse.ArgumentParser, *, role_required: bool) -> None:
+        p.add_argument("--role", choices=list(Role), required=role_required, help="the role")
+        p.add_argument(
+            "--street", nargs="+", action="extend", metavar="CODE", help="street code(s)"
+        )
+        p.add_argument(
+            "--community", nargs="+", action="extend", metavar="CODE", help="community code(s)"
+        )
+        p.add_argument("--right", action="append", choices=sorted(RIGHTS), help="add a right")
+
+    command("list", "list the accounts (never their password hashes)", username=False)
+    add = command("add", "add an account")
+    area_flags(add, role_required=True)
+    add.add_argument("--name", help="display name (default: the user name)")
+    secret = add.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    secret.add_argument(
+        "--no-password", action="store_true", help="an account that signs in through OIDC only"
+    )
+    command("remove", "remove an account")
+    passwd = command("passwd", "set a new password (also lifts a lock-out)")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    grant = command("grant", "change role, areas or rights of an account")
+    area_flags(grant, role_required=False)
+    grant.add_argument("--all-areas", action="store_true", help="remove the area limits")
+    grant.add_argument(
+        "--revoke", action="append", choices=sorted(RIGHTS), help="take a right away"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

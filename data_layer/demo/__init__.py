@@ -35,6 +35,7 @@ from data_layer.demo.timeline import DAY, HOUR, days_up_to, epoch
 from data_layer.demo.volunteers import party_reports, volunteers, wishes
 from data_layer.domain import schema
 from data_layer.domain.filters import now_local
+from data_layer.storage.origin import mark_demo
 from data_layer.storage.source import load_sla_hours, write_tables
 
 
@@ -110,6 +111,7 @@ def generate(
     }
     report("写入文件 / writing tables", 0.97)
     write_tables(out, frames)
+    mark_demo(out, scale=scale, seed=seed, anchor=anchor)
     rows.update({k: v.height for k, v in frames.items()})
     report("完成 / done", 1.0)
     return {t: rows[t] for t in schema.TABLES}

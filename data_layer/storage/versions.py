@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from data_layer.domain import schema
+from data_layer.storage import origin
 from data_layer.storage.source import CURRENT_LINK, VERSIONS_DIR, DataError, table_path, tables_dir
 
 KEEP_VERSIONS = 5
@@ -166,6 +167,9 @@ class Staging:
             with open(file, "rb") as fh:
                 os.fsync(fh.fileno())
         _fsync_dir(self.path)
+        # Imported tables are no demo: drop the marker first, so a crash in between leaves
+        # demo data without demo accounts rather than imported data with them.
+        origin.forget_demo(self.data_dir)
         final = self.data_dir / VERSIONS_DIR / self.name
         os.rename(self.path, final)
         _fsync_dir(final.parent)
