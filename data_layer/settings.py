@@ -59,3 +59,72 @@ def base_map() -> BaseMap:
         tile_url=os.environ.get("GRIDPULSE_TILE_URL") or None,
         tianditu_key=os.environ.get("GRIDPULSE_TIANDITU_KEY") or None,
     )
+
+
+# -- sign-in (data_layer/auth) ------------------------------------------------------------------
+
+DEFAULT_MAX_FAILURES = 5
+DEFAULT_LOCK_MINUTES = 15.0
+DEFAULT_IDLE_MINUTES = 30.0
+DEFAULT_CLAIMS = {
+    "role": "gridpulse_role",
+    "streets": "gridpulse_streets",
+    "communities": "gridpulse_communities",
+    "rights": "gridpulse_rights",
+}
+
+
+def max_failures() -> int:
+    """Failed sign-ins in a row before an account is locked: ``$GRIDPULSE_LOGIN_MAX_FAILURES``."""
+    return max(1, int(_number("GRIDPULSE_LOGIN_MAX_FAILURES", DEFAULT_MAX_FAILURES)))
+
+
+def lock_minutes() -> float:
+    """How long a locked account stays locked: ``$GRIDPULSE_LOGIN_LOCK_MINUTES``."""
+    return max(0.0, _number("GRIDPULSE_LOGIN_LOCK_MINUTES", DEFAULT_LOCK_MINUTES))
+
+
+def idle_minutes() -> float:
+    """Minutes without activity before a session ends: ``$GRIDPULSE_IDLE_MINUTES`` (0: never)."""
+    return max(0.0, _number("GRIDPULSE_IDLE_MINUTES", DEFAULT_IDLE_MINUTES))
+
+
+def claim_names() -> dict[str, str]:
+    """OIDC claim names for role, streets, communities and rights:
+    ``$GRIDPULSE_OIDC_ROLE_CLAIM``, ``..._STREETS_CLAIM``, ``..._COMMUNITIES_CLAIM``,
+    ``..._RIGHTS_CLAIM``."""
+    return {
+        key: os.environ.get(f"GRIDPULSE_OIDC_{key.upper()}_CLAIM") or default
+        for key, default in DEFAULT_CLAIMS.items()
+    }
+
+
+# -- audit log (data_layer/storage/audit.py) --------------------------------------------------
+
+DEFAULT_AUDIT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_AUDIT_BACKUPS = 5
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    path: Path | None  # None: <data dir>/_audit/audit.jsonl
+    max_bytes: int
+    backups: int
+
+
+def audit() -> AuditSettings:
+    """``$GRIDPULSE_AUDIT_LOG``, ``$GRIDPULSE_AUDIT_MAX_BYTES`` and ``$GRIDPULSE_AUDIT_BACKUPS``."""
+    path = os.environ.get("GRIDPULSE_AUDIT_LOG")
+    return AuditSettings(
+        path=Path(path) if path else None,
+        max_bytes=int(_number("GRIDPULSE_AUDIT_MAX_BYTES", DEFAULT_AUDIT_MAX_BYTES)),
+        backups=int(_number("GRIDPULSE_AUDIT_BACKUPS", DEFAULT_AUDIT_BACKUPS)),
+    )
+
+
+def _number(name: str, default: float) -> float:
+    # A setting that is not a number falls back to the default rather than stopping the app.
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default

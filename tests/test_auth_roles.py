@@ -81,10 +81,10 @@ def test_idle_timeout():
 
 
 def test_idle_setting_from_the_environment(monkeypatch):
-    from data_layer import auth
+    from data_layer import settings
 
-    assert auth.idle_minutes() == auth.DEFAULT_IDLE_MINUTES
+    assert settings.idle_minutes() == settings.DEFAULT_IDLE_MINUTES
     monkeypatch.setenv("GRIDPULSE_IDLE_MINUTES", "5")
-    assert auth.idle_minutes() == 5
+    assert settings.idle_minutes() == 5
     monkeypatch.setenv("GRIDPULSE_IDLE_MINUTES", "soon")
-    assert auth.idle_minutes() == auth.DEFAULT_IDLE_MINUTES
+    assert settings.idle_minutes() == settings.DEFAULT_IDLE_MINUTES

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from data_layer.domain.filters import TZ
+from data_layer.settings import TIMEZONE as TZ
 
 
 class AuthError(Exception):

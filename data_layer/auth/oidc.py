@@ -1,6 +1,6 @@
 """A ``User`` from the claims of an OIDC sign-in (Streamlit's ``st.user`` as a dict).
 
-Role and areas come from the claims named by ``auth.claim_names()`` (``gridpulse_role``,
+Role and areas come from the claims named by ``settings.claim_names()`` (``gridpulse_role``,
 ``gridpulse_streets``, ``gridpulse_communities``, ``gridpulse_rights`` by default) when the
 identity provider sends a role; otherwise from the local user table, keyed by the identity:
 the e-mail address (unless the provider says it is not verified), then ``sub``. An identity
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from data_layer import auth
+from data_layer import settings
 from data_layer.auth.errors import NoAccess
 from data_layer.auth.roles import InvalidUser, User
 
@@ -30,7 +30,7 @@ def user_from_claims(
         Not signed in, no identity, an identity GridPulse does not know, or a role claim it
         cannot use.
     """
-    names = names or auth.claim_names()
+    names = names or settings.claim_names()
     if claims.get("is_logged_in") is False:
         raise NoAccess("not signed in")
     identities = _identities(claims)

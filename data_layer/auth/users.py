@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from data_layer import auth
+from data_layer import settings
 from data_layer.auth import demo, passwords
 from data_layer.auth.errors import AccountLocked, InvalidCredentials
 from data_layer.auth.roles import Role, User
@@ -195,8 +195,8 @@ def _after_attempt(account: Account, *, ok: bool, password: str, now: dt.datetim
             hashed = passwords.hash_password(password)
         return replace(account, password_hash=hashed, failures=0, locked_until=None)
     failures = account.failures + 1
-    if failures >= auth.max_failures():
-        until = now + dt.timedelta(minutes=auth.lock_minutes())
+    if failures >= settings.max_failures():
+        until = now + dt.timedelta(minutes=settings.lock_minutes())
         return replace(account, failures=0, locked_until=until)
     return replace(account, failures=failures)
 

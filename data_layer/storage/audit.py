@@ -28,12 +28,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_layer import settings
 from data_layer.domain.filters import Filter
 
 AUDIT_DIR = "_audit"
 AUDIT_FILE = "audit.jsonl"
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-DEFAULT_BACKUPS = 5
 
 ACTIONS = frozenset(
     {
@@ -67,8 +66,8 @@ class AuditLog:
         self,
         path: Path | str,
         *,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        backups: int = DEFAULT_BACKUPS,
+        max_bytes: int = settings.DEFAULT_AUDIT_MAX_BYTES,
+        backups: int = settings.DEFAULT_AUDIT_BACKUPS,
     ) -> None:
         self.path = Path(path)
         self.max_bytes = max_bytes
@@ -78,12 +77,9 @@ class AuditLog:
     @classmethod
     def for_data_dir(cls, data_dir: Path | str) -> AuditLog:
         """The audit log of ``data_dir``, with the ``GRIDPULSE_AUDIT_*`` settings."""
-        path = os.environ.get("GRIDPULSE_AUDIT_LOG") or Path(data_dir) / AUDIT_DIR / AUDIT_FILE
-        return cls(
-            path,
-            max_bytes=_int_env("GRIDPULSE_AUDIT_MAX_BYTES", DEFAULT_MAX_BYTES),
-            backups=_int_env("GRIDPULSE_AUDIT_BACKUPS", DEFAULT_BACKUPS),
-        )
+        config = settings.audit()
+        path = config.path or Path(data_dir) / AUDIT_DIR / AUDIT_FILE
+        return cls(path, max_bytes=config.max_bytes, backups=config.backups)
 
     # writing -----------------------------------------------------------------------------
     def record(
@@ -212,10 +208,3 @@ def _parse(path: Path) -> Iterator[Event]:
                 )
             except (ValueError, KeyError, TypeError):
                 continue
-
-
-def _int_env(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
