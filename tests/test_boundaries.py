@@ -224,6 +224,26 @@ def test_hole_between_streets_without_district_outline():
     assert problems[0].area_m2 == pytest.approx(1_000_000, rel=0.01)
 
 
+def test_streets_must_tile_a_given_district_outline():
+    s, c, g = frames(*clean_hierarchy())
+    district = lonlat_box(0, 0, 2200, 1100)  # 2,420,000 m²; the streets cover 2,000,000
+    problems = check_hierarchy(streets=s, communities=c, grids=g, district=district)
+    assert [(p.level, p.kind, p.code) for p in problems] == [("district", "gap", "district")]
+    assert problems[0].area_m2 == pytest.approx(420_000, rel=0.01)
+    assert S1 in problems[0].message and S2 in problems[0].message  # both streets touch it
+
+
+def test_unusable_district_outline_is_reported_and_holes_are_still_found():
+    ring = lonlat_box(0, 0, 3000, 3000).difference(lonlat_box(1000, 1000, 2000, 2000))
+    s, c, g = frames([(S1, ring)], [(C1, S1, ring)], [(C1 + "001", C1, ring)])
+    problems = check_hierarchy(streets=s, communities=c, grids=g, district=Polygon())
+    assert [(p.level, p.kind, p.code) for p in problems] == [
+        ("district", "empty", "district"),
+        ("district", "gap", ""),  # the hole the streets enclose, as without an outline
+    ]
+    assert problems[1].area_m2 == pytest.approx(1_000_000, rel=0.01)
+
+
 def test_from_wkb_decodes_polars_and_nulls():
     s, c, g = frames(*clean_hierarchy())
     g = g.with_columns(

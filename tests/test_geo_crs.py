@@ -1,4 +1,5 @@
-"""Tests for geo.crs: WGS 84 / GCJ-02 / BD-09 / EPSG conversions."""
+"""Tests for geo.china_offsets (GCJ-02 / BD-09 points) and geo.crs (names, EPSG, geometries
+and frames): WGS 84 / GCJ-02 / BD-09 / EPSG conversions."""
 
 from __future__ import annotations
 
@@ -10,19 +11,16 @@ import pytest
 from shapely.geometry import Point, Polygon
 
 from geo._errors import CRSError
-from geo.crs import (
+from geo.china_offsets import (
     bd09_to_gcj02,
     bd09_to_wgs84,
-    convert_lonlat,
     gcj02_to_bd09,
     gcj02_to_wgs84,
-    normalize_crs,
     out_of_china,
-    to_gcj02,
-    to_wgs84,
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
+from geo.crs import convert_lonlat, normalize_crs, to_gcj02, to_wgs84
 
 # Published reference values.
 # wandergis/coordtransform, test/app.js, input (116.404, 39.915) near Tiananmen:
@@ -124,7 +122,7 @@ def test_gcj02_to_wgs84_is_exact_inverse_not_one_step() -> None:
     assert np.abs(back_lon - gcj_lon).max() < 1e-9
     assert np.abs(back_lat - gcj_lat).max() < 1e-9
     # the common one-step approximation (gcj - offset(gcj)) is metres off
-    from geo.crs import _gcj_offset
+    from geo.china_offsets import _gcj_offset
 
     d_lon, d_lat = _gcj_offset(gcj_lon, gcj_lat)
     approx_lon, approx_lat = wgs84_to_gcj02(gcj_lon - d_lon, gcj_lat - d_lat)

@@ -21,7 +21,7 @@ import shapely
 from shapely import box
 
 from geo import maps, offline
-from geo.crs import wgs84_to_gcj02
+from geo.china_offsets import wgs84_to_gcj02
 from geo.maps.colours import RDYLGN_5
 from geo.scripts import JS_DIR, script_text
 

@@ -14,7 +14,7 @@ import shapely
 
 from data_layer.ingest import run_import
 from data_layer.storage.source import DataError, open_dataset, signature
-from geo.crs import wgs84_to_gcj02
+from geo.china_offsets import wgs84_to_gcj02
 
 # a small real-looking district near Nanchang: 1 street, 2 communities, 4 grids (WGS 84)
 X0, Y0, D = 115.90, 28.68, 0.01

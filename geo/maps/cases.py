@@ -15,7 +15,7 @@ import folium
 import numpy as np
 import polars as pl
 
-from geo.crs import wgs84_to_gcj02
+from geo.china_offsets import wgs84_to_gcj02
 from geo.maps.panes import CASES_PANE
 from geo.offline import DEFAULT_BASE_URL, LOCAL_ASSETS, use_local_assets
 from geo.scripts import ScriptCall
