@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from data_layer.domain import areas, metrics
+from data_layer.domain import areas, logging_filter, metrics
 from data_layer.domain.filters import Filter, now_local
 from data_layer.domain.scope import Scope
 from data_layer.queries import figures
@@ -555,6 +555,7 @@ def add_users_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logging_filter.install()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -1,8 +1,9 @@
 """The import report: every rejected row with row number, column, value and reason.
 
 Reasons are stable codes with a bilingual message (below). Values of personal columns are
-masked (``data_layer.domain.privacy``) and mobile numbers inside any value are masked too, so the
-report — on screen, in the CSV and in logs — never carries unmasked personal data.
+masked (``data_layer.domain.privacy``) and mobile and ID card numbers inside any value are
+masked too, so the report — on screen, in the CSV and in logs — never carries unmasked personal
+data.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer.domain.privacy import mask_name_expr, mask_phone_expr, mask_phones_in_text
+from data_layer.domain.privacy import mask_name_expr, mask_phone_expr, mask_text_expr
 
 REPORT_COLUMNS = {
     "row": pl.Int64,
@@ -72,12 +73,12 @@ def empty_report() -> pl.DataFrame:
 
 
 def mask_report(frame: pl.DataFrame) -> pl.DataFrame:
-    """Mask the value column where it holds a name or phone, and phone numbers anywhere."""
+    """Mask the value column where it holds a name or phone, and phone and ID numbers anywhere."""
     if frame.is_empty():
         return frame
     masked_name = mask_name_expr("value")
     masked_phone = mask_phone_expr("value")
-    anywhere = mask_phones_in_text(pl.col("value"))
+    anywhere = mask_text_expr(pl.col("value"))
     return frame.with_columns(
         pl.when(pl.col("field") == "reporter_name")
         .then(masked_name)
