@@ -19,6 +19,7 @@ from data_layer.ingest.mapping import CASE_FIELDS, missing_required, resolve_col
 from data_layer.ingest.preview import preview
 from data_layer.ingest.report import report_csv_bytes
 from data_layer.storage.source import DataError
+from ui.errors import show_error
 from ui.i18n import code_label, t
 
 log = logging.getLogger("gridpulse.import")  # masked (ui installs the log masking)
@@ -234,7 +235,7 @@ def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str
         )
     except DataError as exc:
         bar.empty()
-        st.error(f"**{t('import.error')}**\n\n{exc}")
+        show_error(t("import.error"), reason=exc)
         return
     except Exception:  # never a traceback on screen; the data directory is unchanged
         bar.empty()
@@ -270,7 +271,7 @@ def body() -> None:
         if kind == "cases":
             mapping = _case_preview(path, mapping)
     except DataError as exc:
-        st.error(f"**{t('import.error')}**\n\n{exc}")
+        show_error(t("import.error"), reason=exc)
         return
     _run(kind, path, level=level, mapping=mapping, crs=crs)
 
