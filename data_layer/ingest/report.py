@@ -3,7 +3,8 @@
 Reasons are stable codes with a bilingual message (below). Values of personal columns are
 masked (``data_layer.domain.privacy``) and mobile and ID card numbers inside any value are
 masked too, so the report — on screen, in the CSV and in logs — never carries unmasked personal
-data.
+data. The CSV is written through ``data_layer.domain.spreadsheet``: a value from the file that
+starts like a formula (``=HYPERLINK(…)``) is text in the report.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from data_layer.domain import spreadsheet
 from data_layer.domain.privacy import mask_name_expr, mask_phone_expr, mask_text_expr
 
 REPORT_COLUMNS = {
@@ -139,20 +141,14 @@ class ImportResult:
         return text
 
 
-def write_report_csv(report: pl.DataFrame, path: Path | str) -> None:
-    """The (already masked) report as UTF-8 CSV with BOM, so Excel opens the Chinese text."""
-    out = report.select("row", "column", "value", "severity", "reason", "message")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
-        fh.write(b"\xef\xbb\xbf")
-        out.write_csv(fh)
-
-
 def report_csv_bytes(report: pl.DataFrame) -> bytes:
-    """The report CSV (UTF-8 with BOM) as bytes, for a download button."""
-    import io
+    """The (already masked) report as UTF-8 CSV with BOM, so Excel opens the Chinese text."""
+    return spreadsheet.csv_bytes(
+        report.select("row", "column", "value", "severity", "reason", "message")
+    )
 
-    buf = io.BytesIO()
-    buf.write(b"\xef\xbb\xbf")
-    report.select("row", "column", "value", "severity", "reason", "message").write_csv(buf)
-    return buf.getvalue()
+
+def write_report_csv(report: pl.DataFrame, path: Path | str) -> None:
+    """``report_csv_bytes`` written to ``path``."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(report_csv_bytes(report))
