@@ -227,3 +227,12 @@ def test_preview_style_columns_can_be_named():
     sample = pl.DataFrame({"联系人": ["张三"], "联系电话": ["13812341234"], "备注": ["李四"]})
     masked = mask_personal(sample, names=["联系人"], phones=["联系电话"])
     assert masked.row(0) == ("张*", "138****1234", "李四")
+
+
+def test_area_code_columns_are_not_read_as_old_ids():
+    township_grid = "360102201001001"  # 乡 201, community 001: digits 7-12 read as 1920-10-01
+    frame = pl.DataFrame(
+        {"grid_code": [township_grid], "code": [township_grid], "note": [township_grid]}
+    )
+    masked = mask_personal(frame)
+    assert masked.row(0) == (township_grid, township_grid, "360102******001")

@@ -119,6 +119,13 @@ def mask_text(text: str) -> str:
     return pl.select(mask_text_expr(pl.lit(text, dtype=pl.String))).item()
 
 
+def _is_area_code(column: str) -> bool:
+    """``grid_code``, ``street_code``, ``code``…: area codes, checked against the boundaries on
+    import, so no one's number; a 15-digit grid code of a township (乡, street part 2xx–3xx) can
+    read like an old ID and must not be starred."""
+    return column == "code" or column.endswith("_code")
+
+
 def mask_personal(
     frame: Frame,
     *,
@@ -129,8 +136,8 @@ def mask_personal(
     """The frame as it may be shown or leave the app, unless the role is ``allowed``.
 
     Columns ``names`` hold names and ``phones`` phone numbers (masked whole, where present);
-    mobile and ID card numbers inside every other text column are masked too, so no
-    free-text field can carry one.
+    mobile and ID card numbers inside every other text column but the area codes are masked
+    too, so no free-text field can carry one.
     """
     if allowed:
         return frame
@@ -139,6 +146,10 @@ def mask_personal(
         *(mask_name_expr(c) for c in names if c in schema),
         *(mask_phone_expr(c) for c in phones if c in schema),
     ]
-    text = [c for c, dtype in schema.items() if dtype == pl.String and c not in (*names, *phones)]
+    text = [
+        c
+        for c, dtype in schema.items()
+        if dtype == pl.String and c not in (*names, *phones) and not _is_area_code(c)
+    ]
     exprs = [*personal, *(mask_text_expr(pl.col(c)) for c in text)]
     return frame.with_columns(exprs) if exprs else frame
