@@ -5,6 +5,9 @@ on disk; the upload limit is one setting."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -17,7 +20,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 from test_import_boundaries import GRIDS, grids_gdf, zipped_shapefile
-from test_import_page import CSV
+from test_import_page import CSV, button, page, shown_text, upload
 
 from data_layer import settings
 from data_layer.ingest import archives, run_import
@@ -385,6 +388,45 @@ def test_boundary_reads_leave_no_temporary_files(tmp_path, temp_root):
     assert leftovers(temp_root, tmp_path / "data") == []
 
 
+def uploads_on_disk(temp_root: Path) -> list[Path]:
+    return list(temp_root.glob("gridpulse-upload-*"))
+
+
+def test_page_keeps_no_upload_on_disk(monkeypatch, tiny_dir, temp_root):
+    at = upload(page(monkeypatch, tiny_dir), "cases.csv", CSV)
+    assert at.dataframe and uploads_on_disk(temp_root) == []  # after the preview
+    at = button(at, "import_dry")
+    assert "读取 2 = 导入 1 + 拒绝 1" in shown_text(at)
+    assert uploads_on_disk(temp_root) == []  # after a dry run
+    at = button(at, "import_go")
+    assert not at.error and uploads_on_disk(temp_root) == []  # after the import
+
+
+def test_page_keeps_no_upload_on_disk_when_the_import_fails(monkeypatch, tiny_dir, temp_root):
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("data_layer.ingest.run_import", boom)
+    at = button(upload(page(monkeypatch, tiny_dir), "cases.csv", CSV), "import_go")
+    assert at.error and uploads_on_disk(temp_root) == []
+    at = upload(page(monkeypatch, tiny_dir), "cases.csv", b"a,b\n\xff\xff\n")  # no encoding
+    assert at.error and uploads_on_disk(temp_root) == []
+
+
+def test_uploaded_names_never_become_paths(monkeypatch, tiny_dir, temp_root):
+    seen: list[Path] = []
+    real = Path.write_bytes
+
+    def spy(self, data):
+        seen.append(self)
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", spy)
+    upload(page(monkeypatch, tiny_dir), "../../x:y?.csv", CSV)
+    (written,) = [p for p in seen if "gridpulse-upload-" in str(p)]
+    assert written.parent.parent == temp_root and written.name == "x_y_.csv"
+
+
 # --------------------------------------------------------------------------------------------
 # hole 6: the upload limit is one setting
 # --------------------------------------------------------------------------------------------
@@ -404,3 +446,30 @@ def test_upload_settings(monkeypatch):
     monkeypatch.setenv("GRIDPULSE_UPLOAD_MAX_MEMBERS", "many")  # not a number: the default
     assert settings.upload_max_mb() == 50
     assert settings.archive_limits() == settings.ArchiveLimits(2 * 1024 * 1024, 1000)
+
+
+def test_page_refuses_a_file_over_the_upload_limit(monkeypatch, tiny_dir, temp_root):
+    monkeypatch.setenv("GRIDPULSE_UPLOAD_MAX_MB", "1")
+    at = page(monkeypatch, tiny_dir)
+    assert at.get("file_uploader")[0].proto.max_upload_size_mb == 1  # the widget is told too
+    big = CSV + b"x" * (settings.MB + 1)
+    at = upload(at, "cases.csv", big)
+    assert "1 MB" in at.error[0].value and "GRIDPULSE_UPLOAD_MAX_MB" in at.error[0].value
+    assert not at.dataframe and list(temp_root.iterdir()) == []
+
+
+def test_make_run_gives_streamlit_the_same_limit():
+    recipe = subprocess.run(
+        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    flag = recipe.split("--server.maxUploadSize", 1)[1]
+    code = flag.split("-c '", 1)[1].split("'", 1)[0]  # what the shell substitution runs
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "GRIDPULSE_UPLOAD_MAX_MB": "321"},
+    )
+    assert out.stdout.strip() == "321"
