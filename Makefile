@@ -19,8 +19,10 @@ $(VENV)/.installed: requirements.txt
 $(DATA)/grids.parquet: | $(VENV)/.installed
 	$(PY) -m data_layer demo --out $(DATA) --scale $(SCALE)
 
+# Streamlit's upload limit comes from the one setting, GRIDPULSE_UPLOAD_MAX_MB (docs/import.md).
 run: $(VENV)/.installed $(DATA)/grids.parquet
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.maxUploadSize \
+		"$$($(PY) -c 'from data_layer import settings; print(settings.upload_max_mb())')"
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

@@ -122,6 +122,42 @@ def audit() -> AuditSettings:
     )
 
 
+# -- uploads (pages/import_data.py, data_layer/ingest/archives.py) ----------------------------
+
+DEFAULT_UPLOAD_MAX_MB = 200
+DEFAULT_UNCOMPRESSED_MAX_MB = 1024
+DEFAULT_ARCHIVE_MAX_MEMBERS = 1000
+MB = 1024 * 1024  # Streamlit's megabyte, so the page and server.maxUploadSize agree
+
+
+def upload_max_mb() -> int:
+    """The largest file the import page takes, in MB: ``$GRIDPULSE_UPLOAD_MAX_MB`` (default 200).
+
+    ``make run`` passes it to Streamlit as ``server.maxUploadSize`` (docs/import.md).
+    """
+    return max(1, int(_number("GRIDPULSE_UPLOAD_MAX_MB", DEFAULT_UPLOAD_MAX_MB)))
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What a zip (zipped Shapefile, .xlsx) may unpack to, checked before unpacking."""
+
+    max_unpacked_bytes: int
+    max_members: int
+
+
+def archive_limits() -> ArchiveLimits:
+    """``$GRIDPULSE_UPLOAD_MAX_UNCOMPRESSED_MB`` (default 1024) and
+    ``$GRIDPULSE_UPLOAD_MAX_MEMBERS`` (default 1000)."""
+    mb = _number("GRIDPULSE_UPLOAD_MAX_UNCOMPRESSED_MB", DEFAULT_UNCOMPRESSED_MAX_MB)
+    return ArchiveLimits(
+        max_unpacked_bytes=max(1, int(mb * MB)),
+        max_members=max(
+            1, int(_number("GRIDPULSE_UPLOAD_MAX_MEMBERS", DEFAULT_ARCHIVE_MAX_MEMBERS))
+        ),
+    )
+
+
 def _number(name: str, default: float) -> float:
     # A setting that is not a number falls back to the default rather than stopping the app.
     try:

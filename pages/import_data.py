@@ -6,8 +6,12 @@ Thin: every check and every write is ``data_layer.ingest`` (the CLI runs the sam
 from __future__ import annotations
 
 import logging
+import re
+import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
@@ -30,16 +34,35 @@ PREVIEW_ROWS = 20
 URL_KEYS: tuple[str, ...] = ()  # no controls of its own in the URL
 
 
-def _saved_upload(upload) -> Path:
-    """The uploaded file on disk (once per upload), so the importer can stream it."""
-    key = f"import_file_{upload.file_id}"
-    path = st.session_state.get(key)
-    if path is None or not Path(path).exists():
-        folder = Path(tempfile.mkdtemp(prefix="gridpulse-upload-"))
-        path = folder / Path(upload.name).name
+@contextmanager
+def _upload_on_disk(upload) -> Iterator[Path]:
+    """The upload as a file in a private temporary folder, for this script run only.
+
+    Raw case files hold names and phone numbers: the folder is deleted when the run ends —
+    after a preview, a dry run, an import or an error alike — and written again by the next.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="gridpulse-upload-"))
+    try:
+        path = folder / _file_name(upload.name)
         path.write_bytes(upload.getbuffer())
-        st.session_state[key] = str(path)
-    return Path(path)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _file_name(name: str) -> str:
+    """The upload's own name reduced to letters, digits, ``-_.``: never a path or a URL."""
+    return re.sub(r"[^\w.-]", "_", Path(name).name).lstrip(".") or "upload"
+
+
+def _too_large(upload) -> bool:
+    """The page's own check of ``GRIDPULSE_UPLOAD_MAX_MB`` (Streamlit's server limit is set from
+    it by ``make run``; this holds however the app was started)."""
+    limit = settings.upload_max_mb()
+    if upload.size <= limit * settings.MB:
+        return False
+    st.error(t("import.too_large", size=f"{upload.size / settings.MB:,.1f}", limit=limit))
+    return True
 
 
 def _progress_callback():
@@ -177,6 +200,7 @@ def _uploads(kind: str):
         type=CASE_TYPES if kind == "cases" else BOUNDARY_TYPES,
         help=t("import.upload.help"),
         key=f"import_upload_{kind}",
+        max_upload_size=settings.upload_max_mb(),
     )
     mapping_upload = (
         st.file_uploader(t("import.mapping.upload"), type=["toml"], key="import_mapping_upload")
@@ -261,19 +285,21 @@ def body() -> None:
     if upload is None:
         st.info(t("import.need_file"))
         return
-    try:
-        path = _saved_upload(upload)
-        mapping = (
-            Mapping.from_toml(mapping_upload.getvalue().decode("utf-8"))
-            if mapping_upload
-            else Mapping()
-        )
-        if kind == "cases":
-            mapping = _case_preview(path, mapping)
-    except DataError as exc:
-        show_error(t("import.error"), reason=exc)
+    if _too_large(upload):
         return
-    _run(kind, path, level=level, mapping=mapping, crs=crs)
+    with _upload_on_disk(upload) as path:
+        try:
+            mapping = (
+                Mapping.from_toml(mapping_upload.getvalue().decode("utf-8"))
+                if mapping_upload
+                else Mapping()
+            )
+            if kind == "cases":
+                mapping = _case_preview(path, mapping)
+        except DataError as exc:
+            show_error(t("import.error"), reason=exc)
+            return
+        _run(kind, path, level=level, mapping=mapping, crs=crs)
 
 
 if __name__ == "__main__":  # run by st.navigation; app.py imports the module for URL_KEYS

@@ -5,12 +5,13 @@
   digitised on AMap (GCJ-02) or Baidu (BD-09) needs ``--crs gcj02`` / ``--crs bd09``.
 * Shapefile attribute encoding from the ``.cpg``; without one, UTF-8 is tried, then GB18030.
 * Coordinates outside China after the conversion mean a wrong CRS: the file is refused.
+* GDAL reads only a checked copy, with the one driver of its extension (``boundary_staging``),
+  and with its network file systems off (``GDAL_CONFIG``): docs/security.md.
 """
 
 from __future__ import annotations
 
 import tempfile
-import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,11 +19,15 @@ import numpy as np
 import pyogrio
 import pyproj
 
+from data_layer.ingest.boundary_staging import SHAPEFILE, Staged, stage
 from data_layer.storage.source import DataError
 from geo.crs import CRSError, to_wgs84
 
 CHINA = (73.0, 3.0, 136.0, 54.0)
 SUFFIXES = (".zip", ".shp", ".geojson", ".json", ".gpkg")
+# GDAL's network file systems (/vsicurl/, /vsis3/, /vsigs/ …) open only this one name, which
+# is no /vsi path: whatever a file names, reading boundaries never makes GDAL fetch a URL.
+GDAL_CONFIG = {"CPL_VSIL_CURL_ALLOWED_FILENAME": "none: GridPulse reads no URL"}
 
 
 def read_boundaries(
@@ -49,48 +54,40 @@ def _supported_file(path: Path) -> Path:
     return path
 
 
-def _pick_layer_file(path: Path, tmp: Path) -> tuple[str, bool]:
-    """(path for pyogrio, has .cpg) — a zip is extracted and its .shp / .gpkg / .geojson found."""
-    if path.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(path) as zf:
-                zf.extractall(tmp)
-        except zipfile.BadZipFile as exc:
-            raise DataError(f"不是有效的 zip 文件 / not a valid zip: {path.name}") from exc
-        for ext in (".shp", ".gpkg", ".geojson", ".json"):
-            found = sorted(p for p in tmp.rglob(f"*{ext}") if not p.name.startswith("._"))
-            if found:
-                return str(found[0]), found[0].with_suffix(".cpg").exists()
-        raise DataError(f"zip 中没有 .shp / .gpkg / .geojson / no boundary file in {path.name}")
-    return str(path), path.with_suffix(".cpg").exists()
-
-
 def _read_features(path: Path, *, layer: str | None) -> gpd.GeoDataFrame:
-    with tempfile.TemporaryDirectory() as tmp:
-        src, has_cpg = _pick_layer_file(path, Path(tmp))
-        is_shp = src.lower().endswith(".shp")
-        if is_shp and not Path(src).with_suffix(".dbf").exists():
-            raise DataError(
-                "Shapefile 缺少 .dbf 文件 / the shapefile has no .dbf (zip the .shp, .shx, .dbf, .prj and .cpg together)"
-            )
+    pyogrio.set_gdal_config_options(GDAL_CONFIG)
+    with tempfile.TemporaryDirectory(prefix="gridpulse-boundaries-") as tmp:
+        staged = stage(path, Path(tmp))
         try:
-            gdf = _read_layer(src, layer=layer, guess_encoding=is_shp and not has_cpg)
+            _check_driver(staged, name=path.name)
+            gdf = _read_layer(staged, layer=layer)
+        except DataError:
+            raise
         except Exception as exc:
-            raise DataError(
-                f"无法读取边界文件 / cannot read {path.name}: {str(exc).splitlines()[0]}"
-            ) from exc
+            # GDAL names the staged copy: show the user's file name, never a server path
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            text = text.replace(str(staged.file), path.name).replace(tmp, "")
+            raise DataError(f"无法读取边界文件 / cannot read {path.name}: {text}") from exc
     if gdf.empty:
         raise DataError(f"边界文件中没有要素 / no features in {path.name}")
     return gdf
 
 
-def _read_layer(src: str, *, layer: str | None, guess_encoding: bool) -> gpd.GeoDataFrame:
-    if not guess_encoding:
-        return pyogrio.read_dataframe(src, layer=layer)
+def _check_driver(staged: Staged, *, name: str) -> None:
+    """A Shapefile has no driver prefix: make sure the Shapefile driver is the one that read it."""
+    if staged.driver == SHAPEFILE:
+        driver = pyogrio.read_info(staged.gdal_path)["driver"]
+        if driver != SHAPEFILE:
+            raise DataError(f"{name} 中的 .shp 不是 Shapefile / the .shp is not a Shapefile")
+
+
+def _read_layer(staged: Staged, *, layer: str | None) -> gpd.GeoDataFrame:
+    if staged.driver != SHAPEFILE or staged.has_cpg:
+        return pyogrio.read_dataframe(staged.gdal_path, layer=layer)
     try:
-        return pyogrio.read_dataframe(src, layer=layer, encoding="utf-8")
+        return pyogrio.read_dataframe(staged.gdal_path, layer=layer, encoding="utf-8")
     except Exception:  # not UTF-8: Chinese shapefiles without .cpg are GBK
-        return pyogrio.read_dataframe(src, layer=layer, encoding="gb18030")
+        return pyogrio.read_dataframe(staged.gdal_path, layer=layer, encoding="gb18030")
 
 
 def _to_wgs84(gdf: gpd.GeoDataFrame, *, crs: str | None, name: str) -> tuple[gpd.GeoDataFrame, str]:

@@ -19,12 +19,14 @@ import datetime as dt
 import io
 import json
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from data_layer.ingest.archives import check_zip_file
 from data_layer.ingest.mapping import Mapping, header_score
 from data_layer.storage.source import DataError
 
@@ -412,6 +414,8 @@ def read_excel(
 ) -> Table:
     if path.stat().st_size == 0:
         raise DataError(f"文件为空 / the file is empty: {path.name}")
+    if zipfile.is_zipfile(path):  # an .xlsx is a zip: its limits hold before openpyxl unpacks it
+        check_zip_file(path, nested_allowed=True)  # a workbook may embed another
     import openpyxl
 
     try:
