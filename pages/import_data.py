@@ -21,6 +21,7 @@ from data_layer.ingest.preview import preview
 from data_layer.ingest.report import report_csv_bytes
 from data_layer.storage.source import DataError
 from ui.i18n import code_label, t
+from ui.plain import plain
 
 log = logging.getLogger("gridpulse.import")
 log.addFilter(mask_log_record)  # a traceback may quote a row of the file
@@ -68,7 +69,7 @@ def _mapping_editor(info: dict, base: Mapping) -> Mapping:
     for i, header in enumerate(info["headers"]):
         with cols[i % 3]:
             columns[header] = st.selectbox(
-                header,
+                plain(header),  # the file's own header: data, never Markdown
                 options,
                 index=options.index(by_header.get(header, "")),
                 format_func=lambda f: t("import.map.none") if not f else f"{f} · {CASE_FIELDS[f]}",
@@ -104,7 +105,7 @@ def _show_result(results, *, dry_run: bool) -> None:
         else:
             st.error(t("import.reconcile.bad", **counts))
         for note in r.notes:
-            st.info(note)
+            st.info(plain(note))
         if not r.report.is_empty():
             st.markdown(f"**{t('import.reasons')}**")
             st.dataframe(
@@ -236,7 +237,7 @@ def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str
         )
     except DataError as exc:
         bar.empty()
-        st.error(f"**{t('import.error')}**\n\n{exc}")
+        st.error(f"**{t('import.error')}**\n\n{plain(exc)}")
         return
     except Exception:  # never a traceback on screen; the data directory is unchanged
         bar.empty()
@@ -272,7 +273,7 @@ def body() -> None:
         if kind == "cases":
             mapping = _case_preview(path, mapping)
     except DataError as exc:
-        st.error(f"**{t('import.error')}**\n\n{exc}")
+        st.error(f"**{t('import.error')}**\n\n{plain(exc)}")
         return
     _run(kind, path, level=level, mapping=mapping, crs=crs)
 
