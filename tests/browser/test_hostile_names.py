@@ -1,8 +1,8 @@
 """Issue 14, hole 2: names from imported data never run as script, in Chromium, offline.
 
 The tiny demo district is written out again with every street, community and grid named
-after a script payload (an ``<img onerror>``, a ``<script>``, an ``<svg onload>`` that breaks
-out of an attribute) or an ``<a href>``. The Overview and the Map page (breadcrumb, grid caption, map tooltip on
+with script payloads (an ``<img onerror>``, a ``<script>``, an ``<svg onload>`` that breaks
+out of an attribute) and an ``<a href>``. The Overview and the Map page (breadcrumb, grid caption, map tooltip on
 hover, legend), the ranking chart and the briefing's last slide are opened; no payload may
 have set ``window.__pwned`` in the page or in any frame (the map's component iframe is
 same-origin with the app), and the names must be on screen as the text they are. A
@@ -40,7 +40,8 @@ MARKDOWN_LINK = "[x](http://evil)![i](http://evil/i.png) :red[r] $x^2$ **b**"
 
 
 def hostile(table: str, i: int) -> str:
-    return f"{PAYLOADS[i % len(PAYLOADS)]}{LEVELS[table][1]}{i}"
+    """Every name carries every payload, so whichever area the mouse is over has them all."""
+    return f"{LEVELS[table][1]}{i}{''.join(PAYLOADS)}"
 
 
 @pytest.fixture(scope="module")
