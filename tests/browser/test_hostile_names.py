@@ -176,9 +176,16 @@ def test_ranking_chart_and_briefing_show_names_as_text(server, offline_page, fir
     assert any(PAYLOADS[-1] in label for label in labels), labels  # the <a> as text
     assert op.page.locator(".js-plotly-plot a").count() == 0
     assert_not_pwned(op)
-    meeting = "mt_period=month&mt_month=2026-06&mt_as_of=2026-06-30T18:00"
-    op.goto_app(server.base_url, f"meeting?{meeting}&mt_street={first['street']}&present=1&slide=7")
+    meeting = "mt_period=month&mt_month=2026-06&mt_as_of=2026-06-30T18:00&present=1"
+    # the coverage slide: tables of grids without a full-time worker or a party organisation
+    op.goto_app(server.base_url, f"meeting?{meeting}&slide=5")
+    table = op.page.locator('[data-testid="stTable"]').first
+    table.wait_for(timeout=60_000)
+    assert "".join(PAYLOADS) in table.inner_text()
+    assert_not_pwned(op)
+    op.goto_app(server.base_url, f"meeting?{meeting}&mt_street={first['street']}&slide=7")
     op.page.get_by_text(f"统计范围：{first['street_name']}").first.wait_for(timeout=60_000)
+    op.page.locator('[data-testid="stTable"]').first.wait_for(timeout=60_000)
     op.screenshot("hostile-briefing-notes")
     assert_not_pwned(op)
     assert_clean(op)
