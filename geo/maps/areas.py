@@ -103,9 +103,10 @@ def choropleth_layer(
         Layer name; also the key of ``window.gridpulse.layers`` (use e.g.
         ``f"{level}:{metric}"``).
     tooltip : sequence of (property, label)
-        Tooltip rows (label, then the property's value, both as text), e.g. ``[("name", "社区"), ("value", "办结率"),
-        ("fraction", "结案数 / 应结案数"), ("code", "编码")]``; rows whose property the
-        features lack are left out. Empty: no tooltip.
+        Tooltip rows (the label, then the property's value, both drawn as text), e.g.
+        ``[("name", "社区"), ("value", "办结率"), ("fraction", "结案数 / 应结案数"),
+        ("code", "编码")]``; rows whose property the features lack are left out. Empty: no
+        tooltip.
     style, highlight : mapping, optional
         Leaflet path options overriding the defaults (white 0.8 px borders, fill opacity
         0.78; hover: 3 px dark border). Low-volume areas get a dashed grey border.
