@@ -5,6 +5,10 @@ module draws the communities in scope with geopandas/matplotlib in the same colo
 the live map (``data_layer.queries.map_legend.color_scale``), with the street offices outlined, a legend, a north
 arrow and a scale bar. Text uses the CJK font the project ships (assets/fonts/), so Chinese
 labels render on any machine.
+
+Every text artist is drawn with ``parse_math=False``: matplotlib otherwise reads ``$…$`` as
+mathtext, and an area named ``$x_{$`` made ``savefig`` raise, which took down the briefing of
+the whole district. Names are data, shown as they are.
 """
 
 from __future__ import annotations
@@ -89,7 +93,9 @@ def choropleth_png(
     fig, ax = plt.subplots(figsize=(width_in, height_in), dpi=dpi)
     ax.set_axis_off()
     if geometry.is_empty():
-        ax.text(0.5, 0.5, "—", ha="center", va="center", fontsize=24, family=family)
+        ax.text(
+            0.5, 0.5, "—", ha="center", va="center", fontsize=24, family=family, parse_math=False
+        )
         return _png(fig, plt)
     areas, centre = _draw_areas(ax, geometry, metric=metric, scale=scale)
     _draw_streets(ax, tables, codes=geometry["code"], centre=centre)
@@ -136,6 +142,7 @@ def _draw_names(ax, areas, *, names: list[str], family: str) -> None:
             fontsize=7 if len(areas) > 15 else 9,
             family=family,
             color="#111827",
+            parse_math=False,
         )
 
 
@@ -158,6 +165,7 @@ def _draw_frame_arrow_and_scale_bar(ax, areas, *, lang: str, family: str) -> Non
         va="center",
         fontsize=12,
         family=family,
+        parse_math=False,
         arrowprops={"facecolor": "#111827", "edgecolor": "#111827", "width": 4, "headwidth": 12},
     )
     # scale bar
@@ -165,7 +173,15 @@ def _draw_frame_arrow_and_scale_bar(ax, areas, *, lang: str, family: str) -> Non
     x0, y0 = minx, miny - pad * 0.6
     ax.plot([x0, x0 + length], [y0, y0], color="#111827", linewidth=3, solid_capstyle="butt")
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(x0 + length / 2, y0 + pad * 0.25, label, ha="center", va="bottom", fontsize=8)
+    ax.text(
+        x0 + length / 2,
+        y0 + pad * 0.25,
+        label,
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        parse_math=False,
+    )
 
 
 def _draw_legend(ax, scale: maps.Scale, *, lang: str, family: str) -> None:
@@ -182,6 +198,8 @@ def _draw_legend(ax, scale: maps.Scale, *, lang: str, family: str) -> None:
         title_fontproperties={"family": family, "size": 11},
     )
     legend._legend_box.align = "left"
+    for text in (legend.get_title(), *legend.get_texts()):  # ax.legend takes no parse_math
+        text.set_parse_math(False)
 
 
 def _boundary_xy(geom):

@@ -73,7 +73,8 @@ class ScriptCall(TextMacro):
     Subclasses name the files to embed (``scripts``, in order: ``runtime`` first when the
     function uses its helpers) and the function (``function``); instances set ``config``
     (a JSON-serialisable dict) and, for bulk data, ``payload``: JSON text embedded as it
-    is (already serialised, ``"</"`` escaped), so a large payload is not encoded twice.
+    is (already serialised, ``<`` escaped: ``geo.maps.payload.script_safe``), so a large
+    payload is not encoded twice.
     A subclass that is also a folium ``Layer`` (``GeoJson``) sets ``_template =
     ScriptCall._template`` itself: folium's class comes first in its bases.
     """

@@ -25,6 +25,7 @@ from data_layer.ingest.report import report_csv_bytes
 from data_layer.storage.source import DataError
 from ui.errors import show_error
 from ui.i18n import code_label, t
+from ui.plain import plain
 
 log = logging.getLogger("gridpulse.import")  # masked (ui installs the log masking)
 CRS_CHOICES = ["", "wgs84", "gcj02", "bd09", "cgcs2000", "EPSG:4547", "EPSG:4548", "EPSG:3857"]
@@ -90,7 +91,7 @@ def _mapping_editor(info: dict, base: Mapping) -> Mapping:
     for i, header in enumerate(info["headers"]):
         with cols[i % 3]:
             columns[header] = st.selectbox(
-                header,
+                plain(header),  # the file's own header: data, never Markdown
                 options,
                 index=options.index(by_header.get(header, "")),
                 format_func=lambda f: t("import.map.none") if not f else f"{f} · {CASE_FIELDS[f]}",
@@ -126,7 +127,7 @@ def _show_result(results, *, dry_run: bool) -> None:
         else:
             st.error(t("import.reconcile.bad", **counts))
         for note in r.notes:
-            st.info(note)
+            st.info(plain(note))
         if not r.report.is_empty():
             st.markdown(f"**{t('import.reasons')}**")
             st.dataframe(

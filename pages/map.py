@@ -8,6 +8,7 @@ from geo.selection import Selection, breadcrumb
 from ui import state
 from ui.i18n import metric_label, t
 from ui.map_view import GRID_PARAM, grid_map
+from ui.plain import plain
 from ui.widgets import kpi_row
 
 MAP_METRICS = [
@@ -78,7 +79,8 @@ def breadcrumb_bar(selection: Selection) -> None:
         for i, crumb in enumerate(crumbs):
             last = i == len(crumbs) - 1
             icon = ":material/chevron_right:" if i else ":material/home:"
-            if st.button(crumb.name, key=f"crumb_{i}", disabled=last, type="tertiary", icon=icon):
+            label = plain(crumb.name)  # area names are data: never Markdown
+            if st.button(label, key=f"crumb_{i}", disabled=last, type="tertiary", icon=icon):
                 streets = (
                     selection.streets if crumb.level in ("street", "community", "grid") else ()
                 )
@@ -123,7 +125,8 @@ def body() -> None:
     selection = Selection(level=level, streets=flt.streets, communities=flt.communities, grid=grid)
     breadcrumb_bar(selection)
     if grid:
-        st.caption(t("map.grid_selected", name=state.area_names().get(grid, grid), code=grid))
+        name = state.area_names().get(grid, grid)  # the URL's value when it names no grid
+        st.caption(t("map.grid_selected", name=plain(name), code=plain(grid)))
     st.caption(t("map.hint"))
     live_map(flt, selection, metric, cases_layer)
 

@@ -20,6 +20,7 @@ from documents.briefing import URL_KEYS as MEETING_URL_KEYS
 from documents.layout import layout
 from ui import state
 from ui.i18n import lang, t
+from ui.plain import plain, plain_table
 
 SLIDE_PARAM, PRESENT_PARAM = "slide", "present"
 URL_KEYS = (*MEETING_URL_KEYS, SLIDE_PARAM, PRESENT_PARAM)
@@ -201,36 +202,36 @@ def _figures(figures, cols: int) -> None:
                 flat = fig.delta is not None and fig.delta.startswith("±")
                 color = {True: "normal", False: "inverse", None: "off"}[fig.higher_is_better]
                 st.metric(
-                    fig.label,
-                    fig.value,
+                    plain(fig.label),
+                    fig.value,  # value and delta are formatted numbers; st.metric reads the sign
                     delta=fig.delta,
                     delta_color="off" if flat else color,
                     delta_arrow="off" if flat else "auto",
-                    help=fig.formula,
+                    help=plain(fig.formula),
                 )
-                st.caption(f"= {fig.fraction}" if fig.fraction else "\u00a0")
+                st.caption(f"= {plain(fig.fraction)}" if fig.fraction else "\u00a0")
 
 
 def _table(table) -> None:
-    st.subheader(table.title)
+    st.subheader(plain(table.title))
     if not table.rows:
-        st.info(table.empty)
+        st.info(plain(table.empty))
     else:
         frame = pd.DataFrame(list(table.rows), columns=list(table.columns))
-        st.table(frame.set_index(frame.columns[0]))
+        st.table(plain_table(frame.set_index(frame.columns[0])))
     if table.note:
-        st.caption(table.note)
+        st.caption(plain(table.note))
 
 
 def _notes(notes) -> None:
     if notes:
-        st.markdown("\n".join(f"- {line}" for line in notes))
+        st.markdown("\n".join(f"- {plain(line)}" for line in notes))
 
 
 def _slide(slide, *, meeting: Meeting) -> None:
-    st.title(slide.title)
+    st.title(plain(slide.title))
     if slide.subtitle:
-        st.caption(slide.subtitle)
+        st.caption(plain(slide.subtitle))
     blocks = {b.kind: b for b in layout(slide)}
     cols = blocks["figures"].cols if "figures" in blocks else 4
     tables = slide.tables
@@ -347,8 +348,8 @@ def body() -> None:
         st.success(
             t(
                 "meeting.frozen",
-                period=model.period_label,
-                scope=model.scope_label,
+                period=plain(model.period_label),
+                scope=plain(model.scope_label),
                 as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
             ),
             icon=":material/lock_clock:",
@@ -378,7 +379,7 @@ def body() -> None:
     _nav(total, present=present)
     with st.container(key=f"mt_slide_{slide.key}"):
         _slide(slide, meeting=meeting)
-    st.caption(model.footer)
+    st.caption(plain(model.footer))
 
 
 if __name__ == "__main__":  # run by st.navigation; app.py imports the module for URL_KEYS

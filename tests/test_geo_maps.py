@@ -113,9 +113,6 @@ def test_scale_colours_values_by_class_and_greys_low_and_missing() -> None:
         RDYLGN_5[2],
     ]
     assert [e.label for e in scale.entries][-2:] == ["样本少（< 20）", "无数据"]
-    html = scale.to_html(title="办结率 <b>")
-    assert html.count("<span") == 2 * len(scale.entries)
-    assert "办结率 &lt;b&gt;" in html
 
 
 # --------------------------------------------------------------------------------------- #
@@ -226,7 +223,7 @@ def test_level_geometries_from_tables() -> None:
 # --------------------------------------------------------------------------------------- #
 def _decode_py(payload: str) -> dict:
     """Python mirror of the JavaScript decoder (assets/js/runtime.js)."""
-    p = json.loads(payload.replace("<\\/", "</"))
+    p = json.loads(payload)
     feats = []
     for i in range(p["n"]):
         props = dict(p["consts"])
@@ -289,7 +286,7 @@ def test_payload_of_plain_dicts_and_multipolygons() -> None:
         "features": [
             {
                 "type": "Feature",
-                "properties": {"code": "a", "name": "</script>", "flag": True},
+                "properties": {"code": "a", "name": "<!--<script></script>", "flag": True},
                 "geometry": {"type": "Polygon", "coordinates": [square, hole]},
             },
             {
@@ -303,11 +300,12 @@ def test_payload_of_plain_dicts_and_multipolygons() -> None:
         ],
     }
     payload = maps.feature_payload(fc)
-    assert "</script>" not in payload
+    assert "<" not in payload  # nothing can end or confuse the <script> it sits in
     decoded = _decode_py(payload)
     for f in fc["features"]:
         f["id"] = f["properties"]["code"]
-    assert decoded["features"][0]["properties"] == {"code": "a", "name": "</script>", "flag": True}
+    name = "<!--<script></script>"
+    assert decoded["features"][0]["properties"] == {"code": "a", "name": name, "flag": True}
     assert decoded["features"][1]["properties"]["fill"] == "#123456"
     _same_features(decoded, fc)
 
@@ -402,9 +400,12 @@ def test_map_renders_offline() -> None:
     ]
     assert [c["cluster"] for c, _ in _calls(html, "casePoints")] == [True, False]
     assert len(_calls(html, "caseHeat")) == 1
-    # tooltip rows (Jinja's tojson escapes non-ASCII)
-    assert 'let fields = ["name", "value", "fraction", "code"]' in html
-    assert "let aliases = " + json.dumps(["名称", "数值", "分子 / 分母", "编码"]) in html
+    # tooltip rows, built as text in the browser (no folium GeoJsonTooltip: it used innerHTML)
+    choropleth = next(
+        c for c, _ in _calls(html, "fillAreas") if c["layerKey"] == "grid:closure_rate"
+    )
+    assert choropleth["tooltip"] == [list(row) for row in TOOLTIP]
+    assert "let fields" not in html and ".innerHTML" not in html
 
 
 def test_outline_layer_is_not_interactive_and_above_the_areas() -> None:
@@ -426,8 +427,8 @@ def test_custom_tooltip_rows_drop_missing_fields() -> None:
     m = maps.base_map(bounds=fc["bbox"])
     group.add_to(m)
     html = m.get_root().render()
-    assert 'let fields = ["name", "value"];' in html
-    assert "let aliases = " + json.dumps(["网格", "超期未结"]) + ";" in html
+    (config,) = [c for c, _ in _calls(html, "fillAreas") if c["layerKey"] == "x"]
+    assert config["tooltip"] == [["name", "网格"], ["value", "超期未结"]]
 
 
 def test_empty_features_draw_nothing_without_error() -> None:
@@ -462,13 +463,12 @@ def test_legend_layer_is_a_map_control_that_leaves_with_its_group() -> None:
     [(config, _)] = _calls(html, "legend")
     assert config["position"] == "bottomright"
     assert "L.control({position: config.position})" in html
-    # the rows of the scale, the title escaped (Jinja's tojson escapes non-ASCII and <>)
-    assert "办结率" not in html
-    payload = config["html"]
-    assert payload == scale.to_html(title="办结率 <b>")
-    assert "办结率 &lt;b&gt;" in payload
-    for entry in scale.entries:
-        assert entry.label.replace("<", "&lt;").replace(">", "&gt;") in payload
+    # the title and the rows of the scale as data for the script, which draws them as text
+    # (Jinja's tojson escapes non-ASCII and <>, so no "<b>" reaches the page's HTML)
+    assert "办结率" not in html and "<b>" not in html
+    assert config["title"] == "办结率 <b>"
+    assert config["entries"] == [[e.color, e.label] for e in scale.entries]
+    assert ".innerHTML" not in html and "window.gridpulse.text = " in html
     # removed with its feature group (streamlit-folium removes the groups on a change)
     assert "onRemove" in html and "this._control.remove()" in html
     assert group.control is False  # not listed in a layer control

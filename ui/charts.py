@@ -5,6 +5,8 @@ data_layer.queries) and shown with :func:`show`. The theme is readable on a
 projector (16 px text, thick lines) and uses a CJK font family, so Chinese labels render
 in the browser and in exported images. Each metric keeps its colour on every page
 (``METRIC_COLORS``); a comparison period is drawn in the same colour, faint and dashed.
+Plotly reads a subset of HTML (``<a href>``, ``<b>`` …) in tick labels and hover text, so
+names of areas and units go through :func:`ui.plain.plain_html` first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import streamlit as st
 from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.metrics import FUNNEL_STAGES, metric_def
 from ui.i18n import code_label, metric_label, t
+from ui.plain import plain_html
 
 FONT_FAMILY = (
     '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", '
@@ -255,6 +258,7 @@ def grouped_bars(
     codes = frame[code_column].to_list()
     if labels is None:
         labels = [_code_text(code_kind, c) for c in codes]
+    labels = [plain_html(label) for label in labels]  # names of areas and units are data
     order = list(range(len(codes)))
     if sort:  # by the first metric, highest first (areas without a value last)
         first = frame[keys[0]].to_list()
@@ -465,7 +469,7 @@ def simple_funnel(frame: pl.DataFrame, *, label_prefix: str) -> go.Figure:
 
 def score_bars(frame: pl.DataFrame) -> go.Figure:
     """Composite score of every ranked area, best on top; hover shows the rank."""
-    names = frame["name"].to_list()
+    names = [plain_html(name) for name in frame["name"].to_list()]
     scores = frame["ranking_score"].to_list()
     ranks = frame["rank"].to_list()
     fig = go.Figure(
@@ -497,7 +501,7 @@ def active_bars(frame: pl.DataFrame, *, key: str = "volunteer_hours_per_1k") -> 
         values = [r[key] for r in rows]
         fig.add_trace(
             go.Bar(
-                y=[r["name"] for r in rows],
+                y=[plain_html(r["name"]) for r in rows],
                 x=values,
                 orientation="h",
                 name=t(f"code.active_group.{group}"),

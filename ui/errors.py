@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from data_layer import settings
+from ui.plain import plain
 
 # An absolute POSIX or Windows path: starts after a space, quote or bracket (not inside a word,
 # a number like 1/2, a relative path or a URL's host part) and runs to the next space or quote.
@@ -62,10 +63,10 @@ def without_paths(text: str) -> str:
 
 def show_error(headline: str, *, reason: object = None, fix: str | None = None) -> None:
     """``st.error``: the headline in bold, then the reason (an exception or its text) without
-    server paths, then how to fix it."""
+    server paths and as plain text (it may quote a file's content), then how to fix it."""
     parts = [f"**{headline}**"]
     if reason is not None:
-        parts.append(without_paths(str(reason)))
+        parts.append(plain(without_paths(str(reason))))
     if fix:
         parts.append(fix)
     st.error("\n\n".join(parts))

@@ -19,7 +19,7 @@ window.gridpulse.casePoints = window.gridpulse.casePoints || function (parent, c
                 if (r[4]) { Object.assign(opts, config.newStyle); }
                 opts.gpOverdue = r[2] === 1;
                 var m = L.circleMarker([r[0], r[1]], opts);
-                if (r[3]) { m.bindTooltip(r[3]); }
+                if (r[3]) { m.bindTooltip(window.gridpulse.text("span", r[3])); }  // text, not HTML
                 markers[i] = m;
             }
             if (config.cluster) {

@@ -4,6 +4,17 @@
 // for browser tests and the benchmark.
 window.gridpulse = window.gridpulse || {layers: {}};
 
+// Data as text, never as HTML: a new <tag> element whose textContent is `text` (null and
+// undefined as ""), appended to `parent` when given. Area names, case labels and every
+// other imported string reach the map only through this function (the component's iframe
+// is same-origin with the app, so markup from data would run with the app's rights).
+window.gridpulse.text = window.gridpulse.text || function (tag, text, parent) {
+    var el = document.createElement(tag);
+    el.textContent = text === null || text === undefined ? "" : String(text);
+    if (parent) { parent.appendChild(el); }
+    return el;
+};
+
 // The packed payload of geo/maps/payload.py back to a plain GeoJSON FeatureCollection:
 // columnar properties, fill colours as palette indexes, rings as integer deltas.
 window.gridpulse.decode = window.gridpulse.decode || function (p) {

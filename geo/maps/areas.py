@@ -5,6 +5,10 @@ The fill colour travels as a feature property and ONE JavaScript style function 
 emits a ``switch`` with one ``case`` per feature. The layer embeds the packed payload
 (geo/maps/payload.py), decoded in the browser before ``L.geoJson(...).addData``, so
 Leaflet, the tooltip and ``st_folium``'s ``last_active_drawing`` see ordinary features.
+
+Names are data: the tooltip and the legend are built in the browser as DOM text
+(``gridpulse.text``), never as HTML. folium's ``GeoJsonTooltip`` writes the properties into
+``innerHTML``, and the component's iframe is same-origin with the app.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class FillAreas(folium.GeoJson, ScriptCall):
         low_style: Mapping[str, Any] | None = None,
         selected_style: Mapping[str, Any] | None = None,
         highlight_style: Mapping[str, Any] | None = None,
+        tooltip: Sequence[tuple[str, str]] = (),
         name: str | None = None,
         **kwargs: Any,
     ):
@@ -66,6 +71,7 @@ class FillAreas(folium.GeoJson, ScriptCall):
             "lowStyle": dict(low_style or {}),
             "selectedStyle": dict(selected_style or {}),
             "highlightStyle": dict(highlight_style) if highlight_style else None,
+            "tooltip": [list(row) for row in tooltip],
             # L.geoJson options (pane, interactive ...), named as Leaflet names them
             "options": {camelize(k): v for k, v in self.options.items()},
         }
@@ -97,9 +103,10 @@ def choropleth_layer(
         Layer name; also the key of ``window.gridpulse.layers`` (use e.g.
         ``f"{level}:{metric}"``).
     tooltip : sequence of (property, label)
-        Tooltip rows (GeoJsonTooltip), e.g. ``[("name", "社区"), ("value", "办结率"),
-        ("fraction", "结案数 / 应结案数"), ("code", "编码")]``; rows whose property the
-        features lack are left out. Empty: no tooltip.
+        Tooltip rows (the label, then the property's value, both drawn as text), e.g.
+        ``[("name", "社区"), ("value", "办结率"), ("fraction", "结案数 / 应结案数"),
+        ("code", "编码")]``; rows whose property the features lack are left out. Empty: no
+        tooltip.
     style, highlight : mapping, optional
         Leaflet path options overriding the defaults (white 0.8 px borders, fill opacity
         0.78; hover: 3 px dark border). Low-volume areas get a dashed grey border.
@@ -112,26 +119,17 @@ def choropleth_layer(
         Pass it (in a list) as ``st_folium(..., feature_group_to_add=...)``.
     """
     group = folium.FeatureGroup(name=name, show=show)
-    layer = FillAreas(
+    first = features["features"][0]["properties"] if features.get("features") else {}
+    FillAreas(
         features,
         layer_key=name,
         base_style={**_CHORO_STYLE, **(style or {})},
         low_style=_LOW_STYLE,
         selected_style=_SELECTED_STYLE,
         highlight_style={**_HIGHLIGHT_STYLE, **(highlight or {})},
+        tooltip=[(k, label) for k, label in tooltip if k in first],
         name=name,
-    )
-    if features.get("features"):
-        first = features["features"][0]["properties"]
-        rows = [(k, label) for k, label in tooltip if k in first]
-        if rows:
-            folium.GeoJsonTooltip(
-                fields=[k for k, _ in rows],
-                aliases=[label for _, label in rows],
-                sticky=True,
-                labels=True,
-            ).add_to(layer)
-    layer.add_to(group)
+    ).add_to(group)
     return group
 
 
@@ -172,13 +170,18 @@ def outline_layer(
 class _Legend(ScriptCall):
     """The colour legend as a Leaflet control that comes and goes with its feature group."""
 
-    scripts = ("legend",)
+    scripts = ("runtime", "legend")
     function = "legend"
 
-    def __init__(self, html: str, position: str):
+    def __init__(self, scale: Scale, *, title: str, position: str):
         super().__init__()
         self._name = "Legend"
-        self.config = {"html": html, "position": position, "boxStyle": _LEGEND_BOX_STYLE}
+        self.config = {
+            "title": title,
+            "entries": [[e.color, e.label] for e in scale.entries],
+            "position": position,
+            "boxStyle": _LEGEND_BOX_STYLE,
+        }
 
 
 def legend_layer(
@@ -188,8 +191,9 @@ def legend_layer(
 
     A Leaflet control rather than a Streamlit element beside the map: it stays with the
     map on a projector and in a screenshot, and the page loads no HTML-markdown code for
-    it. It is replaced with the other layers when the metric changes.
+    it. It is replaced with the other layers when the metric changes. The title and the
+    labels are drawn as text.
     """
     group = folium.FeatureGroup(name=name, control=False)
-    _Legend(scale.to_html(title=title), position).add_to(group)
+    _Legend(scale, title=title, position=position).add_to(group)
     return group

@@ -17,6 +17,7 @@ import polars as pl
 
 from geo.china_offsets import wgs84_to_gcj02
 from geo.maps.panes import CASES_PANE
+from geo.maps.payload import script_safe
 from geo.offline import DEFAULT_BASE_URL, LOCAL_ASSETS, use_local_assets
 from geo.scripts import ScriptCall
 from geo.simplify import DECIMALS
@@ -212,7 +213,7 @@ def _point_rows(frame: pl.DataFrame, *, label_column: str | None, crs: str) -> s
             strict=True,
         )
     ]
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return script_safe(json.dumps(rows, ensure_ascii=False, separators=(",", ":")))
 
 
 def _case_lonlat(cases: pl.DataFrame, crs: str) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from html import escape
 from typing import Final
 
 import numpy as np
@@ -95,17 +94,3 @@ class Scale:
         if self.low_volume is not None:
             out = np.where(lows & (idx >= 0), self.low_volume.color, out)
         return out.tolist()
-
-    def to_html(self, *, title: str = "") -> str:
-        """The legend as a small HTML block (inline styles) for ``st.markdown``."""
-        rows = "".join(
-            '<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
-            f'<span style="display:inline-block;width:18px;height:12px;background:{e.color};'
-            'border:1px solid #999"></span>'
-            f"<span>{escape(e.label)}</span></div>"
-            for e in self.entries
-        )
-        head = (
-            f"<div style='font-weight:600;margin-bottom:4px'>{escape(title)}</div>" if title else ""
-        )
-        return f'<div class="gridpulse-legend" style="font-size:0.85rem">{head}{rows}</div>'

@@ -6,7 +6,9 @@ equal on every feature), ``palette`` + ``fill`` (fill colours as palette indexes
 (per feature: polygons → rings → flat integer list ``x0, y0, dx1, dy1, ...`` in units of
 1e-5 degree, closing vertex dropped) and ``q`` (units per degree). Keys once instead of per
 feature and integer deltas instead of decimal coordinates make it several times smaller
-than the plain GeoJSON. ``"</"`` is escaped so the text can sit in an HTML ``<script>``.
+than the plain GeoJSON. Every ``<`` is written ``\\u003c`` (it occurs only inside JSON
+strings), so no name can end or confuse the HTML ``<script>`` the text sits in: neither
+``</script>`` nor ``<!--`` survives.
 """
 
 from __future__ import annotations
@@ -20,9 +22,22 @@ import shapely
 
 from geo.simplify import DECIMALS
 
-__all__ = ["Q", "PackedGeometry", "pack_collection", "pack_geometry_dict", "pack_polygons"]
+__all__ = [
+    "Q",
+    "PackedGeometry",
+    "pack_collection",
+    "pack_geometry_dict",
+    "pack_polygons",
+    "script_safe",
+]
 
 Q: Final = 10**DECIMALS  # integer units per degree on the wire
+
+
+def script_safe(json_text: str) -> str:
+    """JSON text that can sit inside an HTML ``<script>``: ``<`` as ``\\u003c`` (JSON has
+    ``<`` only inside strings, where the escape means the same character)."""
+    return json_text.replace("<", "\\u003c")
 
 
 class PackedGeometry(dict):
@@ -126,7 +141,7 @@ def pack_collection(features: Mapping[str, Any]) -> str:
         separators=(",", ":"),
     )
     text = head[:-1] + ',"geom":[' + ",".join(geoms) + "]}"
-    return text.replace("</", "<\\/")
+    return script_safe(text)
 
 
 def _property_columns(
