@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from fixtures_tiny import tiny_tables
+from fixtures_tiny import C1, G1, tiny_tables
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
@@ -236,6 +236,38 @@ def assert_clean(at: AppTest, params: dict) -> None:
 def test_the_crafted_links_leave_every_page_working(monkeypatch, data_dir, page, params):
     monkeypatch.setenv("GRIDPULSE_DATA", str(data_dir))
     run_page(page, params)
+
+
+def open_page(page: str, params: dict) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(str(ROOT / "pages" / f"{page}.py"))
+    return at.run()
+
+
+def test_a_dropped_value_is_noted_on_screen(monkeypatch, data_dir):
+    monkeypatch.setenv("GRIDPULSE_DATA", str(data_dir))
+    at = open_page("cases", CRAFTED[0])
+    assert [toast.value for toast in at.toast] == [
+        "链接中的部分参数无效或超出范围（from, to），已改用默认值。"
+    ]
+    at = open_page("meeting", {**CRAFTED[2], **CRAFTED[3]})
+    assert any("mt_as_of, slide" in toast.value for toast in at.toast)
+    assert at.query_params["slide"] == "1"
+
+
+def test_the_map_keeps_a_known_grid_from_the_link_and_drops_anything_else(monkeypatch, data_dir):
+    monkeypatch.setenv("GRIDPULSE_DATA", str(data_dir))
+    at = open_page("map", {"grid": G1})
+    assert_clean(at, {})
+    assert any(G1 in caption.value for caption in at.caption)
+    assert at.query_params["grid"] == G1
+    for crafted in ("999999999999999", "[x](https://example.com)", C1, "٣٦٠"):
+        at = open_page("map", {"grid": crafted})
+        assert_clean(at, {})
+        assert "grid" not in at.query_params
+        assert not any("已选网格" in caption.value for caption in at.caption)
 
 
 @pytest.mark.parametrize("page", PAGES)
