@@ -63,7 +63,8 @@ def load_url_once() -> None:
     if st.session_state.get(SessionKey.URL_LOADED):
         return
     params = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
-    flt = Filter.from_query_params(params)
+    dropped: list[str] = []
+    flt = Filter.from_query_params(params, dropped=dropped)
     lang = (params.get(LANG_PARAM) or ["zh"])[0]
     st.session_state.update(
         {
@@ -78,6 +79,8 @@ def load_url_once() -> None:
             SessionKey.URL_LOADED: True,
         }
     )
+    if dropped:  # the keys are the filter's own (FilterParam), never text from the link
+        st.toast(t("url.dropped", keys=", ".join(dropped)), icon=":material/link_off:")
 
 
 def keep_known(key: str, options: list[str]) -> None:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from data_layer.domain import metrics
-from data_layer.domain.filters import Filter, Window
+from data_layer.domain import metrics, url_values
+from data_layer.domain.filters import Filter, Window, now_local
 from data_layer.domain.formatting import DASH, format_change, format_fraction, format_value
 from data_layer.domain.labels import code_label, metric_formula, metric_label, text
 from data_layer.domain.metrics import metric_def
@@ -135,49 +135,60 @@ class Meeting:
         return params
 
     @classmethod
-    def from_query_params(cls, params: Mapping[str, str | Sequence[str]]) -> Meeting | None:
-        """Parse the URL; None when it carries no valid meeting (no or a malformed as-of).
+    def from_query_params(
+        cls, params: Mapping[str, str | Sequence[str]], *, dropped: list[str] | None = None
+    ) -> Meeting | None:
+        """Parse the URL; None when it carries no valid meeting (no, a malformed or an
+        out-of-range as-of). Keys whose values were unusable are appended to ``dropped``.
 
-        Like ``Filter.from_query_params`` this never raises: a shared link with a typo
-        falls back to the default meeting.
+        Like ``Filter.from_query_params`` this never raises, and every day and the as-of lie
+        within ``url_values.date_bounds``: a shared link with a typo falls back to the
+        default meeting (the month before its as-of).
         """
-
-        def many(key: str) -> list[str]:
-            value = params.get(key)
-            values = [] if value is None else [value] if isinstance(value, str) else list(value)
-            out: list[str] = []
-            for v in values:
-                out += [p.strip() for p in str(v).split(",") if p.strip() and p.strip() not in out]
-            return out
-
-        def one(key: str) -> str | None:
-            got = many(key)
-            return got[0] if got else None
-
-        try:
-            as_of = dt.datetime.fromisoformat(one("mt_as_of") or "").replace(tzinfo=None)
-        except ValueError:
+        notes = [] if dropped is None else dropped
+        today = now_local().date()
+        lo, hi = url_values.date_bounds(today=today)
+        first_at, last_at = url_values.time_bounds(today=today)
+        as_of = url_values.one_datetime(params.get("mt_as_of"), lo=first_at, hi=last_at)
+        if as_of is None:
+            if url_values.given(params.get("mt_as_of")):
+                notes.append("mt_as_of")
             return None
-        streets = tuple(many("mt_street"))
-        kind = one("mt_period") or "month"
-        try:
-            if kind == "month":
-                year, month = (int(x) for x in (one("mt_month") or "").split("-"))
-                return cls.for_month(year, month, as_of=as_of, streets=streets)
-            if kind == "quarter":
-                match = re.fullmatch(r"(\d{4})-?Q([1-4])", (one("mt_quarter") or "").upper())
-                if match:
-                    year, quarter = int(match[1]), int(match[2])
-                    return cls.for_quarter(year, quarter, as_of=as_of, streets=streets)
-            if kind == "custom":
-                start = dt.date.fromisoformat(one("mt_from") or "")
-                end = dt.date.fromisoformat(one("mt_to") or "")
-                start, end = sorted((start, end))
-                return cls("custom", start, end, as_of, streets)
-        except ValueError:
-            pass
-        # as-of given but the period is not: the month before as-of
-        return cls.default(now=as_of, streets=streets)
+        streets = url_values.codes(params.get("mt_street"))
+        kind = url_values.one_choice(params.get("mt_period"), KINDS) or "month"
+        years = range(lo.year, hi.year + 1)
+        if kind == "month":
+            days = _month(url_values.first(params.get("mt_month")), years=years)
+        elif kind == "quarter":
+            days = _quarter(url_values.first(params.get("mt_quarter")), years=years)
+        else:
+            start, end = (
+                url_values.one_date(params.get(key), lo=lo, hi=hi) for key in ("mt_from", "mt_to")
+            )
+            days = tuple(sorted((start, end))) if start and end else None
+        if days is None or not (lo <= days[0] and days[1] <= hi):
+            # as-of given but the period is not: the month before as-of
+            period_keys = [k for k in URL_KEYS if k not in ("mt_street", "mt_as_of")]
+            if any(url_values.given(params.get(key)) for key in period_keys):
+                notes.append("mt_period")
+            return cls.default(now=as_of, streets=streets)
+        return cls(kind, days[0], days[1], as_of, streets)
+
+
+def _month(text: str | None, *, years: range) -> tuple[dt.date, dt.date] | None:
+    """First and last day of the month ``YYYY-MM``; None unless it is one in ``years``."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text or "", re.ASCII)
+    if not match or int(match[1]) not in years or not 1 <= int(match[2]) <= 12:
+        return None
+    return month_range(int(match[1]), int(match[2]))
+
+
+def _quarter(text: str | None, *, years: range) -> tuple[dt.date, dt.date] | None:
+    """First and last day of the quarter ``YYYY-Qn``; None unless it is one in ``years``."""
+    match = re.fullmatch(r"(\d{4})-?Q([1-4])", (text or "").upper(), re.ASCII)
+    if not match or int(match[1]) not in years:
+        return None
+    return quarter_range(int(match[1]), int(match[2]))
 
 
 def month_choices(as_of: dt.datetime, n: int = 24) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from data_layer.domain import url_values
+from data_layer.domain.areas import DIGITS
 from geo.selection import Selection, breadcrumb
 from ui import state
 from ui.i18n import metric_label, t
@@ -41,8 +43,8 @@ def seed_controls() -> None:
         widget = WIDGETS[key]
         if widget in st.session_state:
             continue
-        from_url = st.query_params.get(key)
-        st.session_state[widget] = from_url if from_url in options else prefs[key]
+        from_url = url_values.one_choice(st.query_params.get_all(key), options)
+        st.session_state[widget] = from_url or prefs[key]
 
 
 def controls() -> tuple[str, str, str]:
@@ -70,6 +72,15 @@ def controls() -> tuple[str, str, str]:
     st.session_state[PREFS] = chosen
     st.query_params.update(chosen)
     return metric, level, cases
+
+
+def url_grid() -> str | None:
+    """The grid a link selected: a code of a known grid, else none (and off the URL)."""
+    grid = url_values.one_code(st.query_params.get_all(GRID_PARAM))
+    if grid is not None and len(grid) == DIGITS["grid"] and grid in state.area_names():
+        return grid
+    st.query_params.pop(GRID_PARAM, None)
+    return None
 
 
 def breadcrumb_bar(selection: Selection) -> None:
@@ -121,7 +132,7 @@ def body() -> None:
     flt = state.current_filter()
     st.title(t("map.title"))
     metric, level, cases_layer = controls()
-    grid = st.query_params.get(GRID_PARAM)
+    grid = url_grid()
     selection = Selection(level=level, streets=flt.streets, communities=flt.communities, grid=grid)
     breadcrumb_bar(selection)
     if grid:

@@ -14,8 +14,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from data_layer.domain import url_values
 from documents import pdf_writer, pptx_writer
-from documents.briefing import KINDS, Meeting, month_choices, quarter_choices
+from documents.briefing import KINDS, SLIDES, Meeting, month_choices, quarter_choices
 from documents.briefing import URL_KEYS as MEETING_URL_KEYS
 from documents.layout import layout
 from ui import state
@@ -63,13 +64,18 @@ def _current() -> Meeting:
     meeting = st.session_state.get(MEETING)
     if meeting is None:
         params = _url_params()
-        meeting = Meeting.from_query_params(params) or Meeting.default(
+        dropped: list[str] = []
+        meeting = Meeting.from_query_params(params, dropped=dropped) or Meeting.default(
             now=state.live_now(), streets=state.current_filter().streets
         )
         st.session_state[MEETING] = meeting
-        slide = (params.get(SLIDE_PARAM) or ["1"])[0]
-        st.session_state[SLIDE] = int(slide) if slide.isdigit() else 1
-        st.session_state[PRESENT] = (params.get(PRESENT_PARAM) or ["0"])[0] == "1"
+        slide = url_values.one_int(params.get(SLIDE_PARAM), lo=1, hi=len(SLIDES))
+        if slide is None and url_values.given(params.get(SLIDE_PARAM)):
+            dropped.append(SLIDE_PARAM)
+        st.session_state[SLIDE] = slide or 1
+        st.session_state[PRESENT] = url_values.one_choice(params.get(PRESENT_PARAM), ("1",)) == "1"
+        if dropped:
+            st.toast(t("url.dropped", keys=", ".join(dropped)), icon=":material/link_off:")
     return meeting
 
 

@@ -428,14 +428,13 @@ def test_versions_switch_atomically_and_flat_readers_keep_working(tiny_dir, tmp_
     assert current.is_symlink() and tables_dir(tiny_dir) == current.resolve()
     # the top-level table paths still read (through the symlink), and the Dataset agrees
     assert pl.read_parquet(table_path(tiny_dir, "cases")).height == cases_of(tiny_dir).height
-    # write_tables (simulate, demo) writes into the current version
+    # a version is never changed in place: write_tables refuses the versioned directory
     from data_layer.storage.source import write_tables
 
-    grids = open_dataset(tiny_dir)["grids"].with_columns(
-        pl.lit(9).cast(pl.Int32).alias("part_time_workers")
-    )
-    write_tables(tiny_dir, {"grids": grids})
-    assert open_dataset(tiny_dir)["grids"]["part_time_workers"].to_list() == [9] * grids.height
+    grids = open_dataset(tiny_dir)["grids"]
+    with pytest.raises(DataError, match="versioned"):
+        write_tables(tiny_dir, {"grids": grids.with_columns(pl.lit(9).alias("part_time_workers"))})
+    assert open_dataset(tiny_dir)["grids"].equals(grids)
     assert (table_path(tiny_dir, "grids")).is_symlink()
 
 

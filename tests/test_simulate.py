@@ -106,3 +106,25 @@ def test_simulate_command_runs_bounded(capsys, tiny_dir):
         == 0
     )
     assert capsys.readouterr().out.count("new,") == 2
+
+
+def test_simulate_keeps_a_demo_directory_a_demo_one_but_an_import_ends_it(tiny_dir, tmp_path):
+    from fixtures_tiny import G1
+
+    from data_layer.auth.demo import demo_users
+    from data_layer.ingest import run_import
+    from data_layer.storage import origin
+
+    origin.mark_demo(tiny_dir, scale="tiny", seed=1, anchor=dt.date(2025, 3, 31))
+    rng = np.random.default_rng(4)
+    simulate.tick(tiny_dir, per_minute=120, interval_s=10, rng=rng, now=NOW)
+    assert origin.is_demo(tiny_dir) and demo_users(tiny_dir)  # the demo accounts survive
+    src = tmp_path / "one.csv"
+    src.write_text(
+        f"事件编号,所属网格,事件类型,来源,上报时间,状态\nN1,{G1},环境卫生,网格员上报,2025-03-01 08:05,已受理\n",
+        encoding="utf-8",
+    )
+    (result,) = run_import(tiny_dir, cases=src)
+    assert result.imported == 1 and not origin.is_demo(tiny_dir)
+    simulate.tick(tiny_dir, per_minute=120, interval_s=10, rng=rng, now=NOW)
+    assert not origin.is_demo(tiny_dir) and demo_users(tiny_dir) == {}  # not a demo again

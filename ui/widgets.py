@@ -6,6 +6,7 @@ import pandas as pd
 import polars as pl
 import streamlit as st
 
+from data_layer.domain import url_values
 from data_layer.domain.filters import Window
 from data_layer.domain.formatting import (
     DASH,
@@ -124,8 +125,8 @@ def url_radio(
     The page must list ``param`` in its ``URL_KEYS``, or app.py drops it from the URL.
     """
     if key not in st.session_state:
-        wanted = st.query_params.get(param)
-        st.session_state[key] = wanted if wanted in options else default
+        wanted = url_values.one_choice(st.query_params.get_all(param), options)
+        st.session_state[key] = wanted or default
     value = st.radio(label, options, key=key, horizontal=True, **kwargs)
     if st.query_params.get(param) != value:
         st.query_params[param] = value

@@ -35,6 +35,7 @@ from data_layer.demo.timeline import DAY, HOUR, days_up_to, epoch
 from data_layer.demo.volunteers import party_reports, volunteers, wishes
 from data_layer.domain import schema
 from data_layer.domain.filters import now_local
+from data_layer.storage import versions
 from data_layer.storage.origin import mark_demo
 from data_layer.storage.source import load_sla_hours, write_tables
 
@@ -52,7 +53,8 @@ def generate(
     Parameters
     ----------
     out
-        Data directory (created if missing); existing table files are replaced atomically.
+        Data directory (created if missing); the tables become one new version of it
+        (``storage.versions``), switched to atomically.
     scale
         A key of ``scales.SCALES``: ``tiny``, ``district`` (default), ``city`` or ``province``.
     seed
@@ -83,35 +85,40 @@ def generate(
     city = build_city(spec, seed=seed, progress=report)
     report("生成参考表 / reference tables", 0.15)
     days = days_up_to(anchor, spec.years)
-    rows = {
-        "cases": write_cases(
-            out,
-            city=city,
-            days=days,
-            cells=case_cells(total=spec.cases, days=days, seed=seed),
-            seed=seed,
-            sla_s=sla_s,
-            end=end,
-            chunk_cases=spec.chunk_cases,
-            report=report,
-        )
-    }
+    # One new version under the writer lock (an import or a simulate tick waits), marked as
+    # the demo only after the switch and before the lock is let go, so no import can slip in
+    # between and end up with the demo accounts.
+    with versions.staging(out) as stage:
+        rows = {
+            "cases": write_cases(
+                stage.path,
+                city=city,
+                days=days,
+                cells=case_cells(total=spec.cases, days=days, seed=seed),
+                seed=seed,
+                sla_s=sla_s,
+                end=end,
+                chunk_cases=spec.chunk_cases,
+                report=report,
+            )
+        }
 
-    report("生成志愿服务与微心愿 / volunteers, wishes", 0.93)
-    teams, activities = volunteers(city, days=days, seed=seed)
-    frames = {
-        "streets": city.streets,
-        "communities": city.communities,
-        "grids": city.grids,
-        "compounds": city.compounds,
-        "volunteer_teams": teams,
-        "activities": activities,
-        "party_reports": party_reports(city, days=days, seed=seed),
-        "wishes": wishes(city, days=days, seed=seed, end=end),
-    }
-    report("写入文件 / writing tables", 0.97)
-    write_tables(out, frames)
-    mark_demo(out, scale=scale, seed=seed, anchor=anchor)
+        report("生成志愿服务与微心愿 / volunteers, wishes", 0.93)
+        teams, activities = volunteers(city, days=days, seed=seed)
+        frames = {
+            "streets": city.streets,
+            "communities": city.communities,
+            "grids": city.grids,
+            "compounds": city.compounds,
+            "volunteer_teams": teams,
+            "activities": activities,
+            "party_reports": party_reports(city, days=days, seed=seed),
+            "wishes": wishes(city, days=days, seed=seed, end=end),
+        }
+        report("写入文件 / writing tables", 0.97)
+        write_tables(stage.path, frames)
+        stage.commit({"by": "demo", "scale": scale, "seed": seed, "anchor": anchor.isoformat()})
+        mark_demo(out, scale=scale, seed=seed, anchor=anchor)
     rows.update({k: v.height for k, v in frames.items()})
     report("完成 / done", 1.0)
     return {t: rows[t] for t in schema.TABLES}

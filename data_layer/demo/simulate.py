@@ -1,8 +1,10 @@
 """A live feed for the demo district: new cases arrive, open ones move through the loop.
 
-``python -m data_layer simulate --data DIR`` rewrites ``cases.parquet`` atomically every few
-seconds (``source.write_tables``), so the live map can be watched — and tested — on the demo
-data. New cases are reported "now" (local time) in a random grid, at a point inside it; open
+``python -m data_layer simulate --data DIR`` writes a new version of the cases every few
+seconds (``storage.versions``), so the live map can be watched — and tested — on the demo
+data. Each tick reads the current cases and commits the changed copy under the one writer
+lock, so an import committed while the simulator runs is never overwritten; a simulated demo
+directory stays a demo one (its marker is kept), an imported one stays imported. New cases are reported "now" (local time) in a random grid, at a point inside it; open
 cases advance one stage of 上报 → 立案 → 派遣 → 处置 → 核查 → 结案 with a small chance per tick.
 """
 
@@ -20,7 +22,8 @@ import shapely
 
 from data_layer.domain import schema
 from data_layer.domain.filters import now_local
-from data_layer.storage.source import load_sla_hours, open_dataset, table_path, write_tables
+from data_layer.storage import versions
+from data_layer.storage.source import load_sla_hours, open_dataset, table_path
 
 # Chance per tick that an open case moves to its next stage.
 ADVANCE_P = 0.15
@@ -185,23 +188,31 @@ def tick(
     interval_s: float,
     rng: np.random.Generator,
     now: dt.datetime | None = None,
-    serial: list[int] | None = None,
 ) -> TickResult:
-    """One simulation step: read cases, add new ones, advance open ones, write atomically."""
+    """One simulation step: read the current cases, add new ones, advance open ones, and
+    commit them as a new version — all under the writer lock (it waits for a running import,
+    then builds on the version that import made)."""
     now = now or now_local()
-    cases = pl.read_parquet(table_path(data_dir, "cases"))
-    grids = pl.read_parquet(
-        table_path(data_dir, "grids"), columns=["grid_code", "households", "geometry"]
-    )
     sla = load_sla_hours()
-    cases, moved = advance(schema.conform("cases", cases), now=now, rng=rng, sla_hours=sla)
-    n_new = int(rng.poisson(per_minute * interval_s / 60.0))
-    # Simulated ids are AJ<yyyymmdd>9<nnnnn>; continue after today's last one, so ids stay unique.
-    prefix = f"AJ{now:%Y%m%d}9"
-    serial = cases.filter(pl.col("case_id").str.starts_with(prefix)).height
-    fresh = new_cases(grids=grids, n=n_new, now=now, rng=rng, serial_start=serial)
-    cases = pl.concat([cases, fresh], how="vertical")
-    write_tables(data_dir, {"cases": cases})
+    with versions.staging(data_dir, wait_s=None) as stage:
+        cases = pl.read_parquet(table_path(stage.previous, "cases"))
+        grids = pl.read_parquet(
+            table_path(stage.previous, "grids"), columns=["grid_code", "households", "geometry"]
+        )
+        cases, moved = advance(schema.conform("cases", cases), now=now, rng=rng, sla_hours=sla)
+        n_new = int(rng.poisson(per_minute * interval_s / 60.0))
+        # Simulated ids are AJ<yyyymmdd>9<nnnnn>; continue after today's last one (unique ids).
+        prefix = f"AJ{now:%Y%m%d}9"
+        serial = cases.filter(pl.col("case_id").str.starts_with(prefix)).height
+        fresh = new_cases(grids=grids, n=n_new, now=now, rng=rng, serial_start=serial)
+        cases = pl.concat([cases, fresh], how="vertical")
+        schema.conform("cases", cases).write_parquet(
+            stage.table_file("cases"), compression="zstd", statistics=True
+        )
+        stage.commit(
+            {"at": now.isoformat(), "by": "simulate", "new_cases": n_new, "advanced": moved},
+            keep_demo=True,
+        )
     return TickResult(at=now, new_cases=n_new, advanced=moved, total=cases.height)
 
 

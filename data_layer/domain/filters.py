@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
+from data_layer.domain import url_values
 from data_layer.settings import TIMEZONE
 
 PERIODS = ("this_month", "this_quarter", "this_year", "last_12_months", "custom")
 DEFAULT_PERIOD = "this_month"
+_T = TypeVar("_T")
 
 
 def now_local() -> dt.datetime:
@@ -180,62 +183,52 @@ class Filter:
         return params
 
     @classmethod
-    def from_query_params(cls, params: Mapping[str, str | Sequence[str]]) -> Filter:
-        """Parse URL query parameters; unknown or malformed values fall back to defaults.
+    def from_query_params(
+        cls, params: Mapping[str, str | Sequence[str]], *, dropped: list[str] | None = None
+    ) -> Filter:
+        """Parse URL query parameters; unknown, malformed or out-of-range values fall back to
+        the defaults (``url_values``), and their keys are appended to ``dropped`` if given.
 
-        A shared link with a typo must still open a working page, so nothing here raises.
+        A shared link with a typo must still open a working page, so nothing here raises, and
+        no date or as-of lies outside ``url_values.date_bounds``.
         """
+        today = now_local().date()
+        lo, hi = url_values.date_bounds(today=today)
+        first_at, last_at = url_values.time_bounds(today=today)
+        notes = [] if dropped is None else dropped
 
-        def many(key: str) -> tuple[str, ...]:
-            value = params.get(key)
-            if value is None:
-                return ()
-            values = [value] if isinstance(value, str) else list(value)
-            out: list[str] = []
-            for v in values:
-                for part in str(v).split(","):
-                    if part.strip() and part.strip() not in out:
-                        out.append(part.strip())
-            return tuple(out)
+        def noted(key: str, value: _T | None) -> _T | None:
+            """``value``; ``key`` is noted when the URL has text for it that is unusable."""
+            if value is None and url_values.given(params.get(key)):
+                notes.append(key)
+            return value
 
-        def one(key: str) -> str | None:
-            got = many(key)
-            return got[0] if got else None
-
-        period = one(FilterParam.PERIOD) or DEFAULT_PERIOD
-        if period not in PERIODS:
-            period = DEFAULT_PERIOD
-        start, end = _parse_date(one(FilterParam.FROM)), _parse_date(one(FilterParam.TO))
-        if period == "custom" and not (start and end):
-            period, start, end = DEFAULT_PERIOD, None, None
-        if period != "custom":
+        period = noted(
+            FilterParam.PERIOD, url_values.one_choice(params.get(FilterParam.PERIOD), PERIODS)
+        )
+        start, end = (
+            noted(key, url_values.one_date(params.get(key), lo=lo, hi=hi))
+            for key in (FilterParam.FROM, FilterParam.TO)
+        )
+        if period == "custom" and start and end:
+            start, end = sorted((start, end))
+        else:  # a custom period needs both days; the presets take none
+            period = DEFAULT_PERIOD if period in (None, "custom") else period
             start = end = None
-        as_of_text = one(FilterParam.AS_OF)
-        as_of = None
-        if as_of_text:
-            try:
-                as_of = dt.datetime.fromisoformat(as_of_text).replace(tzinfo=None)
-            except ValueError:
-                as_of = None
+        as_of = noted(
+            FilterParam.AS_OF,
+            url_values.one_datetime(params.get(FilterParam.AS_OF), lo=first_at, hi=last_at),
+        )
         return cls(
-            streets=many(FilterParam.STREET),
-            communities=many(FilterParam.COMMUNITY),
+            streets=url_values.codes(params.get(FilterParam.STREET)),
+            communities=url_values.codes(params.get(FilterParam.COMMUNITY)),
             period=period,
             start=start,
             end=end,
-            categories=many(FilterParam.CATEGORY),
-            sources=many(FilterParam.SOURCE),
+            categories=url_values.codes(params.get(FilterParam.CATEGORY)),
+            sources=url_values.codes(params.get(FilterParam.SOURCE)),
             as_of=as_of,
         )
-
-
-def _parse_date(text: str | None) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def _shift_year(day: dt.date, years: int) -> dt.date:

@@ -206,16 +206,14 @@ def _dry_run(data_dir: Path, job: _Job) -> list[ImportResult]:
 def _new_version(data_dir: Path, job: _Job, *, fail_after_write: bool) -> list[ImportResult]:
     """The work in a staging folder that becomes the current version once it is all written
     (and is discarded when no row could be imported)."""
-    with versions.import_lock(data_dir), versions.staging(data_dir) as stage:
+    # staging holds the one writer lock: a simulate tick waits, or builds on this version
+    with versions.staging(data_dir) as stage:
         previous = (
             stage.previous
             if any(table_path(stage.previous, t).is_file() for t in schema.TABLES)
             else None
         )
         results = job.run(_Work(stage.path, previous, stage.path.parent))
-        for table in schema.TABLES:
-            if table_path(stage.path, table).is_file():
-                stage.written.add(table)
         if not any(r.imported for r in results):
             return results  # nothing to switch to: the staging folder is discarded
         if fail_after_write:  # tests: an exception after the tables are written, before the switch

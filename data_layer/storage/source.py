@@ -123,13 +123,17 @@ def open_dataset(data_dir: Path | str) -> Dataset:
 
 
 def write_tables(data_dir: Path | str, frames: Mapping[str, pl.DataFrame]) -> None:
-    """Write tables to a data directory, each file replaced atomically.
+    """Write tables into a plain directory (a flat one, or a version being built), each file
+    replaced atomically.
 
     A reader never sees a half-written file: each table is written to a temporary
-    file in the same directory and renamed over the old one. In a versioned data directory
-    the files of the current version are replaced.
+    file in the same directory and renamed over the old one. A versioned data directory is
+    refused: a version is never changed in place, writers make a new one
+    (``versions.staging``, under the one writer lock).
     """
-    data_dir = tables_dir(data_dir)
+    data_dir = Path(data_dir)
+    if tables_dir(data_dir) != data_dir:
+        raise DataError(f"{data_dir.name} is versioned: write a new version (versions.staging)")
     data_dir.mkdir(parents=True, exist_ok=True)
     for table, frame in frames.items():
         final = table_path(data_dir, table)

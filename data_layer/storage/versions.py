@@ -13,9 +13,16 @@ Layout (docs/data-format.md, "Versions")::
     DIR/versions/<id>/<table>.parquet               (all nine tables, plus import.json)
     DIR/<table>.parquet -> current/<table>.parquet  (so flat readers keep working)
 
-A flat directory (the demo generator's) is converted on the first import by moving its files
-into a first version; the data does not change in that step. Unchanged tables are hard-linked
-from the previous version, so a version costs only the tables that changed.
+A flat directory (a hand-made or an old one) is converted on the first write by moving its
+files into a first version; the data does not change in that step. Unchanged tables are
+hard-linked from the previous version, so a version costs only the tables that changed.
+
+Every writer of the tables — import, the demo generator, each ``simulate`` tick — builds its
+version inside :func:`staging`, which holds the one writer lock of the directory from the
+moment it resolves the current version until the new one is switched to. So a writer that
+reads the current tables and writes a changed copy (``simulate``) cannot lose a version that
+another writer committed in between: the other writer waits for the lock, and then builds on
+the new version.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import fcntl
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +43,12 @@ from data_layer.storage import origin
 from data_layer.storage.source import CURRENT_LINK, VERSIONS_DIR, DataError, table_path, tables_dir
 
 KEEP_VERSIONS = 5
-LOCK_FILE = ".import.lock"
+# A reader resolves ``current`` once and then opens the tables one by one; a version that
+# stopped being current less than this long ago may still be being read, so it is kept.
+RETIRED_GRACE_S = 60.0
+LOCK_FILE = ".writer.lock"
+LOCK_WAIT_S = 30.0  # an import or the generator waits this long for another writer
+LOCK_POLL_S = 0.05
 MANIFEST = "import.json"
 
 
@@ -75,20 +88,36 @@ def list_versions(data_dir: Path | str) -> list[str]:
 
 
 @contextlib.contextmanager
-def import_lock(data_dir: Path) -> Iterator[None]:
-    """One import at a time per data directory (a second one fails at once with a message)."""
+def writer_lock(data_dir: Path, *, wait_s: float | None = LOCK_WAIT_S) -> Iterator[None]:
+    """The one writer of ``data_dir`` at a time, across processes (an ``flock`` on a file).
+
+    Waits up to ``wait_s`` seconds for another writer (``None``: as long as it takes), then
+    fails with a message. A ``simulate`` tick holds it for well under a second, an import for
+    as long as it runs.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / LOCK_FILE, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise DataError(
-                f"另一个导入正在进行 / another import is running on {data_dir}; 请稍后再试。"
-            ) from exc
+    with open(data_dir / LOCK_FILE, "a") as fh:
+        deadline = None if wait_s is None else time.monotonic() + wait_s
+        while not _try_flock(fh):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise DataError(
+                    f"另一个写入正在进行 / another import or writer is running on {data_dir.name}; "
+                    "请稍后再试。"
+                )
+            time.sleep(LOCK_POLL_S)
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _try_flock(fh) -> bool:
+    """Take the exclusive lock if it is free; False when another writer holds it."""
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -135,7 +164,11 @@ def _new_version_name() -> str:
 
 
 class Staging:
-    """A version being built: write tables into ``path``; ``commit`` switches to it."""
+    """A version being built: write tables into ``path``; ``commit`` switches to it.
+
+    ``previous`` is the version that was current when the writer lock was taken; it stays
+    current until ``commit``, so reading from it and writing a changed copy loses nothing.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -143,18 +176,20 @@ class Staging:
         self.path = data_dir / VERSIONS_DIR / f".staging-{self.name}"
         self.path.mkdir(parents=True)
         self.previous = tables_dir(data_dir)
-        self.written: set[str] = set()
 
     def table_file(self, table: str) -> Path:
-        """Path to write ``table`` to (marks it as written)."""
-        self.written.add(table)
+        """Path to write ``table`` to."""
         return table_path(self.path, table)
 
-    def commit(self, manifest: dict) -> str:
-        """Carry over untouched tables, flush, rename into place and switch ``current``."""
+    def commit(self, manifest: dict, *, keep_demo: bool = False) -> str:
+        """Carry over the tables not written, flush, rename into place and switch ``current``.
+
+        ``keep_demo`` leaves the demo marker as it is (``simulate`` moves demo cases on: the
+        directory stays a demo one, or stays an imported one); any other writer drops it.
+        """
         for table in schema.TABLES:
-            if table in self.written:
-                continue
+            if table_path(self.path, table).is_file():
+                continue  # written by this writer
             old = table_path(self.previous, table)
             if old.is_file():
                 _link_or_copy(old, table_path(self.path, table))
@@ -169,7 +204,8 @@ class Staging:
         _fsync_dir(self.path)
         # Imported tables are no demo: drop the marker first, so a crash in between leaves
         # demo data without demo accounts rather than imported data with them.
-        origin.forget_demo(self.data_dir)
+        if not keep_demo:
+            origin.forget_demo(self.data_dir)
         final = self.data_dir / VERSIONS_DIR / self.name
         os.rename(self.path, final)
         _fsync_dir(final.parent)
@@ -183,22 +219,25 @@ class Staging:
 
 
 @contextlib.contextmanager
-def staging(data_dir: Path | str) -> Iterator[Staging]:
-    """Build a new version; any exception inside the block discards it and re-raises.
+def staging(data_dir: Path | str, *, wait_s: float | None = LOCK_WAIT_S) -> Iterator[Staging]:
+    """Build a new version under the writer lock; an exception inside discards it and re-raises.
 
-    Must be used inside :func:`import_lock`. Committing is explicit (``Staging.commit``); a
-    block that ends without committing discards the staging folder.
+    The lock is taken before the current version is resolved and released after the switch,
+    so everything read from ``Staging.previous`` inside the block is still current when the
+    block commits. Committing is explicit (``Staging.commit``); a block that ends without
+    committing discards the staging folder. ``wait_s`` as for :func:`writer_lock`.
     """
     data_dir = Path(data_dir)
-    ensure_versioned(data_dir)
-    _clean_stale(data_dir)
-    stage = Staging(data_dir)
-    try:
-        yield stage
-    finally:
-        if stage.path.exists():
-            stage.discard()
-    prune(data_dir)
+    with writer_lock(data_dir, wait_s=wait_s):
+        ensure_versioned(data_dir)
+        _clean_stale(data_dir)
+        stage = Staging(data_dir)
+        try:
+            yield stage
+        finally:
+            if stage.path.exists():
+                stage.discard()
+        prune(data_dir)
 
 
 def _clean_stale(data_dir: Path) -> None:
@@ -210,10 +249,20 @@ def _clean_stale(data_dir: Path) -> None:
                 shutil.rmtree(p, ignore_errors=True)
 
 
-def prune(data_dir: Path, keep: int = KEEP_VERSIONS) -> None:
-    """Delete all but the newest ``keep`` versions (never the current one)."""
+def prune(data_dir: Path, keep: int = KEEP_VERSIONS, *, grace_s: float = RETIRED_GRACE_S) -> None:
+    """Delete all but the newest ``keep`` versions — never the current one, nor one that was
+    current less than ``grace_s`` seconds ago (a reader may still be opening its tables)."""
     current = current_version(data_dir)
     versions = list_versions(data_dir)
+    root = data_dir / VERSIONS_DIR
+    # A version stopped being current when the next one was written and switched to; the
+    # newest has no successor and counts as current now.
+    retired_at = {
+        name: (root / successor).stat().st_mtime
+        for name, successor in zip(versions, versions[1:], strict=False)
+    }
+    now = time.time()
     for name in versions[:-keep] if keep else versions:
-        if name != current:
-            shutil.rmtree(data_dir / VERSIONS_DIR / name, ignore_errors=True)
+        if name == current or now - retired_at.get(name, now) < grace_s:
+            continue
+        shutil.rmtree(root / name, ignore_errors=True)
