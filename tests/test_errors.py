@@ -47,10 +47,10 @@ def test_a_data_error_on_the_import_page_shows_no_server_path(monkeypatch, tiny_
     next(b for b in at.button if b.key == "import_dry").click()
     at.run(timeout=120)
     assert not at.exception
-    shown = "\n".join(e.value for e in at.error)
-    assert "区界.geojson" in shown  # the reason names the file…
+    # the reason is plain text: its Markdown escapes (``区界\\.geojson``) render away
+    shown = "\n".join(e.value for e in at.error).replace("\\", "")
+    assert "区界.geojson" in shown  # the reason names the uploaded file…
     assert "/tmp" not in shown and tempfile.gettempdir() not in shown  # …not where it is kept
-    assert "‹tmp›/" in shown
 
 
 def test_a_data_error_of_the_app_shows_no_server_path(monkeypatch):
