@@ -18,7 +18,7 @@ from documents import pdf_writer, pptx_writer
 from documents.briefing import KINDS, Meeting, month_choices, quarter_choices
 from documents.briefing import URL_KEYS as MEETING_URL_KEYS
 from documents.layout import layout
-from ui import state
+from ui import audit, state
 from ui.i18n import lang, t
 
 SLIDE_PARAM, PRESENT_PARAM = "slide", "present"
@@ -62,8 +62,9 @@ def _current() -> Meeting:
     meeting = st.session_state.get(MEETING)
     if meeting is None:
         params = _url_params()
-        meeting = Meeting.from_query_params(params) or Meeting.default(
-            now=state.live_now(), streets=state.current_filter().streets
+        meeting = state.scoped_meeting(
+            Meeting.from_query_params(params)
+            or Meeting.default(now=state.live_now(), streets=state.current_filter().streets)
         )
         st.session_state[MEETING] = meeting
         slide = (params.get(SLIDE_PARAM) or ["1"])[0]
@@ -172,6 +173,8 @@ def _setup(meeting: Meeting) -> Meeting:
 
 
 def _downloads(meeting: Meeting, stem: str) -> None:
+    if not state.scope().may_export:  # a wall display takes no files away
+        return
     st.markdown(f"**{t('meeting.download')}**", help=t("meeting.download.help"))
     files = (
         ("pptx", pptx_writer.MIME, ":material/slideshow:"),
@@ -181,7 +184,12 @@ def _downloads(meeting: Meeting, stem: str) -> None:
         with column:
             st.download_button(
                 t(f"meeting.download.{fmt}"),
-                data=state.briefing_file(meeting, lang=lang(), fmt=fmt),
+                data=audit.recorded(
+                    state.briefing_file(meeting, lang=lang(), fmt=fmt),
+                    action="briefing",
+                    target=f"{stem}.{fmt}",
+                    flt=meeting.filter(),
+                ),
                 file_name=f"{stem}.{fmt}",
                 mime=mime,
                 icon=icon,
