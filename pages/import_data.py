@@ -132,10 +132,13 @@ def _show_result(results, *, dry_run: bool) -> None:
                     "message": t("import.col.message"),
                 },
             )
+            name = f"import-report-{r.kind.replace(':', '-')}.csv"
             st.download_button(
                 t("import.report.download"),
-                report_csv_bytes(r.report),
-                file_name=f"import-report-{r.kind.replace(':', '-')}.csv",
+                audit.recorded(
+                    report_csv_bytes(r.report), action="download", target=name, flt=None
+                ),
+                file_name=name,
                 mime="text/csv",
                 key=f"import_report_{r.kind}_{dry_run}",
             )

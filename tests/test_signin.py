@@ -279,3 +279,29 @@ def test_oidc_maps_a_known_identity_to_its_local_account(data):
     claims = {"is_logged_in": True, "email": "zhao@gov.cn", "email_verified": True}
     at = oidc_app(claims).run()
     assert next(m.value for m in at.metric if m.label == "上报数") == "9"
+
+
+def test_oidc_sign_out_leaves_the_identity_provider_session_too(data):
+    claims = {
+        "is_logged_in": True,
+        "email": "li@street.gov.cn",
+        "email_verified": True,
+        "gridpulse_role": "street",
+        "gridpulse_streets": S1,
+    }
+    at = oidc_app(claims).run()
+    assert at.metric
+    at.button(key="auth_sign_out").click().run()
+    assert at.user == {"is_logged_in": False}  # st.logout ran
+    assert not at.metric
+    [event] = events(data, "sign_out")
+    assert event.user == "li@street.gov.cn"
+
+
+def test_the_sign_in_page_switches_language_and_keeps_it_after_sign_in(data, wang):
+    at = app().run()
+    at.radio(key="signin_lang").set_value("en").run()
+    assert at.query_params["lang"] == "en"
+    assert at.button(key="signin_submit").label == "Sign in"
+    submit(at, "wang", PASSWORD)
+    assert "Reported" in [m.label for m in at.metric]
