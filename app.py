@@ -1,4 +1,5 @@
-"""GridPulse 网格治理驾驶舱 — entry point: page config, the one shared filter, navigation."""
+"""GridPulse 网格治理驾驶舱 — entry point: page config, sign-in, the one shared filter,
+navigation per role."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from data_layer.domain.filters import PERIODS, Filter
+from data_layer.auth.roles import User
+from data_layer.domain.filters import PERIODS, Filter, FilterParam
 from data_layer.domain.labels import LANGS
 from data_layer.domain.schema import CATEGORIES, SOURCES
 from data_layer.storage.source import DataError
-from ui import state
+from ui import signin, state
 from ui.errors import show_error
 from ui.i18n import code_label, t
+from ui.map_view import GRID_PARAM
 from ui.state import SessionKey
 
 log = logging.getLogger("gridpulse")
@@ -38,8 +41,13 @@ PAGES = {
     ],
     "nav.group.data": [
         ("pages/import_data.py", "import.nav", ":material/upload_file:", "import"),
+        ("pages/audit.py", "audit.nav", ":material/policy:", "audit"),
     ],
 }
+# Pages only some roles may open; for the others their URL shows "not allowed".
+RESTRICTED = {"import": signin.may_import, "audit": signin.may_read_audit}
+# URL keys that carry area codes (a link with codes outside the scope gets a warning).
+AREA_KEYS = (FilterParam.STREET, FilterParam.COMMUNITY, GRID_PARAM, "mt_street")
 
 PAGE_FILES = {url_path: path for pages in PAGES.values() for path, _, _, url_path in pages}
 
@@ -202,26 +210,50 @@ def write_url(flt: Filter, *, page_keys: tuple[str, ...]) -> None:
         st.query_params.from_dict(params)
 
 
+def pages_for(user: User | None) -> dict[str, list]:
+    """The menu of ``user``: a page the role may not open is hidden and says "not allowed".
+    Before sign-in (None) every page is listed, hidden, so the URL of a link survives."""
+    menu: dict[str, list] = {}
+    for group, pages in PAGES.items():
+        entries = []
+        for path, title, icon, url_path in pages:
+            check = RESTRICTED.get(url_path)
+            if user is not None and check is not None and not check(user):
+                entries.append(
+                    st.Page(
+                        signin.not_allowed, title=t(title), url_path=url_path, visibility="hidden"
+                    )
+                )
+                continue
+            entries.append(
+                st.Page(path, title=t(title), icon=icon, url_path=url_path, default=not url_path)
+            )
+        menu[t(group)] = entries
+    return menu
+
+
 def main() -> None:
     st.set_page_config(page_title="GridPulse 网格治理驾驶舱", page_icon=str(ICON), layout="wide")
+    user = signin.current_user()
+    if user is None:  # nothing but the sign-in page: no data, no filter, no menu
+        st.navigation(pages_for(None), position="hidden")
+        signin.sign_in_page()
+        return
+    first_run = not st.session_state.get(SessionKey.URL_LOADED)
+    url = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
     load_url_once()
     try:
         state.dataset()
         data_error = None
     except DataError as exc:
         data_error = exc
+    signin.account_sidebar(user)
     if data_error is None:
+        if first_run:
+            signin.warn_outside_scope(url, keys=AREA_KEYS)
         flt = filter_sidebar()
         st.session_state[SessionKey.FILTER] = flt
-    page = st.navigation(
-        {
-            t(group): [
-                st.Page(path, title=t(title), icon=icon, url_path=url_path, default=not url_path)
-                for path, title, icon, url_path in pages
-            ]
-            for group, pages in PAGES.items()
-        }
-    )
+    page = st.navigation(pages_for(user))
     if data_error is not None and page.url_path not in WITHOUT_DATA:
         st.title(t("app.title"))
         show_error(t("error.data"), reason=data_error, fix=t("error.data.fix"))

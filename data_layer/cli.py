@@ -120,11 +120,29 @@ def kpi_rows(frame) -> list[dict]:
     return out
 
 
+def scope_from_args(args: argparse.Namespace) -> Scope:
+    """``--user NAME``: that account's scope (a local or a demo account of ``--data``), so
+    the figures are the ones that user sees in the app; without it the whole district (an
+    operator at the shell)."""
+    if not args.user:
+        return Scope.everything()
+    from data_layer.auth.demo import demo_users
+    from data_layer.auth.roles import scope_for
+    from data_layer.auth.users import UserStore
+
+    user = UserStore(args.data).users().get(args.user) or demo_users(args.data).get(args.user)
+    if user is None:
+        raise DataError(
+            f"no account {args.user!r} in this data directory (python -m data_layer users list)"
+        )
+    return scope_for(user)
+
+
 def cmd_kpis(args: argparse.Namespace) -> int:
     ds = open_dataset(args.data)
     flt = filter_from_args(args)
     window = flt.window()
-    frame = figures.kpis(ds, flt, Scope.everything(), by=args.by, window=window)
+    frame = figures.kpis(ds, flt, scope_from_args(args), by=args.by, window=window)
     rows = kpi_rows(frame)
     if args.format == "json":
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
@@ -314,6 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kpis.add_argument(
         "--by", choices=list(areas.LEVELS), help="one row per street, community or grid in scope"
+    )
+    kpis.add_argument(
+        "--user",
+        metavar="NAME",
+        help="apply the scope of this account (local or demo): the figures that user sees in "
+        "the app; codes outside it count nothing (default: the whole district)",
     )
     kpis.add_argument("--format", choices=["json", "csv"], default="json")
     kpis.set_defaults(func=cmd_kpis)

@@ -665,11 +665,17 @@ def _notes_slide(
     )
 
 
-def scope_label(ds: Dataset, streets: Sequence[str], *, lang: str) -> str:
-    if not streets:
+def scope_label(ds: Dataset, flt: Filter, scope: Scope, *, lang: str) -> str:
+    """The areas the briefing covers: the whole district, or the names of its streets (of its
+    communities for a community account) — never an area outside ``scope``."""
+    if scope.communities is not None:
+        level = "community"
+    elif flt.streets or scope.streets is not None:
+        level = "street"
+    else:
         return text("scope.all", lang=lang)
-    names = dict(zip(ds["streets"]["street_code"], ds["streets"]["name"], strict=True))
-    return "、".join(names.get(s, s) for s in streets)
+    names = figures.area_names(ds, flt, scope, level=level)["name"].to_list()
+    return "、".join(names) or DASH
 
 
 def file_stem(meeting: Meeting) -> str:
@@ -728,7 +734,7 @@ def build_briefing(
     summary = volunteer.volunteer_summary(ds, flt, scope, window=window).row(0, named=True)
     active = volunteer.most_and_least_active(ds, flt, scope, window=window)
 
-    scope_text = scope_label(ds, meeting.streets, lang=lang)
+    scope_text = scope_label(ds, flt, scope, lang=lang)
     source = str(ds.data_dir.name) if ds.data_dir else "—"
     version = max((stamp for _, stamp, _ in ds.version), default=None) if ds.version else None
     version_text = (

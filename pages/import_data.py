@@ -23,6 +23,7 @@ from data_layer.ingest.mapping import CASE_FIELDS, missing_required, resolve_col
 from data_layer.ingest.preview import preview
 from data_layer.ingest.report import report_csv_bytes
 from data_layer.storage.source import DataError
+from ui import audit, signin
 from ui.errors import show_error
 from ui.i18n import code_label, t
 from ui.plain import plain
@@ -154,10 +155,13 @@ def _show_result(results, *, dry_run: bool) -> None:
                     "message": t("import.col.message"),
                 },
             )
+            name = f"import-report-{r.kind.replace(':', '-')}.csv"
             st.download_button(
                 t("import.report.download"),
-                report_csv_bytes(r.report),
-                file_name=f"import-report-{r.kind.replace(':', '-')}.csv",
+                audit.recorded(
+                    report_csv_bytes(r.report), action="download", target=name, flt=None
+                ),
+                file_name=name,
                 mime="text/csv",
                 key=f"import_report_{r.kind}_{dry_run}",
             )
@@ -260,13 +264,21 @@ def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str
         )
     except DataError as exc:
         bar.empty()
+        _audit(kind, level, dry_run=dry, result="refused")
         show_error(t("import.error"), reason=exc)
         return
     except Exception:  # never a traceback on screen; the data directory is unchanged
         bar.empty()
         log.exception("import failed")
+        _audit(kind, level, dry_run=dry, result="failed")
         st.error(t("import.error.unexpected"))
         return
+    _audit(
+        kind,
+        level,
+        dry_run=dry,
+        result=f"imported {sum(r.imported for r in results)} of {sum(r.read for r in results)}",
+    )
     rows = sum(r.read for r in results)
     seconds = sum(r.seconds for r in results)
     bar.progress(
@@ -278,7 +290,15 @@ def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str
     _show_result(results, dry_run=dry)
 
 
+def _audit(kind: str, level: str | None, *, dry_run: bool, result: str) -> None:
+    """An import (not a dry run) in the audit log: what kind, and the row counts — never the
+    file's name, which may carry a person's name."""
+    if not dry_run:
+        audit.record("import", target=f"{kind}:{level}" if level else kind, result=result)
+
+
 def body() -> None:
+    signin.require(signin.may_import)
     st.title(t("import.title"))
     st.caption(t("import.intro"))
     kind, level, crs = _choices()

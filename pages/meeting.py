@@ -19,7 +19,7 @@ from documents import pdf_writer, pptx_writer
 from documents.briefing import KINDS, SLIDES, Meeting, month_choices, quarter_choices
 from documents.briefing import URL_KEYS as MEETING_URL_KEYS
 from documents.layout import layout
-from ui import state
+from ui import audit, state
 from ui.i18n import lang, t
 from ui.plain import plain, plain_table
 
@@ -65,8 +65,9 @@ def _current() -> Meeting:
     if meeting is None:
         params = _url_params()
         dropped: list[str] = []
-        meeting = Meeting.from_query_params(params, dropped=dropped) or Meeting.default(
-            now=state.live_now(), streets=state.current_filter().streets
+        meeting = state.scoped_meeting(
+            Meeting.from_query_params(params, dropped=dropped)
+            or Meeting.default(now=state.live_now(), streets=state.current_filter().streets)
         )
         st.session_state[MEETING] = meeting
         slide = url_values.one_int(params.get(SLIDE_PARAM), lo=1, hi=len(SLIDES))
@@ -179,6 +180,8 @@ def _setup(meeting: Meeting) -> Meeting:
 
 
 def _downloads(meeting: Meeting, stem: str) -> None:
+    if not state.scope().may_export:  # a wall display takes no files away
+        return
     st.markdown(f"**{t('meeting.download')}**", help=t("meeting.download.help"))
     files = (
         ("pptx", pptx_writer.MIME, ":material/slideshow:"),
@@ -188,7 +191,12 @@ def _downloads(meeting: Meeting, stem: str) -> None:
         with column:
             st.download_button(
                 t(f"meeting.download.{fmt}"),
-                data=state.briefing_file(meeting, lang=lang(), fmt=fmt),
+                data=audit.recorded(
+                    state.briefing_file(meeting, lang=lang(), fmt=fmt),
+                    action="briefing",
+                    target=f"{stem}.{fmt}",
+                    flt=meeting.filter(),
+                ),
                 file_name=f"{stem}.{fmt}",
                 mime=mime,
                 icon=icon,

@@ -22,3 +22,21 @@ def tiny_dir(tmp_path):
     out = tmp_path / "tiny"
     write_tables(out, tiny_tables())
     return out
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """The download buttons' deferred files of the AppTest runs in this test, as
+    ``{file name: callable}``: call one to get the bytes the button would send (and to
+    write its audit event), as a click does."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    found: dict = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        found[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from app_session import sign_in
 from fixtures_tiny import AS_OF, C1, S1, cli_kpis
 from streamlit.testing.v1 import AppTest
 
@@ -31,6 +32,7 @@ def run_app(monkeypatch, data_dir, params: dict | None = None, page: str | None 
         at.query_params[key] = value
     if page:
         at.switch_page(page)
+    sign_in(at, data_dir)
     at.run()
     return at
 
@@ -154,6 +156,7 @@ def test_import_page_works_without_data(monkeypatch, tmp_path):
     monkeypatch.setenv("GRIDPULSE_DATA", str(tmp_path / "empty"))
     at = AppTest.from_file(ROOT_APP, default_timeout=60)
     at.switch_page(str(ROOT / "pages" / "import_data.py"))
+    sign_in(at, tmp_path / "empty", role="data_admin")
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert not any("make demo" in e.value for e in at.error)

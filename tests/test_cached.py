@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from data_layer.domain.filters import Filter
 from data_layer.domain.scope import Scope
 from data_layer.queries import cases, coverage
-from ui import queries
+from ui import queries, state
 
 MARCH_FILTER = Filter(period="custom", start=MARCH[0], end=MARCH[1], as_of=AS_OF)
 
@@ -31,6 +31,7 @@ def test_each_query_has_its_own_cache(monkeypatch, tiny_dir, tiny):
     """Same arguments, different queries: st.cache_data must not hand one the other's frame."""
     monkeypatch.setenv("GRIDPULSE_DATA", str(tiny_dir))
     everyone = Scope.everything()
+    monkeypatch.setattr(state, "scope", lambda: everyone)  # bare mode: no session, no user
     assert queries.grid_kinds(MARCH_FILTER).equals(
         coverage.grid_kinds(tiny, MARCH_FILTER, everyone)
     )
@@ -47,12 +48,18 @@ def test_each_query_has_its_own_cache(monkeypatch, tiny_dir, tiny):
 def _grids_per_scope() -> None:
     import streamlit as st
 
-    from data_layer.domain.scope import Scope
+    from data_layer.auth.roles import User
     from ui import queries
+    from ui.state import SessionKey
 
     found = {}
     for streets in st.session_state["order"]:
-        st.session_state["scope"] = Scope(streets=streets)  # None: the whole district
+        st.session_state[SessionKey.USER] = User(  # no streets: a district reader
+            username="u",
+            display_name="u",
+            role="street" if streets else "district",
+            streets=streets or frozenset(),
+        )
         found[streets] = int(queries.grid_kinds(st.session_state["flt"])["grids"].sum())
     st.session_state["found"] = found
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from app_session import sign_in
 from fixtures_tiny import G1
 from streamlit.testing.v1 import AppTest
 
@@ -21,6 +22,7 @@ CSV = (
 def page(monkeypatch, data_dir) -> AppTest:
     monkeypatch.setenv("GRIDPULSE_DATA", str(data_dir))
     at = AppTest.from_file(PAGE, default_timeout=60)
+    sign_in(at, data_dir, role="data_admin")
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
@@ -97,5 +99,6 @@ def test_english(monkeypatch, tiny_dir):
     monkeypatch.setenv("GRIDPULSE_DATA", str(tiny_dir))
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.session_state["lang"] = "en"
+    sign_in(at, tiny_dir, role="data_admin")
     at.run()
     assert at.title[0].value == "Import data"

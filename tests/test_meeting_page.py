@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from app_session import sign_in
 from fixtures_tiny import AS_OF, S1
 from streamlit.testing.v1 import AppTest
 
@@ -31,6 +32,7 @@ def run_meeting(monkeypatch, data_dir, params: dict) -> AppTest:
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page(f"{ROOT}/pages/meeting.py")
+    sign_in(at, data_dir)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from app_session import sign_in
 from fixtures_tiny import AS_OF, C1, C3, S1, cli_kpis
 from streamlit.testing.v1 import AppTest
 
@@ -66,6 +67,7 @@ def run_page(monkeypatch, data_dir, app_file: Path, page: str, params: dict) -> 
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page(f"{ROOT}/pages/{page}.py")
+    sign_in(at, data_dir)
     at.run()
     return at
 

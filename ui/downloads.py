@@ -4,7 +4,9 @@
 percentages, codes as labels, "—" for no value) and puts a CSV and an Excel button under
 it. The files come from ``documents.exports``: stable column keys (plus a ``*_label``
 column for each code column), personal data masked, file name carrying the filter and the
-period. The bytes are made only when a button is pressed (deferred download).
+period. The bytes are made only when a button is pressed (deferred download), and each
+press is audited (``ui.audit.recorded``). A role that may not export (a wall display) gets
+no buttons; a table that shows reporter names or phones unmasked is audited as a view.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from data_layer.domain.filters import Filter, Window
 from data_layer.domain.formatting import DASH, number_format
 from data_layer.domain.metrics import DETAIL_METRICS, METRICS
 from documents import exports
-from ui import state
+from ui import audit, state
 from ui.i18n import code_label, metric_formula, metric_label, t
 
 
@@ -88,14 +90,25 @@ def export_frame(frame: pl.DataFrame, cols: Sequence[Col]) -> pl.DataFrame:
 def download_buttons(
     frame: pl.DataFrame, *, name: str, flt: Filter, window: Window | None, key: str
 ) -> None:
-    """CSV and Excel buttons for ``frame`` (masked; bytes made on click)."""
-    allowed = state.scope().personal_data
+    """CSV and Excel buttons for ``frame`` (masked unless the user has the personal-data
+    right; bytes made on click; none for a role that may not export)."""
+    scope = state.scope()
+    if not scope.may_export:
+        return
+    allowed = scope.personal_data
+    csv_name = exports.file_name(name, flt, window, ext="csv")
+    xlsx_name = exports.file_name(name, flt, window, ext="xlsx")
     row = st.container(horizontal=True, gap="small")
     with row:
         st.download_button(
             t("download.csv"),
-            data=lambda: exports.csv_bytes(frame, allowed=allowed),
-            file_name=exports.file_name(name, flt, window, ext="csv"),
+            data=audit.recorded(
+                lambda: exports.csv_bytes(frame, allowed=allowed),
+                action="download",
+                target=csv_name,
+                flt=flt,
+            ),
+            file_name=csv_name,
             mime=exports.CSV_MIME,
             key=f"{key}_csv",
             on_click="ignore",
@@ -104,10 +117,15 @@ def download_buttons(
         )
         st.download_button(
             t("download.xlsx"),
-            data=lambda: exports.xlsx_bytes(
-                frame, flt=flt, window=window, sheet=name, allowed=allowed
+            data=audit.recorded(
+                lambda: exports.xlsx_bytes(
+                    frame, flt=flt, window=window, sheet=name, allowed=allowed
+                ),
+                action="download",
+                target=xlsx_name,
+                flt=flt,
             ),
-            file_name=exports.file_name(name, flt, window, ext="xlsx"),
+            file_name=xlsx_name,
             mime=exports.XLSX_MIME,
             key=f"{key}_xlsx",
             on_click="ignore",
@@ -127,6 +145,8 @@ def table(
     height: int | str = "auto",
 ) -> None:
     """A sortable table of ``cols`` of ``frame`` and its CSV / Excel downloads."""
+    if frame.height:
+        audit.unmasked_view([c.key for c in cols], view=name, flt=flt)
     shown, formats, config = _display(frame, cols)
     styler = shown.style.format(formats, na_rep=DASH)
     st.dataframe(

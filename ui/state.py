@@ -1,9 +1,11 @@
-"""Cached loaders, the current filter and the session keys — where pages get data from.
+"""Cached loaders, the current filter, the signed-in user and the session keys — where pages
+get data from.
 
 One ``Dataset`` per data version is shared by every viewer (``st.cache_resource``);
 query results are cached per (data version, filter, scope, window) with ``st.cache_data``
 (here, and for the analytics queries in ``ui.queries``), so a meeting room full of
-browsers costs one copy of the data and one query each.
+browsers costs one copy of the data and one query each. The scope is the signed-in user's
+(``scope_for``) and an argument of every cached query, so two users never share a result.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import polars as pl
 import streamlit as st
 
 from data_layer import settings
+from data_layer.auth.roles import Role, User, scope_for
+from data_layer.auth.sessions import session_expired
 from data_layer.domain import areas
 from data_layer.domain.filters import Filter, Window, now_local
 from data_layer.domain.scope import Scope
@@ -29,7 +33,8 @@ class SessionKey:
 
     FILTER = "filter"  # the Filter app.py built for this run
     PENDING_AREAS = "_pending_areas"  # areas a page asked for; app.py applies them on rerun
-    SCOPE = "scope"  # the signed-in user's Scope
+    USER = "_user"  # the signed-in data_layer.auth.roles.User (ui.signin sets it)
+    LAST_SEEN = "_last_seen"  # UTC time of the session's last full run (the idle timeout)
     LANG = "lang"  # the language switch
     URL_LOADED = "_url_loaded"  # the URL has seeded the filter widgets in this session
     MAP_LEVEL = "map_level"  # the map page's level control; a drill-down click sets it
@@ -70,23 +75,62 @@ def live_now() -> dt.datetime:
     return now_local().replace(second=0)
 
 
+# What a session without a signed-in user may see: nothing.
+NO_ACCESS = Scope(streets=frozenset(), communities=frozenset(), may_export=False)
+
+
+def user() -> User | None:
+    """The signed-in user of this session (None before sign-in)."""
+    return st.session_state.get(SessionKey.USER)
+
+
+def idle_expired(signed_in: User, *, now: dt.datetime | None = None) -> bool:
+    """Whether the session of ``signed_in`` passed the idle timeout (``settings.idle_minutes``).
+
+    A wall display (``screen``) is exempt: nobody touches it, its pages refresh themselves,
+    and it can neither download nor import (see docs/security.md).
+    """
+    last = st.session_state.get(SessionKey.LAST_SEEN)
+    if signed_in.role is Role.SCREEN or last is None:
+        return False
+    now = now or dt.datetime.now(dt.UTC)
+    return session_expired(last, now, idle_minutes=settings.idle_minutes())
+
+
 def scope() -> Scope:
-    return st.session_state.get(SessionKey.SCOPE, Scope.everything())
+    """The signed-in user's Scope; ``NO_ACCESS`` without one.
+
+    A page part that refreshes by itself (a fragment) does not pass the sign-in gate in
+    app.py, so the idle timeout is checked here too: an expired session reruns the whole
+    app, which shows the sign-in page instead of fresh figures.
+    """
+    signed_in = user()
+    if signed_in is None:
+        return NO_ACCESS
+    if idle_expired(signed_in):
+        st.rerun(scope="app")
+    return scope_for(signed_in)
+
+
+def run_app_first() -> None:
+    """Rerun through app.py when Streamlit ran a page file without it.
+
+    With a ``pages/`` folder next to the entry point, the first run after the server starts
+    may take the old folder-based navigation and run e.g. pages/map.py for ``/map`` directly
+    (DESIGN §5), past the sign-in gate. Switch that mode off for the process and rerun, so
+    app.py and st.navigation take over.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def current_filter() -> Filter:
-    """The shared filter app.py set for this run.
-
-    Missing only when Streamlit ran a page file without app.py: with a ``pages/`` folder
-    next to the entry point, the first run after the server starts may take the old
-    folder-based navigation and run e.g. pages/map.py for ``/map`` directly (DESIGN §5).
-    Switch that mode off for the process and rerun, so app.py and st.navigation take over.
-    """
+    """The shared filter app.py set for this run (missing only when a page file ran without
+    app.py: then ``run_app_first``)."""
     if SessionKey.FILTER not in st.session_state:
-        from streamlit.runtime.pages_manager import PagesManager
-
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+        run_app_first()
     return st.session_state[SessionKey.FILTER]
 
 
@@ -173,19 +217,33 @@ def area_counts(flt: Filter) -> dict[str, int]:
     return _area_counts(dataset().version, flt, scope())
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _area_names(version: tuple) -> dict[str, str]:
+@st.cache_data(show_spinner=False, max_entries=64)
+def _area_names(version: tuple, scope_: Scope) -> dict[str, str]:
     ds = dataset()
     names: dict[str, str] = {}
     for level in areas.LEVELS:
-        table, key = areas.TABLE[level], areas.KEY[level]
-        names.update(zip(ds[table][key].to_list(), ds[table]["name"].to_list(), strict=True))
+        frame = figures.area_names(ds, Filter(), scope_, level=level)
+        names.update(zip(frame["code"].to_list(), frame["name"].to_list(), strict=True))
     return names
 
 
 def area_names() -> dict[str, str]:
-    """code → name of every street, community and grid."""
-    return _area_names(dataset().version)
+    """code → name of every street, community and grid in the user's scope (a code from
+    elsewhere, e.g. in a crafted link, has no name here)."""
+    return _area_names(dataset().version, scope())
+
+
+def outside_scope(codes: list[str]) -> list[str]:
+    """The area codes of ``codes`` that are not in the user's scope (or do not exist: the
+    two look the same, so a link cannot probe which codes exist elsewhere)."""
+    known = area_names()
+    return [code for code in dict.fromkeys(codes) if code not in known]
+
+
+def scoped_meeting(meeting):
+    """``meeting`` with its streets cut to the user's scope; none left: the whole scope."""
+    allowed = street_options()
+    return meeting.with_streets([s for s in meeting.streets if s in allowed])
 
 
 # -- meeting mode (documents.briefing): one model for the screen, the PPTX and the PDF -------
@@ -200,7 +258,7 @@ def _briefing(version: tuple, meeting, scope_: Scope, config, lang: str):
 
 def briefing(meeting, *, lang: str):
     """The seven slides of a frozen ``briefing.Meeting`` (cached per data version)."""
-    return _briefing(dataset().version, meeting, scope(), ranking_config(), lang)
+    return _briefing(dataset().version, scoped_meeting(meeting), scope(), ranking_config(), lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -213,6 +271,7 @@ def _briefing_map(version: tuple, meeting, scope_: Scope, config, lang: str) -> 
 
 def briefing_map(meeting, *, lang: str) -> bytes:
     """The closure-rate map of the briefing as a PNG (the same picture on screen and paper)."""
+    meeting = scoped_meeting(meeting)
     return _briefing_map(dataset().version, meeting, scope(), ranking_config(), lang)
 
 
@@ -227,7 +286,17 @@ def _briefing_file(version: tuple, meeting, scope_: Scope, config, lang: str, fm
 
 
 def briefing_file(meeting, *, lang: str, fmt: str) -> bytes:
-    """The briefing as ``pptx`` or ``pdf`` bytes."""
+    """The briefing as ``pptx`` or ``pdf`` bytes.
+
+    Raises
+    ------
+    PermissionError
+        The user may not take files away (a wall display), even if a page asks.
+    """
     if fmt not in ("pptx", "pdf"):
         raise ValueError(f"fmt must be 'pptx' or 'pdf', got {fmt!r}")
-    return _briefing_file(dataset().version, meeting, scope(), ranking_config(), lang, fmt)
+    scope_ = scope()
+    if not scope_.may_export:
+        raise PermissionError("this account may not download files")
+    meeting = scoped_meeting(meeting)
+    return _briefing_file(dataset().version, meeting, scope_, ranking_config(), lang, fmt)

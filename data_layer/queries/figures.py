@@ -24,13 +24,18 @@ SCOPE_CODE = "all"
 
 
 def scoped_communities(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
-    """Communities the filter and the role scope select (no geometry)."""
+    """Communities the filter and the role scope select (no geometry).
+
+    Both the street and the community limits of the scope apply: a community account sees
+    its communities only, whatever street or community the filter names.
+    """
     lf = ds.lazy("communities").drop("geometry")
     streets = scope.allowed_streets(flt.streets)
     if streets is not None:
         lf = lf.filter(pl.col("street_code").is_in(list(streets)))
-    if flt.communities:
-        lf = lf.filter(pl.col("community_code").is_in(list(flt.communities)))
+    communities = scope.allowed_communities(flt.communities)
+    if communities is not None:
+        lf = lf.filter(pl.col("community_code").is_in(list(communities)))
     return lf
 
 

@@ -176,6 +176,22 @@ class OfflinePage:
         self.page.goto(base_url.rstrip("/") + "/" + path.lstrip("/"), timeout=timeout)
         self.wait_for_script(timeout=timeout)
 
+    def sign_in(
+        self,
+        base_url: str,
+        path: str = "",
+        *,
+        account: str = "district",
+        timeout: int = APP_TIMEOUT_MS,
+    ) -> None:
+        """Open the app at ``path`` and sign in with one click on the demo account ``account``
+        (the data directory holds the generated demo); the app then shows ``path``."""
+        self.goto_app(base_url, path, timeout=timeout)
+        button = self.page.locator(f".st-key-signin_demo_{account} button")
+        button.click(timeout=timeout)
+        button.wait_for(state="detached", timeout=timeout)
+        self.wait_for_script(timeout=timeout)
+
     def wait_for_script(self, *, timeout: int = APP_TIMEOUT_MS) -> None:
         """Wait until Streamlit reports that no script run is in progress."""
         self.page.wait_for_selector(

@@ -66,7 +66,7 @@ def test_map_draws_every_community_with_a_legend(server, offline_page, tiny_dist
     import polars as pl
 
     op = offline_page
-    op.goto_app(server.base_url, f"map?level=community&metric=closure_rate&{FROZEN}")
+    op.sign_in(server.base_url, f"map?level=community&metric=closure_rate&{FROZEN}")
     record = painted_layer(op, "community:closure_rate")
     communities = pl.read_parquet(tiny_district / "communities.parquet").height
     assert record["count"] == communities
@@ -84,7 +84,7 @@ def test_map_draws_every_community_with_a_legend(server, offline_page, tiny_dist
 
 def test_clicking_a_community_drills_down_and_changes_the_url(server, offline_page):
     op = offline_page
-    op.goto_app(server.base_url, f"map?level=community&metric=closure_rate&{FROZEN}")
+    op.sign_in(server.base_url, f"map?level=community&metric=closure_rate&{FROZEN}")
     painted_layer(op, "community:closure_rate")
     # Mounting the map reported nothing to Streamlit (no extra script run per page load):
     # the component's state still equals the default sent from Python.
@@ -118,7 +118,7 @@ def test_clicking_a_community_drills_down_and_changes_the_url(server, offline_pa
 
 def test_case_layer_draws_offline(server, offline_page):
     op = offline_page
-    op.goto_app(server.base_url, f"map?level=community&cases=points&{FROZEN}")
+    op.sign_in(server.base_url, f"map?level=community&cases=points&{FROZEN}")
     painted_layer(op, "community:closure_rate")
     op.page.get_by_text("未结案件").first.wait_for(timeout=30_000)
     op.screenshot("map-case-points")

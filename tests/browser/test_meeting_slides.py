@@ -59,7 +59,7 @@ def wait_for_slide(op, n: int) -> None:
 def test_every_slide_in_presentation_mode(server, offline_page):
     op = offline_page
     op.page.set_viewport_size({"width": 1600, "height": 900})  # a projector
-    op.goto_app(server.base_url, f"{MEETING}&present=1")
+    op.sign_in(server.base_url, f"{MEETING}&present=1")
     wait_for_slide(op, 1)
     assert not op.page.locator('[data-testid="stSidebar"]').is_visible()
     assert not op.page.locator('[data-testid="stHeader"]').is_visible()
@@ -97,7 +97,7 @@ def test_every_slide_in_presentation_mode(server, offline_page):
 
 def test_the_same_link_shows_the_same_slide(server, offline_page):
     op = offline_page
-    op.goto_app(server.base_url, f"{MEETING}&present=1&slide=4")
+    op.sign_in(server.base_url, f"{MEETING}&present=1&slide=4")
     wait_for_slide(op, 4)
     text = op.page.locator('[data-testid="stTable"]').last.inner_text()
     assert "****" in text  # reporter phones masked

@@ -1,0 +1,376 @@
+"""Sign-in: the gate before every page, the sign-in page, sign-out, the idle timeout.
+
+Two ways in (issue #14):
+
+- **OIDC** when ``.streamlit/secrets.toml`` has an ``[auth]`` section: ``st.login`` and
+  ``st.user``; the claims become a ``User`` through ``data_layer.auth.oidc`` (role claims, or
+  the local account keyed by the identity).
+- **Local accounts** otherwise: user name and password against ``data_layer.auth.users``
+  (argon2id, throttling, lock-out). While the data directory holds the generated demo, the
+  sign-in page lists the demo accounts, one click each.
+
+``current_user`` runs first in every full run of app.py. It ends a session that was idle
+longer than ``settings.idle_minutes()`` (a wall display is exempt, see
+``state.idle_expired``), and re-reads the account, so a removed account or a changed role
+takes effect on the next click, not at the next sign-in. Every sign-in, failure, sign-out
+and session end is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Mapping
+
+import streamlit as st
+from streamlit.errors import StreamlitAuthError
+
+from data_layer import settings
+from data_layer.auth import demo, oidc
+from data_layer.auth.errors import AccountLocked, AuthError, NoAccess
+from data_layer.auth.roles import Role, User
+from data_layer.auth.users import UserStore
+from data_layer.domain.labels import LANGS
+from ui import audit, state
+from ui.i18n import t
+from ui.state import SessionKey
+
+log = logging.getLogger("gridpulse.signin")
+
+LANG_PARAM = "lang"  # the URL key of the language (app.py keeps it in the URL)
+USERNAME, PASSWORD = "signin_username", "signin_password"  # the form's widgets
+_NOTICE = "_signin_notice"  # i18n key of a message for the next sign-in page
+_ERROR = "_signin_error"  # why the last attempt was refused (text of an AuthError)
+_REFUSED = "_signin_refused"  # an OIDC identity without access was audited in this session
+MAX_AUDITED_NAME = 64  # a typed user name is audited, cut to this length
+_CODE = re.compile(r"[0-9A-Za-z]{1,24}")  # what an area code in a link may look like
+
+
+# -- who is signed in --------------------------------------------------------------------
+
+
+def oidc_configured() -> bool:
+    """Whether an ``[auth]`` section is configured in the secrets (then OIDC only)."""
+    return bool(st.secrets.load_if_toml_exists() and "auth" in st.secrets)
+
+
+def current_user() -> User | None:
+    """The signed-in user for this run, or None: then draw nothing but ``sign_in_page``."""
+    user = _oidc_user() if oidc_configured() else _local_user()
+    if user is not None:
+        st.session_state[SessionKey.USER] = user
+        st.session_state[SessionKey.LAST_SEEN] = _now()
+    return user
+
+
+def _local_user() -> User | None:
+    user = state.user()
+    if user is None:
+        return None
+    if state.idle_expired(user):
+        _end(user, action="session_expired", result="idle", notice="auth.expired")
+        return None
+    try:
+        fresh = _account(user.username)
+    except (OSError, ValueError):  # users.json unreadable: nobody stays in
+        log.exception("the user store cannot be read")
+        _end(
+            user,
+            action="session_expired",
+            result="user store unreadable",
+            notice="auth.store_broken",
+        )
+        return None
+    if fresh is None:
+        _end(user, action="session_expired", result="account removed", notice="auth.gone")
+    return fresh
+
+
+def _account(username: str) -> User | None:
+    """The account as it is now: stored, else a demo account (stored ones win)."""
+    data_dir = settings.data_dir()
+    return UserStore(data_dir).users().get(username) or demo.demo_users(data_dir).get(username)
+
+
+def _oidc_user() -> User | None:
+    previous = state.user()
+    if not st.user.is_logged_in:
+        if previous is not None:
+            _forget()
+        return None
+    if previous is not None and state.idle_expired(previous):
+        _end(previous, action="session_expired", result="idle", notice="auth.expired")
+        st.logout()
+        return None
+    claims = st.user.to_dict()
+    try:
+        user = oidc.user_from_claims(claims, users=UserStore(settings.data_dir()).users())
+    except NoAccess as exc:
+        if previous is not None or not st.session_state.get(_REFUSED):
+            identity = str(claims.get("email") or claims.get("sub") or "-")
+            audit.record("sign_in_failed", user=identity, result=f"oidc: {exc.reason}")
+            st.session_state[_REFUSED] = True
+        st.session_state[_ERROR] = str(exc)
+        st.session_state.pop(SessionKey.USER, None)
+        return None
+    if previous is None or previous.username != user.username:
+        audit.record("sign_in_ok", user=user, result="oidc")
+    return user
+
+
+# -- signing in and out ------------------------------------------------------------------
+
+
+def _sign_in(username: str | None = None, password: str | None = None) -> None:
+    """Callback of the form (no arguments) and of a demo account's button."""
+    if username is None:
+        username = str(st.session_state.get(USERNAME) or "").strip()
+        password = str(st.session_state.get(PASSWORD) or "")
+        st.session_state[PASSWORD] = ""
+    try:
+        user = UserStore(settings.data_dir()).authenticate(username, password or "")
+    except AuthError as exc:
+        result = "locked" if isinstance(exc, AccountLocked) else "wrong user name or password"
+        audit.record("sign_in_failed", user=username[:MAX_AUDITED_NAME] or "-", result=result)
+        st.session_state[_ERROR] = str(exc)
+        return
+    except (OSError, ValueError):
+        log.exception("the user store cannot be read")
+        st.session_state[_NOTICE] = "auth.store_broken"
+        return
+    st.session_state.pop(_ERROR, None)
+    st.session_state.pop(_NOTICE, None)
+    st.session_state[SessionKey.USER] = user
+    st.session_state[SessionKey.LAST_SEEN] = _now()
+    audit.record("sign_in_ok", user=user, result="password")
+
+
+def _sign_out() -> None:
+    """Callback of the sign-out button: audited; the session forgets the user, its filter
+    and its page state; the URL keeps only the language."""
+    user = state.user()
+    if user is not None:
+        audit.record("sign_out", user=user)
+    lang = st.query_params.get(LANG_PARAM)
+    _forget()
+    st.query_params.clear()
+    if lang:
+        st.query_params[LANG_PARAM] = lang
+    st.session_state[_NOTICE] = "auth.signed_out"
+    if oidc_configured():
+        st.logout()
+
+
+def _end(user: User, *, action: str, result: str, notice: str) -> None:
+    audit.record(action, user=user, result=result)
+    _forget()
+    st.session_state[_NOTICE] = notice
+
+
+def _forget() -> None:
+    """Drop everything of the session but its language."""
+    lang = st.session_state.get(SessionKey.LANG)
+    st.session_state.clear()
+    if lang:
+        st.session_state[SessionKey.LANG] = lang
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# -- the sign-in page --------------------------------------------------------------------
+
+
+def sign_in_page() -> None:
+    """The only thing a session without a user sees: no data, no filter, no menu."""
+    _language()
+    st.title(t("app.title"))
+    st.caption(t("app.subtitle"))
+    left, _ = st.columns([2, 3])
+    with left:
+        st.subheader(t("auth.title"))
+        st.caption(t("auth.intro"))
+        if notice := st.session_state.pop(_NOTICE, None):
+            st.info(t(notice))
+        if error := st.session_state.pop(_ERROR, None):
+            st.error(error)
+        if oidc_configured():
+            _oidc_buttons()
+            return
+        _password_form()
+    logins = _demo_logins()
+    if logins:
+        _demo_accounts(logins)
+    elif not _has_accounts():
+        st.info(t("auth.no_accounts"))
+
+
+def _language() -> None:
+    """The sign-in page speaks the URL's language; the switch writes it to the URL, where
+    the app picks it up after sign-in."""
+    lang = st.query_params.get(LANG_PARAM, "zh")
+    st.session_state[SessionKey.LANG] = lang if lang in LANGS else "zh"
+
+    def switch() -> None:
+        chosen = st.session_state["signin_lang"]
+        st.query_params[LANG_PARAM] = chosen
+        st.session_state[SessionKey.LANG] = chosen
+
+    st.session_state["signin_lang"] = st.session_state[SessionKey.LANG]
+    st.radio(
+        t("lang.label"),
+        LANGS,
+        key="signin_lang",
+        horizontal=True,
+        on_change=switch,
+        format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+        label_visibility="collapsed",
+    )
+
+
+def _password_form() -> None:
+    with st.form("signin", border=True):
+        st.text_input(t("auth.username"), key=USERNAME, autocomplete="username")
+        st.text_input(
+            t("auth.password"), key=PASSWORD, type="password", autocomplete="current-password"
+        )
+        st.form_submit_button(
+            t("auth.submit"),
+            on_click=_sign_in,
+            type="primary",
+            icon=":material/login:",
+            key="signin_submit",
+        )
+
+
+def _demo_logins() -> list[demo.DemoLogin]:
+    """The demo logins of this data directory (none unless it holds the generated demo)."""
+    users = demo.demo_users(settings.data_dir())
+    return [login for login in demo.demo_logins() if login.username in users]
+
+
+def _demo_accounts(logins: list[demo.DemoLogin]) -> None:
+    st.subheader(t("auth.demo.title"))
+    st.caption(t("auth.demo.help"))
+    for login in logins:
+        with st.container(border=True, horizontal=True, vertical_alignment="center"):
+            st.markdown(f"**{t(f'role.{login.role}')}**", width=140)
+            st.markdown(
+                t(
+                    "auth.demo.account",
+                    username=f"`{login.username}`",
+                    password=f"`{login.password}`",
+                )
+            )
+            st.button(
+                t("auth.demo.sign_in"),
+                key=f"signin_demo_{login.username}",
+                on_click=_sign_in,
+                kwargs={"username": login.username, "password": login.password},
+                icon=":material/login:",
+            )
+
+
+def _has_accounts() -> bool:
+    try:
+        return bool(UserStore(settings.data_dir()).accounts())
+    except (OSError, ValueError):
+        return True  # unreadable, not empty: sign-in says so
+
+
+def _oidc_buttons() -> None:
+    """One button per configured provider (``[auth]`` itself, or ``[auth.<name>]``)."""
+    auth = st.secrets["auth"]
+    named = [name for name, value in auth.items() if isinstance(value, Mapping)]
+    providers = named if named and "client_id" not in auth else [None]
+    for provider in providers:
+        label = (
+            t("auth.oidc.button_named", provider=provider) if provider else t("auth.oidc.button")
+        )
+        if st.button(label, type="primary", icon=":material/login:", key=f"oidc_{provider}"):
+            try:
+                st.login(provider)
+            except StreamlitAuthError:
+                log.exception("st.login failed")
+                st.error(t("auth.oidc.unavailable"))
+    if st.session_state.get(_REFUSED):
+        st.button(t("auth.oidc.switch"), on_click=_sign_out, key="oidc_switch")
+
+
+# -- signed in ---------------------------------------------------------------------------
+
+
+def account_sidebar(user: User) -> None:
+    """Who is signed in, and the sign-out button."""
+    with st.sidebar:
+        st.caption(
+            t("auth.signed_in_as", name=_plain(user.display_name), role=t(f"role.{user.role}"))
+        )
+        st.button(
+            t("auth.sign_out"), on_click=_sign_out, icon=":material/logout:", key="auth_sign_out"
+        )
+
+
+def may_import(user: User) -> bool:
+    return user.role is Role.DATA_ADMIN
+
+
+def may_read_audit(user: User) -> bool:
+    return user.role in (Role.DISTRICT, Role.DATA_ADMIN)
+
+
+def require(allowed: Callable[[User], bool]) -> User:
+    """The signed-in user when ``allowed(user)``; else "not allowed" and the page stops.
+
+    Pages that guard themselves call it first, so a page file that Streamlit ran without
+    app.py (``state.run_app_first``) never draws anything before the sign-in gate.
+    """
+    user = state.user()
+    if user is None:
+        state.run_app_first()
+    if not allowed(user):
+        not_allowed()
+        st.stop()
+    return user
+
+
+def not_allowed() -> None:
+    """The body of a page the user's role may not open (its URL stays reachable)."""
+    st.error(t("auth.not_allowed"), icon=":material/block:")
+
+
+def warn_outside_scope(params: Mapping[str, list[str]], *, keys: tuple[str, ...]) -> None:
+    """Warn "not in your scope" about the area codes of a link (under ``keys``) that the
+    user may not see, and drop them from the URL so no page takes them up (the filter's
+    codes are dropped by the sidebar too: its options are the scope's areas).
+
+    Only the codes themselves are named (no name, no figure of the other area), and only
+    values that look like codes, so a crafted link cannot put text on the page.
+    """
+    wanted = {key: _codes(params.get(key, [])) for key in keys}
+    foreign = state.outside_scope([code for codes in wanted.values() for code in codes])
+    if not foreign:
+        return
+    for key, codes in wanted.items():
+        kept = [code for code in codes if code not in foreign]
+        if kept:
+            st.query_params[key] = kept
+        elif key in st.query_params:
+            del st.query_params[key]
+    shown = [code for code in foreign if _CODE.fullmatch(code)][:5]
+    text = "、".join(shown)
+    if len(foreign) > len(shown):
+        text += (" " if text else "") + t("scope.outside.more", n=len(foreign) - len(shown))
+    st.warning(t("scope.outside", codes=text), icon=":material/block:")
+
+
+def _codes(values: list[str]) -> list[str]:
+    """Codes of a URL key: repeated or comma-separated, as ``Filter.from_query_params``."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _plain(text: str) -> str:
+    """``text`` with Markdown (and Streamlit's ``:icon:`` syntax) switched off."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
