@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from app_session import sign_in
 from streamlit.testing.v1 import AppTest
 
 from ui.errors import without_paths
@@ -39,6 +40,7 @@ def test_text_that_is_no_path_is_left_alone():
 def test_a_data_error_on_the_import_page_shows_no_server_path(monkeypatch, tiny_dir):
     monkeypatch.setenv("GRIDPULSE_DATA", str(tiny_dir))
     at = AppTest.from_file(str(ROOT / "pages" / "import_data.py"), default_timeout=60)
+    sign_in(at, tiny_dir, role="data_admin")
     at.run()
     at.radio[0].set_value("boundaries")
     at.run()
@@ -53,12 +55,13 @@ def test_a_data_error_on_the_import_page_shows_no_server_path(monkeypatch, tiny_
     assert "/tmp" not in shown and tempfile.gettempdir() not in shown  # …not where it is kept
 
 
-def test_a_data_error_of_the_app_shows_no_server_path(monkeypatch):
-    missing = ROOT / "no-such-data-dir"  # under /work/…
-    monkeypatch.setenv("GRIDPULSE_DATA", str(missing))
+def test_a_data_error_of_the_app_shows_no_server_path(monkeypatch, tmp_path):
+    empty = tmp_path / "data"  # holds the account store but no tables
+    monkeypatch.setenv("GRIDPULSE_DATA", str(empty))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    sign_in(at, empty)
     at.run()
     assert not at.exception
     shown = at.error[0].value
     assert "make demo" in shown and "‹data›" in shown
-    assert str(ROOT) not in shown and "/work" not in shown
+    assert str(tmp_path) not in shown and "/tmp" not in shown
