@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from data_layer import settings
 from data_layer.domain import metrics
 from data_layer.domain.filters import Filter, Window
 from data_layer.domain.formatting import DASH, format_change, format_fraction, format_value
@@ -317,9 +318,10 @@ def _headline(current: dict, previous: dict, window: Window, *, lang: str) -> Sl
 
 
 def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide:
-    rated = by_community.filter(
-        pl.col("closure_rate").is_not_null() & (pl.col("due") >= metrics.MIN_DENOMINATOR)
-    ).sort(["closure_rate", "code"])
+    low_volume = metrics.is_low_volume(pl.col("due"))
+    rated = by_community.filter(pl.col("closure_rate").is_not_null() & ~low_volume).sort(
+        ["closure_rate", "code"]
+    )
     rows = [
         (
             r["name"],
@@ -329,7 +331,8 @@ def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide
         )
         for r in rated.head(8).iter_rows(named=True)
     ]
-    low = by_community.filter(pl.col("due") < metrics.MIN_DENOMINATOR).height
+    low = by_community.filter(low_volume).height
+    threshold = settings.min_denominator()
     table = Table(
         title=text("meeting.map.lowest", lang=lang),
         columns=(
@@ -340,16 +343,14 @@ def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide
         ),
         rows=tuple(rows),
         numeric=(False, True, True, True),
-        note=text("meeting.map.low_volume", lang=lang, n=low, min=metrics.MIN_DENOMINATOR)
-        if low
-        else None,
-        empty=text("meeting.map.none_ranked", lang=lang, min=metrics.MIN_DENOMINATOR),
+        note=text("meeting.map.low_volume", lang=lang, n=low, min=threshold) if low else None,
+        empty=text("meeting.map.none_ranked", lang=lang, min=threshold),
     )
     return Slide(
         key="map",
         number=2,
         title=text("meeting.slide.map", lang=lang),
-        subtitle=text("meeting.map.subtitle", lang=lang),
+        subtitle=text("meeting.map.subtitle", lang=lang, min=threshold),
         figures=(figure("closure_rate", current, lang=lang),),
         tables=(table,),
     )
@@ -357,7 +358,8 @@ def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide
 
 def _unit_lists(units: pl.DataFrame, config: ranking.RankingConfig) -> tuple:
     scored = units.with_columns(metrics.composite_score_expr(config.weight_map)).filter(
-        pl.col("ranking_score").is_not_null() & (pl.col("due") >= config.min_denominator)
+        pl.col("ranking_score").is_not_null()
+        & ~metrics.is_low_volume(pl.col("due"), threshold=config.min_denominator)
     )
     ranked = scored.sort(["ranking_score", "handling_unit"], descending=[True, False])
     top = ranked.head(UNIT_TOP)
@@ -635,7 +637,7 @@ def _notes_slide(
             as_of=before.as_of.isoformat(sep=" ", timespec="minutes"),
         ),
         text("meeting.notes.source", lang=lang, source=source, version=version),
-        text("meeting.notes.rules", lang=lang, n=metrics.MIN_DENOMINATOR),
+        text("meeting.notes.rules", lang=lang, n=settings.min_denominator()),
         text("meeting.privacy", lang=lang),
     )
     return Slide(

@@ -4,8 +4,8 @@ time to close, overdue and due-soon lists."""
 import streamlit as st
 
 from data_layer.domain.filters import Filter, Window
-from data_layer.domain.metrics import MIN_DENOMINATOR
 from data_layer.queries.cases import COMPARISONS, comparison_window
+from data_layer.settings import min_denominator
 from ui import charts, queries, state
 from ui.downloads import Col, table
 from ui.i18n import t
@@ -185,7 +185,7 @@ def _breakdown(flt: Filter, window: Window) -> None:
 
 def _units(flt: Filter, window: Window) -> None:
     st.subheader(t("cases.units"))
-    st.caption(t("cases.units.help", n=MIN_DENOMINATOR))
+    st.caption(t("cases.units.help", n=min_denominator()))
     units = queries.unit_scorecard(flt, window=window)
     if units.is_empty():
         st.info(t("an.empty.section"))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_layer.domain.filters import PERIODS, Filter, Window
+from data_layer.domain.filters import BASES, PERIODS, Filter, Window
 
 NOW = dt.datetime(2026, 11, 29, 10, 30)
 
@@ -44,6 +44,15 @@ def test_malformed_url_falls_back_to_defaults():
     )
     assert flt == Filter()
     assert Filter.from_query_params({"period": "custom", "from": "2026-01-01"}) == Filter()
+    assert Filter.from_query_params({"basis": "nonsense"}) == Filter()
+    assert Filter.from_query_params({"basis": ["", "x", "assessment"]}).basis == "report"
+
+
+def test_basis_in_the_url():
+    assert Filter().basis == "report" and "basis" not in Filter().to_query_params()
+    flt = Filter(basis="assessment", period="this_year")
+    assert flt.to_query_params() == {"basis": "assessment", "period": "this_year"}
+    assert Filter.from_query_params({"basis": "assessment"}).basis == "assessment"
 
 
 def test_comma_separated_and_repeated_values_both_work():
@@ -81,6 +90,7 @@ def filters(draw):
             draw(st.lists(st.sampled_from(["grid_worker", "hotline_12345"]), unique=True))
         ),
         as_of=as_of,
+        basis=draw(st.sampled_from(BASES)),
     )
 
 

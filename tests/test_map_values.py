@@ -67,7 +67,7 @@ def test_closure_rate_uses_fixed_bands_red_to_green() -> None:
     assert scale.color(0.999) == RDYLGN_5[4]
     assert scale.color(0.999, low=True) == maps.LOW_VOLUME_COLOR
     labels = [e.label for e in scale.entries]
-    assert labels[-2:] == ["样本少（< 20）", "无数据"]
+    assert labels[-2:] == ["样本少（< 30）", "无数据"]  # the default low-volume threshold
 
 
 def test_rework_rate_is_green_when_low() -> None:

@@ -14,6 +14,11 @@ from data_layer.settings import TIMEZONE
 
 PERIODS = ("this_month", "this_quarter", "this_year", "last_12_months", "custom")
 DEFAULT_PERIOD = "this_month"
+# 统计口径: which cases a period selects (docs/metrics.md, "Basis").
+#   report     — cases reported in the period (按上报时间);
+#   assessment — registered cases assessed in the period, at min(closed_at, due_at) (按考核时间).
+BASES = ("report", "assessment")
+DEFAULT_BASIS = "report"
 
 
 def now_local() -> dt.datetime:
@@ -41,6 +46,11 @@ class Window:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day that counts: ``end``, or the as-of day while the window runs on."""
+        return self.end_time.date()
 
     @property
     def calendar_unit(self) -> str | None:
@@ -115,14 +125,16 @@ class FilterParam:
     TO = "to"
     CATEGORY = "category"
     SOURCE = "source"
+    BASIS = "basis"
     AS_OF = "as_of"
 
 
 @dataclass(frozen=True)
 class Filter:
-    """The one shared filter: area, period, case category and source.
+    """The one shared filter: area, period, basis, case category and source.
 
-    Empty tuples mean "all". ``as_of`` None means live (the current time).
+    Empty tuples mean "all". ``as_of`` None means live (the current time). ``basis`` is the
+    统计口径 (``BASES``): which cases the period selects.
     """
 
     streets: tuple[str, ...] = ()
@@ -133,6 +145,7 @@ class Filter:
     categories: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     as_of: dt.datetime | None = None
+    basis: str = DEFAULT_BASIS
 
     def window(self, *, now: dt.datetime | None = None) -> Window:
         """Resolve the period against ``as_of`` (or ``now``).
@@ -175,6 +188,8 @@ class Filter:
             params[FilterParam.CATEGORY] = list(self.categories)
         if self.sources:
             params[FilterParam.SOURCE] = list(self.sources)
+        if self.basis != DEFAULT_BASIS:
+            params[FilterParam.BASIS] = self.basis
         if self.as_of:
             params[FilterParam.AS_OF] = self.as_of.isoformat(timespec="seconds")
         return params
@@ -210,6 +225,9 @@ class Filter:
             period, start, end = DEFAULT_PERIOD, None, None
         if period != "custom":
             start = end = None
+        basis = one(FilterParam.BASIS)
+        if basis not in BASES:
+            basis = DEFAULT_BASIS
         as_of_text = one(FilterParam.AS_OF)
         as_of = None
         if as_of_text:
@@ -226,6 +244,7 @@ class Filter:
             categories=many(FilterParam.CATEGORY),
             sources=many(FilterParam.SOURCE),
             as_of=as_of,
+            basis=basis,
         )
 
 

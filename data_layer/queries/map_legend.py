@@ -19,6 +19,7 @@ from typing import Any, Final
 import numpy as np
 import polars as pl
 
+from data_layer import settings
 from data_layer.domain import metrics
 from data_layer.domain.formatting import format_value
 from data_layer.queries.map_values import flags_low_volume, low_volume_mask, map_text
@@ -154,7 +155,7 @@ def _low_volume_entry(metric: str, lang: str) -> LegendEntry | None:
     if not flags_low_volume(metric):
         return None
     label = map_text("low_volume", lang)
-    limit = metrics.MIN_DENOMINATOR
+    limit = settings.min_denominator()
     return LegendEntry(
         LOW_VOLUME_COLOR, f"{label}（< {limit}）" if lang == "zh" else f"{label} (< {limit})"
     )

@@ -29,7 +29,7 @@ def map_text(key: str, lang: str) -> str:
 
 
 def flags_low_volume(metric: str) -> bool:
-    """Whether areas of ``metric`` are greyed as low volume (denominator < 20).
+    """Whether areas of ``metric`` are greyed as low volume (``metrics.is_low_volume``).
 
     Only rates over sampled events are: case rates (denominators are case counts) and the
     micro-wish fulfilment rate. Coverage rates are a census of grids/compounds (a grid's
