@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from data_layer.domain import areas, metrics
-from data_layer.domain.filters import BASES, DEFAULT_BASIS, Filter, now_local
+from data_layer.domain.filters import BASES, DEFAULT_BASIS, PERIODS, Filter, now_local
 from data_layer.domain.scope import Scope
 from data_layer.queries import figures
 from data_layer.storage.source import DataError, open_dataset
@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument(
         "--period",
         default="this_month",
-        choices=["this_month", "this_quarter", "this_year", "last_12_months"],
+        choices=[p for p in PERIODS if p != "custom"],
         help="preset period up to the as-of day when --from/--to are not given (default this_month)",
     )
     kpis.add_argument(

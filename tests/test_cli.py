@@ -78,6 +78,15 @@ def test_kpis_basis_assessment(capsys, tiny_dir):
     assert err.strip().endswith("basis assessment")
 
 
+def test_kpis_running_presets(capsys, tiny_dir):
+    args = ["--data", str(tiny_dir), "--as-of", AS_OF.isoformat(), "--period", "last_7_days"]
+    rows = run_json(capsys, *args)
+    # 25–31 March up to noon: only c6 (reported 30 March) of the whole district
+    assert rows[0]["metrics"]["reported"] == {"value": 1}
+    assert main(["kpis", *args[:-1], "last_30_days"]) == 0
+    assert "period 2025-03-02..2025-03-31" in capsys.readouterr().err
+
+
 def test_several_streets_after_one_flag(capsys, tiny_dir):
     rows = run_json(capsys, "--data", str(tiny_dir), "--street", S1, "360102002", *MARCH_ARGS)
     assert rows[0]["metrics"]["reported"]["value"] == 10

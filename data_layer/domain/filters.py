@@ -12,8 +12,18 @@ from dataclasses import dataclass, replace
 
 from data_layer.settings import TIMEZONE
 
-PERIODS = ("this_month", "this_quarter", "this_year", "last_12_months", "custom")
+PERIODS = (
+    "this_month",
+    "this_quarter",
+    "this_year",
+    "last_7_days",
+    "last_30_days",
+    "last_12_months",
+    "custom",
+)
 DEFAULT_PERIOD = "this_month"
+# Running presets of a fixed number of days, up to and including the as-of day.
+LAST_DAYS = {"last_7_days": 7, "last_30_days": 30}
 # 统计口径: which cases a period selects (docs/metrics.md, "Basis").
 #   report     — cases reported in the period (按上报时间);
 #   assessment — registered cases assessed in the period, at min(closed_at, due_at) (按考核时间).
@@ -76,10 +86,11 @@ class Window:
 
         A calendar month, quarter or year (whole, or to date) is compared with the previous
         one over the same days: October with September, 1–29 November with 1–29 October,
-        Q3 with Q2. Any other range is compared with the range of the same number of days
-        just before. ``as_of`` keeps the same place: the same day and time one period
-        earlier while the window is still running, the same lag after the end once it is
-        over, so cases of both periods had the same time to close.
+        Q3 with Q2. Any other range (近7天, 近30天, a custom range) is compared with the range
+        of the same number of days just before. ``as_of`` keeps the same place: the same day
+        and time one period earlier while the window is still running, the same lag after
+        the end once it is over, so cases of both periods had the same time to close and a
+        running period is compared with the same elapsed days of the previous one.
         """
         unit = self.calendar_unit
         if unit is None:
@@ -164,6 +175,8 @@ class Filter:
             start = dt.date(today.year, 1, 1)
         elif self.period == "last_12_months":
             start = _shift_year(today, -1) + dt.timedelta(days=1)
+        elif self.period in LAST_DAYS:
+            start = today - dt.timedelta(days=LAST_DAYS[self.period] - 1)
         else:
             start = today.replace(day=1)
         return Window(start=start, end=today, as_of=as_of)

@@ -11,6 +11,8 @@ scope allows it.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from data_layer.domain import metrics, schema
@@ -68,6 +70,17 @@ def comparison_window(window: Window, compare: str) -> Window | None:
     if compare == "none":
         return None
     raise ValueError(f"compare must be one of {COMPARISONS}, got {compare!r}")
+
+
+def comparison_dates(window: Window, compare: str = "previous") -> tuple[dt.date, dt.date] | None:
+    """First and last day the comparison counts, for a card's 较上期 (11-01 至 11-02).
+
+    The last day is the comparison's as-of day while it runs on (a running period is
+    compared with the same elapsed days), so the dates say what was really compared.
+    None for ``compare="none"``.
+    """
+    other = comparison_window(window, compare)
+    return None if other is None else (other.start, other.last_day)
 
 
 # -- the closed loop -------------------------------------------------------------------------
