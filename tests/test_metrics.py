@@ -195,3 +195,29 @@ def test_rankings_and_breakdowns_use_the_low_volume_rule(tiny):
     }
     assert ranked[C1]["low_volume"] is False and ranked[C1]["rank"] == 1
     assert ranked[C2]["low_volume"] is True and ranked[C2]["rank"] is None
+
+
+# -- the latest month with cases ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flt", "as_of", "expected"),
+    [
+        # c8 (1 April) is after as-of: March
+        (Filter(), AS_OF, MARCH),
+        # seen on 2 April, c8 is known
+        (Filter(), dt.datetime(2025, 4, 2), (dt.date(2025, 4, 1), dt.date(2025, 4, 30))),
+        # street S2 has only c12 (10 March)
+        (Filter(streets=(S2,)), dt.datetime(2025, 4, 2), MARCH),
+        # C3 has no case at all
+        (Filter(communities=(C3,)), AS_OF, None),
+        # at 28 February noon only c9 was reported (that morning) ...
+        (Filter(), dt.datetime(2025, 2, 28, 12), (dt.date(2025, 2, 1), dt.date(2025, 2, 28))),
+        # ... and, open with its deadline ahead, not yet assessed
+        (Filter(basis="assessment"), dt.datetime(2025, 2, 28, 12), None),
+        # seen on 2 April, the latest assessment is c6's deadline (31 March 20:00); c8 is not due
+        (Filter(basis="assessment"), dt.datetime(2025, 4, 2), MARCH),
+    ],
+)
+def test_latest_month_with_cases(tiny, flt, as_of, expected):
+    assert figures.latest_month_with_cases(tiny, flt, EVERYONE, as_of=as_of) == expected

@@ -163,6 +163,34 @@ def case_counts(
     return joined.select(columns).with_columns(pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0))
 
 
+def latest_month_with_cases(
+    ds: Dataset, flt: Filter, scope: Scope, *, as_of: dt.datetime
+) -> tuple[dt.date, dt.date] | None:
+    """The latest calendar month (first day, last day) that has cases in scope, or None.
+
+    For "the chosen period has no cases, but the data has some elsewhere" (an imported
+    export of last year): the month of the latest case the filter's basis would select —
+    reported, or assessed — as known at ``as_of``. Areas, categories and sources of ``flt``
+    apply; its period does not.
+    """
+    if flt.basis == "assessment":
+        time = metrics.assessment_time(as_of=as_of)
+    else:
+        time = pl.col("reported_at")
+    known = time <= pl.lit(as_of, dtype=pl.Datetime("us"))
+    latest = (
+        _scoped_cases(ds, flt, scope, where=known.fill_null(False))
+        .select(time.max().alias("latest"))
+        .collect()
+        .item()
+    )
+    if latest is None:
+        return None
+    first = latest.date().replace(day=1)
+    following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following - dt.timedelta(days=1)
+
+
 def activities_in_window(ds: Dataset, window: Window) -> pl.LazyFrame:
     """Volunteer activities held in the window (by ``date``)."""
     return ds.lazy("activities").filter(pl.col("date").is_between(window.start, window.last_day))
