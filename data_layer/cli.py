@@ -15,7 +15,14 @@ import time
 from pathlib import Path
 
 from data_layer.domain import areas, metrics
-from data_layer.domain.filters import BASES, DEFAULT_BASIS, PERIODS, Filter, now_local
+from data_layer.domain.filters import (
+    BASES,
+    DEFAULT_BASIS,
+    DEFAULT_PERIOD,
+    PERIODS,
+    Filter,
+    now_local,
+)
 from data_layer.domain.scope import Scope
 from data_layer.queries import figures
 from data_layer.storage.source import DataError, open_dataset
@@ -294,9 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kpis.add_argument(
         "--period",
-        default="this_month",
+        default=DEFAULT_PERIOD,
         choices=[p for p in PERIODS if p != "custom"],
-        help="preset period up to the as-of day when --from/--to are not given (default this_month)",
+        help="preset period up to the as-of day when --from/--to are not given (default: "
+        f"{DEFAULT_PERIOD}, like the live pages)",
     )
     kpis.add_argument(
         "--from", dest="date_from", type=_date, metavar="YYYY-MM-DD", help="first day of the period"

@@ -27,6 +27,19 @@ def test_presets_run_up_to_the_as_of_day():
     assert (w.start, w.end, w.days) == (dt.date(2026, 10, 31), dt.date(2026, 11, 29), 30)
 
 
+def test_live_views_default_to_the_last_30_days():
+    # 2 December: the default is not the two-day-old month but 3 November – 2 December,
+    # compared with the 30 days before (4 October – 2 November, seen on 2 November)
+    now = dt.datetime(2026, 12, 2, 10, 30)
+    window = Filter().window(now=now)
+    assert Filter().period == Filter.from_query_params({}).period == "last_30_days"
+    assert (window.start, window.end) == (dt.date(2026, 11, 3), dt.date(2026, 12, 2))
+    assert comparison_dates(window) == (dt.date(2026, 10, 4), dt.date(2026, 11, 2))
+    assert window.previous().as_of == dt.datetime(2026, 11, 2, 10, 30)
+    assert "period" not in Filter().to_query_params()
+    assert Filter(period="this_month").to_query_params() == {"period": "this_month"}
+
+
 def test_window_end_time_is_capped_at_as_of():
     w = Filter(period="custom", start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30)).window(
         now=NOW
@@ -55,8 +68,8 @@ def test_malformed_url_falls_back_to_defaults():
 
 def test_basis_in_the_url():
     assert Filter().basis == "report" and "basis" not in Filter().to_query_params()
-    flt = Filter(basis="assessment", period="last_30_days")
-    assert flt.to_query_params() == {"basis": "assessment", "period": "last_30_days"}
+    flt = Filter(basis="assessment", period="last_7_days")
+    assert flt.to_query_params() == {"basis": "assessment", "period": "last_7_days"}
     assert Filter.from_query_params({"basis": "assessment"}).basis == "assessment"
 
 
@@ -191,7 +204,7 @@ def test_running_presets_compare_the_same_elapsed_days(period, expected) -> None
 
 def test_comparison_dates_say_what_was_compared() -> None:
     now = dt.datetime(2026, 12, 2, 10, 30)
-    assert comparison_dates(Filter().window(now=now)) == (
+    assert comparison_dates(Filter(period="this_month").window(now=now)) == (
         dt.date(2026, 11, 1),
         dt.date(2026, 11, 2),
     )

@@ -21,7 +21,9 @@ PERIODS = (
     "last_12_months",
     "custom",
 )
-DEFAULT_PERIOD = "this_month"
+# Live views open on the last 30 days, so the first days of a month do not look like a
+# collapse (DESIGN §2); the meeting keeps its month or quarter.
+DEFAULT_PERIOD = "last_30_days"
 # Running presets of a fixed number of days, up to and including the as-of day.
 LAST_DAYS = {"last_7_days": 7, "last_30_days": 30}
 # 统计口径: which cases a period selects (docs/metrics.md, "Basis").
