@@ -7,8 +7,8 @@ One model feeds the screen (pages/meeting.py), the PPTX (``briefing_pptx``) and 
 period and as-of. Personal data leaves this module masked (``privacy.mask_personal``, even
 for a role that may see it on screen).
 
-A ``Meeting`` is the frozen choice — period (a month, a quarter or a custom range), streets
-and as-of — with its URL form, so the same link shows the same numbers later.
+A ``Meeting`` is the frozen choice — period (a month, a quarter or a custom range), streets,
+basis (统计口径) and as-of — with its URL form, so the same link shows the same numbers later.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import polars as pl
 
 from data_layer import settings
 from data_layer.domain import metrics
-from data_layer.domain.filters import Filter, Window
+from data_layer.domain.filters import BASES, DEFAULT_BASIS, Filter, Window
 from data_layer.domain.formatting import DASH, format_change, format_fraction, format_value
 from data_layer.domain.labels import code_label, metric_formula, metric_label, text
 from data_layer.domain.metrics import metric_def
@@ -56,7 +56,16 @@ VOLUNTEER = (
 VOLUNTEER_DETAIL = ("teams", "team_members", "participants")
 MAX_ROWS = 10  # table rows on one slide; the rest is counted in a note
 UNIT_TOP = 3  # handling units on the red and black list
-URL_KEYS = ("mt_period", "mt_month", "mt_quarter", "mt_from", "mt_to", "mt_street", "mt_as_of")
+URL_KEYS = (
+    "mt_period",
+    "mt_month",
+    "mt_quarter",
+    "mt_from",
+    "mt_to",
+    "mt_street",
+    "mt_basis",
+    "mt_as_of",
+)
 
 
 # -- the meeting: frozen period, scope and as-of, and its URL form ----------------------------
@@ -77,30 +86,38 @@ def quarter_range(year: int, quarter: int) -> tuple[dt.date, dt.date]:
 @dataclass(frozen=True)
 class Meeting:
     """A meeting's frozen view: whole days ``start``..``end``, streets (empty = whole
-    district), everything counted as known at ``as_of``."""
+    district), the basis (统计口径, ``filters.BASES``), everything counted as known at
+    ``as_of``."""
 
     kind: str
     start: dt.date
     end: dt.date
     as_of: dt.datetime
     streets: tuple[str, ...] = ()
+    basis: str = DEFAULT_BASIS
 
     @classmethod
-    def for_month(cls, year: int, month: int, *, as_of: dt.datetime, streets=()) -> Meeting:
+    def for_month(
+        cls, year: int, month: int, *, as_of: dt.datetime, streets=(), basis: str = DEFAULT_BASIS
+    ) -> Meeting:
         start, end = month_range(year, month)
-        return cls("month", start, end, as_of, tuple(streets))
+        return cls("month", start, end, as_of, tuple(streets), basis)
 
     @classmethod
-    def for_quarter(cls, year: int, quarter: int, *, as_of: dt.datetime, streets=()) -> Meeting:
+    def for_quarter(
+        cls, year: int, quarter: int, *, as_of: dt.datetime, streets=(), basis: str = DEFAULT_BASIS
+    ) -> Meeting:
         start, end = quarter_range(year, quarter)
-        return cls("quarter", start, end, as_of, tuple(streets))
+        return cls("quarter", start, end, as_of, tuple(streets), basis)
 
     @classmethod
-    def default(cls, *, now: dt.datetime, streets: Sequence[str] = ()) -> Meeting:
+    def default(
+        cls, *, now: dt.datetime, streets: Sequence[str] = (), basis: str = DEFAULT_BASIS
+    ) -> Meeting:
         """The month before ``now``, frozen at ``now`` (floored to the minute)."""
         as_of = now.replace(second=0, microsecond=0)
         last = as_of.date().replace(day=1) - dt.timedelta(days=1)
-        return cls.for_month(last.year, last.month, as_of=as_of, streets=streets)
+        return cls.for_month(last.year, last.month, as_of=as_of, streets=streets, basis=basis)
 
     @property
     def month(self) -> str:
@@ -113,14 +130,22 @@ class Meeting:
     def filter(self) -> Filter:
         """The shared ``Filter`` of this meeting (a custom period, frozen)."""
         return Filter(
-            streets=self.streets, period="custom", start=self.start, end=self.end, as_of=self.as_of
+            streets=self.streets,
+            period="custom",
+            start=self.start,
+            end=self.end,
+            as_of=self.as_of,
+            basis=self.basis,
         )
 
     def window(self) -> Window:
         return self.filter().window()
 
     def with_streets(self, streets: Sequence[str]) -> Meeting:
-        return Meeting(self.kind, self.start, self.end, self.as_of, tuple(streets))
+        return Meeting(self.kind, self.start, self.end, self.as_of, tuple(streets), self.basis)
+
+    def with_basis(self, basis: str) -> Meeting:
+        return Meeting(self.kind, self.start, self.end, self.as_of, self.streets, basis)
 
     def to_query_params(self) -> dict[str, str | list[str]]:
         params: dict[str, str | list[str]] = {"mt_period": self.kind}
@@ -132,6 +157,7 @@ class Meeting:
             params["mt_from"], params["mt_to"] = self.start.isoformat(), self.end.isoformat()
         if self.streets:
             params["mt_street"] = list(self.streets)
+        params["mt_basis"] = self.basis  # always: a frozen link keeps its 统计口径
         params["mt_as_of"] = self.as_of.isoformat(timespec="minutes")
         return params
 
@@ -160,25 +186,27 @@ class Meeting:
         except ValueError:
             return None
         streets = tuple(many("mt_street"))
+        basis = one("mt_basis")
+        basis = basis if basis in BASES else DEFAULT_BASIS
         kind = one("mt_period") or "month"
         try:
             if kind == "month":
                 year, month = (int(x) for x in (one("mt_month") or "").split("-"))
-                return cls.for_month(year, month, as_of=as_of, streets=streets)
+                return cls.for_month(year, month, as_of=as_of, streets=streets, basis=basis)
             if kind == "quarter":
                 match = re.fullmatch(r"(\d{4})-?Q([1-4])", (one("mt_quarter") or "").upper())
                 if match:
                     year, quarter = int(match[1]), int(match[2])
-                    return cls.for_quarter(year, quarter, as_of=as_of, streets=streets)
+                    return cls.for_quarter(year, quarter, as_of=as_of, streets=streets, basis=basis)
             if kind == "custom":
                 start = dt.date.fromisoformat(one("mt_from") or "")
                 end = dt.date.fromisoformat(one("mt_to") or "")
                 start, end = sorted((start, end))
-                return cls("custom", start, end, as_of, streets)
+                return cls("custom", start, end, as_of, streets, basis)
         except ValueError:
             pass
         # as-of given but the period is not: the month before as-of
-        return cls.default(now=as_of, streets=streets)
+        return cls.default(now=as_of, streets=streets, basis=basis)
 
 
 def month_choices(as_of: dt.datetime, n: int = 24) -> list[str]:
@@ -217,6 +245,7 @@ class Figure:
     raw: float | int | None = None
     numerator: float | int | None = None
     denominator: float | int | None = None
+    low_volume: bool = False  # 样本少: its change is shown but not coloured good or bad
 
 
 @dataclass(frozen=True)
@@ -249,13 +278,22 @@ class Briefing:
     period_label: str
     as_of_label: str
     compare_label: str
+    basis_label: str
     slides: tuple[Slide, ...]
     file_stem: str
     map_values: pl.DataFrame = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
 
     @property
     def footer(self) -> str:
-        return " · ".join((self.title, self.scope_label, self.period_label, self.as_of_label))
+        """On every slide and page: what the figures are, including the 统计口径."""
+        parts = (
+            self.title,
+            self.scope_label,
+            self.period_label,
+            self.basis_label,
+            self.as_of_label,
+        )
+        return " · ".join(parts)
 
 
 def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> Figure:
@@ -270,6 +308,10 @@ def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> F
     delta = None
     if previous is not None and metric.group != "coverage":
         delta = format_change(key, value, previous.get(key), lang=lang)
+    low_volume = denominator is not None and metrics.low_volume_in(key, row)
+    if low_volume:  # 样本少 on the card itself, and the change stays uncoloured
+        marker = text("kpi.low_volume", lang=lang)
+        delta = f"{delta} · {marker}" if delta else marker
     return Figure(
         key=key,
         label=metric_label(key, lang=lang),
@@ -277,10 +319,11 @@ def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> F
         fraction=fraction,
         formula=metric_formula(key, lang=lang),
         delta=delta,
-        higher_is_better=metric.higher_is_better,
+        higher_is_better=None if low_volume else metric.higher_is_better,
         raw=value,
         numerator=numerator,
         denominator=denominator,
+        low_volume=low_volume,
     )
 
 
@@ -305,15 +348,35 @@ def _rank_change(value) -> str:
 # -- slides ----------------------------------------------------------------------------------
 
 
-def _headline(current: dict, previous: dict, window: Window, *, lang: str) -> Slide:
+def basis_label(basis: str, *, lang: str) -> str:
+    """统计口径：按上报时间 / 按考核时间 — stated on every slide, card row and export."""
+    return text("basis.stated", lang=lang, basis=text(f"basis.{basis}", lang=lang))
+
+
+def _compare_label(window: Window, *, lang: str) -> str:
+    # the days the comparison really counts: a running period against the same elapsed days
     before = window.previous()
+    return text("meeting.headline.compare", lang=lang, start=before.start, end=before.last_day)
+
+
+def _headline(current: dict, previous: dict, window: Window, *, basis: str, lang: str) -> Slide:
     return Slide(
         key="headline",
         number=1,
         title=text("meeting.slide.headline", lang=lang),
-        subtitle=text("meeting.headline.compare", lang=lang, start=before.start, end=before.end),
+        subtitle=f"{_compare_label(window, lang=lang)} · {basis_label(basis, lang=lang)}",
         figures=tuple(figure(k, current, lang=lang, previous=previous) for k in HEADLINE),
-        notes=(text("meeting.headline.note", lang=lang),),
+        notes=(
+            text("meeting.headline.note", lang=lang),
+            text(f"basis.{basis}.note", lang=lang),
+            text(
+                f"kpi.cases_identity.{basis}",
+                lang=lang,
+                registered=format_value("registered", current.get("registered")),
+                due=format_value("due", current.get("due")),
+                in_progress=format_value("in_progress", current.get("in_progress")),
+            ),
+        ),
     )
 
 
@@ -612,7 +675,7 @@ def _volunteer_slide(
 
 
 def _notes_slide(
-    window: Window, config, *, lang: str, scope_label: str, source: str, version: str
+    window: Window, config, *, basis: str, lang: str, scope_label: str, source: str, version: str
 ) -> Slide:
     keys = list(
         dict.fromkeys(
@@ -625,6 +688,12 @@ def _notes_slide(
         text("meeting.notes.scope", lang=lang, scope=scope_label),
         text("meeting.notes.period", lang=lang, start=window.start, end=window.end),
         text(
+            "meeting.notes.basis",
+            lang=lang,
+            basis=text(f"basis.{basis}", lang=lang),
+            note=text(f"basis.{basis}.note", lang=lang),
+        ),
+        text(
             "meeting.notes.as_of",
             lang=lang,
             as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
@@ -633,7 +702,7 @@ def _notes_slide(
             "meeting.notes.compare",
             lang=lang,
             start=before.start,
-            end=before.end,
+            end=before.last_day,
             as_of=before.as_of.isoformat(sep=" ", timespec="minutes"),
         ),
         text("meeting.notes.source", lang=lang, source=source, version=version),
@@ -728,14 +797,20 @@ def build_briefing(
         else DASH
     )
     slides = (
-        _headline(current, previous, window, lang=lang),
+        _headline(current, previous, window, basis=meeting.basis, lang=lang),
         _map_slide(current, by_community, lang=lang),
         _ranking_slide(board, units, config, lang=lang),
         _overdue_slide(current, overdue, lang=lang),
         _coverage_slide(current, no_ft, no_party, lang=lang),
         _volunteer_slide(current, previous, summary, active, lang=lang),
         _notes_slide(
-            window, config, lang=lang, scope_label=scope_text, source=source, version=version_text
+            window,
+            config,
+            basis=meeting.basis,
+            lang=lang,
+            scope_label=scope_text,
+            source=source,
+            version=version_text,
         ),
     )
     return Briefing(
@@ -747,12 +822,8 @@ def build_briefing(
         as_of_label=text(
             "meeting.as_of", lang=lang, as_of=window.as_of.isoformat(sep=" ", timespec="minutes")
         ),
-        compare_label=text(
-            "meeting.headline.compare",
-            lang=lang,
-            start=window.previous().start,
-            end=window.previous().end,
-        ),
+        compare_label=_compare_label(window, lang=lang),
+        basis_label=basis_label(meeting.basis, lang=lang),
         slides=slides,
         file_stem=file_stem(meeting),
         map_values=by_community,

@@ -362,6 +362,23 @@ def is_low_volume(
     return denominator is None or denominator < threshold
 
 
+def flags_low_volume(key: str) -> bool:
+    """Whether metric ``key`` can be 样本少: rates over sampled events only.
+
+    Case rates (denominators are case counts) and the micro-wish fulfilment rate are.
+    Coverage rates are a census of grids/compounds (a grid's full-time coverage is 0% or
+    100% over a denominator of 1, and that is a fact, not a small sample), and per-1,000
+    ratios have population-sized denominators.
+    """
+    m = metric_def(key)
+    return m.kind == "rate" and m.group in ("cases", "volunteer")
+
+
+def low_volume_in(key: str, row: Mapping[str, object]) -> bool:
+    """Whether metric ``key`` of one figures row (a KPI card, an area) is 样本少."""
+    return flags_low_volume(key) and is_low_volume(row.get(metric_def(key).denominator))
+
+
 # -- registry access (pure; shared by pages, CLI and exports) ---------------------------
 
 
