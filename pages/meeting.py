@@ -1,8 +1,10 @@
 """联席会议 Joint-conference meeting mode: a frozen period on a projector, and the briefing.
 
-The meeting (period, streets, as-of) lives in the URL (``mt_*`` keys, ``slide``,
+The meeting (period, streets, basis, as-of) lives in the URL (``mt_*`` keys, ``slide``,
 ``present``), so the same link shows the same numbers later; figures are frozen at as-of and
-never refresh here. Presentation mode hides the sidebar and menus, uses big type, and moves
+never refresh here. The shared sidebar filter is not shown here (app.py): the meeting's own
+controls are the only ones that apply. The PPTX and the PDF are built only when a download
+is clicked. Presentation mode hides the sidebar and menus, uses big type, and moves
 with buttons or the arrow keys (Esc leaves). The slides, the PPTX and the PDF come from one
 model, ``documents.briefing``; this page only lays it out.
 """
@@ -14,6 +16,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from data_layer.domain.filters import BASES
 from documents import pdf_writer, pptx_writer
 from documents.briefing import KINDS, Meeting, month_choices, quarter_choices
 from documents.briefing import URL_KEYS as MEETING_URL_KEYS
@@ -27,6 +30,7 @@ MEETING, SLIDE, PRESENT = "_mt_meeting", "_mt_slide", "_mt_present"  # session
 # session keys of the setup widgets
 W_KIND, W_MONTH, W_QUARTER, W_RANGE = "mt_w_kind", "mt_w_month", "mt_w_quarter", "mt_w_range"
 W_STREETS, W_AS_OF_DATE, W_AS_OF_TIME = "mt_w_streets", "mt_w_as_of_date", "mt_w_as_of_time"
+W_BASIS = "mt_w_basis"
 
 PRESENT_CSS = """
 <style>
@@ -57,14 +61,29 @@ def _url_params() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params.keys()}
 
 
+def _default() -> Meeting:
+    """Last month frozen now, for the streets and basis the viewer had chosen; when last
+    month has no cases but earlier months do (imported history), the latest month with cases."""
+    shared = state.current_filter()
+    meeting = Meeting.default(now=state.live_now(), streets=shared.streets, basis=shared.basis)
+    latest = state.latest_month_with_cases(meeting.filter(), win=meeting.window())
+    if latest is not None and latest[1] < meeting.start:
+        meeting = Meeting.for_month(
+            latest[0].year,
+            latest[0].month,
+            as_of=meeting.as_of,
+            streets=meeting.streets,
+            basis=meeting.basis,
+        )
+    return meeting
+
+
 def _current() -> Meeting:
-    """The session's meeting; on a first visit the URL's, else last month frozen now."""
+    """The session's meeting; on a first visit the URL's, else ``_default``."""
     meeting = st.session_state.get(MEETING)
     if meeting is None:
         params = _url_params()
-        meeting = Meeting.from_query_params(params) or Meeting.default(
-            now=state.live_now(), streets=state.current_filter().streets
-        )
+        meeting = Meeting.from_query_params(params) or _default()
         st.session_state[MEETING] = meeting
         slide = (params.get(SLIDE_PARAM) or ["1"])[0]
         st.session_state[SLIDE] = int(slide) if slide.isdigit() else 1
@@ -115,6 +134,7 @@ def _seed(meeting: Meeting) -> None:
         W_QUARTER: meeting.quarter,
         W_RANGE: (meeting.start, meeting.end),
         W_STREETS: list(meeting.streets),
+        W_BASIS: meeting.basis,
         W_AS_OF_DATE: meeting.as_of.date(),
         W_AS_OF_TIME: meeting.as_of.time(),
     }
@@ -168,7 +188,16 @@ def _setup(meeting: Meeting) -> Meeting:
                 format_func=lambda code: streets.get(code, code),
                 placeholder=t("scope.all"),
             )
-    return chosen.with_streets(st.session_state[W_STREETS])
+            basis = st.radio(
+                t("filter.basis"),
+                BASES,
+                key=W_BASIS,
+                horizontal=True,
+                format_func=lambda b: t(f"basis.{b}"),
+                help=f"{t('basis.report')}：{t('basis.report.note')}\n\n"
+                f"{t('basis.assessment')}：{t('basis.assessment.note')}",
+            )
+    return chosen.with_streets(st.session_state[W_STREETS]).with_basis(basis)
 
 
 def _downloads(meeting: Meeting, stem: str) -> None:
@@ -179,7 +208,7 @@ def _downloads(meeting: Meeting, stem: str) -> None:
     )
     for column, (fmt, mime, icon) in zip(st.columns([1, 1, 3]), files, strict=False):
         with column:
-            st.download_button(
+            st.download_button(  # the file is built when clicked, not on every view
                 t(f"meeting.download.{fmt}"),
                 data=state.briefing_file(meeting, lang=lang(), fmt=fmt),
                 file_name=f"{stem}.{fmt}",
@@ -198,14 +227,15 @@ def _figures(figures, cols: int) -> None:
         row = figures[start : start + cols]
         for column, fig in zip(st.columns(cols), row, strict=False):
             with column, st.container(border=True):
-                flat = fig.delta is not None and fig.delta.startswith("±")
+                # ±0 and a bare 样本少 get no arrow; a 样本少 change has no good/bad colour
+                signed = fig.delta is not None and fig.delta[:1] in ("+", "-")
                 color = {True: "normal", False: "inverse", None: "off"}[fig.higher_is_better]
                 st.metric(
                     fig.label,
                     fig.value,
                     delta=fig.delta,
-                    delta_color="off" if flat else color,
-                    delta_arrow="off" if flat else "auto",
+                    delta_color=color if signed else "off",
+                    delta_arrow="auto" if signed else "off",
                     help=fig.formula,
                 )
                 st.caption(f"= {fig.fraction}" if fig.fraction else "\u00a0")
@@ -348,7 +378,7 @@ def body() -> None:
             t(
                 "meeting.frozen",
                 period=model.period_label,
-                scope=model.scope_label,
+                scope=f"{model.scope_label} · {model.basis_label}",
                 as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
             ),
             icon=":material/lock_clock:",
