@@ -246,6 +246,7 @@ class Figure:
     numerator: float | int | None = None
     denominator: float | int | None = None
     low_volume: bool = False  # 样本少: its change is shown but not coloured good or bad
+    change: str | None = None  # the change alone (``delta`` adds the 样本少 marker)
 
 
 @dataclass(frozen=True)
@@ -305,13 +306,13 @@ def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> F
     if metric.is_rate and metric.numerator in row:
         numerator, denominator = row.get(metric.numerator), row.get(metric.denominator)
         fraction = format_fraction(numerator, denominator)
-    delta = None
+    change = delta = None
     if previous is not None and metric.group != "coverage":
-        delta = format_change(key, value, previous.get(key), lang=lang)
+        change = delta = format_change(key, value, previous.get(key), lang=lang)
     low_volume = denominator is not None and metrics.low_volume_in(key, row)
-    if low_volume:  # 样本少 on the card itself, and the change stays uncoloured
+    if low_volume:  # 样本少 on the slide itself, and the change stays uncoloured
         marker = text("kpi.low_volume", lang=lang)
-        delta = f"{delta} · {marker}" if delta else marker
+        delta = f"{change} · {marker}" if change else marker
     return Figure(
         key=key,
         label=metric_label(key, lang=lang),
@@ -324,6 +325,7 @@ def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> F
         numerator=numerator,
         denominator=denominator,
         low_volume=low_volume,
+        change=change,
     )
 
 

@@ -18,36 +18,39 @@ from ui.i18n import lang, metric_formula, metric_label, t
 _DUE_RATES = ("closure_rate", "on_time_rate")
 
 
-def _day(day) -> str:
-    return f"{day:%m-%d}"
+def _day(day, *, year: int) -> str:
+    """11-01 in the year the figures are seen in, else the whole date (2009-12-01)."""
+    return f"{day:%m-%d}" if day.year == year else day.isoformat()
 
 
 def kpi_card(
     key: str, current: dict, previous: dict | None, previous_window: Window | None
 ) -> None:
     """One KPI: value, numerator/denominator, change against the previous period stated with
-    its dates (较上期（11-01 至 11-02）), formula on hover. The figure is the briefing's
+    its dates (较上期 (11-01 至 11-02)), formula on hover. The figure is the briefing's
     (``documents.briefing.figure``), so a card and a slide show the same change; a 样本少
-    rate says so and its change is not coloured good or bad."""
+    rate says so under it and its change is not coloured good or bad."""
     fig = figure(key, current, lang=lang(), previous=previous)
     help_text = fig.formula
     compared = None
     if previous_window is not None and previous is not None:
         # the days really compared: a running period against the same elapsed days
         compared = t(
-            "kpi.vs_previous",
-            start=_day(previous_window.start),
-            end=_day(previous_window.last_day),
+            "kpi.compared",
+            start=_day(previous_window.start, year=previous_window.as_of.year),
+            end=_day(previous_window.last_day, year=previous_window.as_of.year),
         )
         help_text += "\n\n" + t(
             "kpi.vs_previous", start=previous_window.start, end=previous_window.last_day
         )
     if fig.low_volume:
         help_text += "\n\n" + t("kpi.low_volume.note", n=min_denominator())
-    delta = fig.delta
-    signed = delta is not None and delta[:1] in ("+", "-")  # not ±0 and not only 样本少
-    if delta == t("kpi.low_volume"):
-        compared = None  # a bare 样本少: there is no change to date
+    delta = fig.change  # the marker goes on the line below: a narrow card cuts the change off
+    signed = delta is not None and delta[:1] in ("+", "-")  # ±0 gets no arrow and no colour
+    # 样本少 and the days compared (none when there is no change to date)
+    below = [t("kpi.low_volume")] if fig.low_volume else []
+    if compared and delta is not None:
+        below.append(compared)
     color = {True: "normal", False: "inverse", None: "off"}[fig.higher_is_better]
     with st.container(border=True):
         st.metric(
@@ -56,9 +59,10 @@ def kpi_card(
             delta=delta,
             delta_color=color if signed else "off",
             delta_arrow="auto" if signed else "off",
-            delta_description=compared if delta is not None else None,
             help=help_text,
         )
+        if below:
+            st.caption(" · ".join(below))
         st.caption(fig.fraction if fig.fraction else "\u00a0")
 
 
