@@ -11,7 +11,14 @@ from pathlib import Path
 import streamlit as st
 
 from data_layer.auth.roles import User
-from data_layer.domain.filters import PERIODS, Filter, FilterParam
+from data_layer.domain.filters import (
+    BASES,
+    DEFAULT_BASIS,
+    DEFAULT_PERIOD,
+    PERIODS,
+    Filter,
+    FilterParam,
+)
 from data_layer.domain.labels import LANGS
 from data_layer.domain.schema import CATEGORIES, SOURCES
 from data_layer.storage.source import DataError
@@ -53,6 +60,19 @@ PAGE_FILES = {url_path: path for pages in PAGES.values() for path, _, _, url_pat
 
 # Pages that work without a readable data directory (a first import fills it).
 WITHOUT_DATA = ("import",)
+# Pages with controls of their own instead of the shared filter (the meeting's are frozen):
+# the sidebar does not show a filter that would look as if it applied.
+WITHOUT_FILTER = ("meeting",)
+# Session keys of the shared filter's widgets (kept while a page does not draw them).
+FILTER_KEYS = (
+    SessionKey.STREETS,
+    SessionKey.COMMUNITIES,
+    SessionKey.PERIOD,
+    SessionKey.RANGE,
+    SessionKey.CATEGORIES,
+    SessionKey.SOURCES,
+    SessionKey.BASIS,
+)
 
 LANG_PARAM = "lang"  # the URL key this file owns beside the filter's (FilterParam)
 
@@ -83,12 +103,29 @@ def load_url_once() -> None:
             SessionKey.RANGE: (flt.start, flt.end) if flt.period == "custom" else (),
             SessionKey.CATEGORIES: list(flt.categories),
             SessionKey.SOURCES: list(flt.sources),
+            SessionKey.BASIS: flt.basis,
             SessionKey.AS_OF: flt.as_of,
+            SessionKey.PERIOD_DEFAULTED: FilterParam.PERIOD not in params,
             SessionKey.URL_LOADED: True,
         }
     )
     if dropped:  # the keys are the filter's own (FilterParam), never text from the link
         st.toast(t("url.dropped", keys=", ".join(dropped)), icon=":material/link_off:")
+
+
+def open_on_data() -> None:
+    """A first view whose link names no period: when the default period (近30天) has no
+    cases but the data has some earlier (an imported export of last year), open on the
+    latest month with cases rather than on a page of zeros, and say so."""
+    if not st.session_state.pop(SessionKey.PERIOD_DEFAULTED, False):
+        return
+    flt = session_filter()
+    window = state.window(flt)
+    latest = state.latest_month_with_cases(flt, win=window)
+    if latest is not None and latest[1] < window.start:
+        st.session_state[SessionKey.PERIOD] = "custom"
+        st.session_state[SessionKey.RANGE] = latest
+        st.session_state[SessionKey.OPENED_ON_DATA] = latest
 
 
 def keep_known(key: str, options: list[str]) -> None:
@@ -104,17 +141,13 @@ def reset_filter() -> None:
         SessionKey.SOURCES,
     ):
         st.session_state[key] = []
-    st.session_state[SessionKey.PERIOD] = "this_month"
+    st.session_state[SessionKey.PERIOD] = DEFAULT_PERIOD
     st.session_state[SessionKey.RANGE] = ()
+    st.session_state[SessionKey.BASIS] = DEFAULT_BASIS
     st.session_state[SessionKey.AS_OF] = None
 
 
-def filter_sidebar() -> Filter:
-    """The one shared filter: street → community, period, category, source."""
-    pending = st.session_state.pop(SessionKey.PENDING_AREAS, None)
-    if pending is not None:  # a page asked for other areas (map click, breadcrumb)
-        st.session_state[SessionKey.STREETS] = list(pending[0])
-        st.session_state[SessionKey.COMMUNITIES] = list(pending[1])
+def language_switch() -> None:
     with st.sidebar:
         st.radio(
             t("lang.label"),
@@ -123,6 +156,46 @@ def filter_sidebar() -> Filter:
             horizontal=True,
             format_func=lambda code: {"zh": "中文", "en": "English"}[code],
         )
+
+
+def session_filter() -> Filter:
+    """The shared filter as its widgets last left it, for a page that does not draw them.
+
+    Streamlit forgets the value of a widget that is not drawn in a run; writing the values
+    back keeps the filter for the next page that shows it.
+    """
+    for key in FILTER_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    picked = st.session_state.get(SessionKey.RANGE) or ()
+    period = st.session_state.get(SessionKey.PERIOD, DEFAULT_PERIOD)
+    if period == "custom" and len(picked) != 2:
+        period = DEFAULT_PERIOD
+    start, end = picked if period == "custom" else (None, None)
+    return Filter(
+        streets=tuple(st.session_state.get(SessionKey.STREETS, ())),
+        communities=tuple(st.session_state.get(SessionKey.COMMUNITIES, ())),
+        period=period,
+        start=start,
+        end=end,
+        categories=tuple(st.session_state.get(SessionKey.CATEGORIES, ())),
+        sources=tuple(st.session_state.get(SessionKey.SOURCES, ())),
+        as_of=st.session_state.get(SessionKey.AS_OF),
+        basis=st.session_state.get(SessionKey.BASIS, DEFAULT_BASIS),
+    )
+
+
+def filter_sidebar() -> Filter:
+    """The one shared filter: street → community, period, basis, category, source."""
+    pending = st.session_state.pop(SessionKey.PENDING_AREAS, None)
+    if pending is not None:  # a page asked for other areas (map click, breadcrumb)
+        st.session_state[SessionKey.STREETS] = list(pending[0])
+        st.session_state[SessionKey.COMMUNITIES] = list(pending[1])
+    period_asked = st.session_state.pop(SessionKey.PENDING_PERIOD, None)
+    if period_asked is not None:  # a page offered the latest month with data
+        st.session_state[SessionKey.PERIOD] = "custom"
+        st.session_state[SessionKey.RANGE] = period_asked
+    with st.sidebar:
         st.header(t("filter.header"))
         streets = state.street_options()
         keep_known(SessionKey.STREETS, list(streets))
@@ -158,6 +231,15 @@ def filter_sidebar() -> Filter:
             )
             if isinstance(picked, tuple | list) and len(picked) == 2:
                 start, end = picked
+        basis = st.radio(
+            t("filter.basis"),
+            BASES,
+            key=SessionKey.BASIS,
+            horizontal=True,
+            format_func=lambda b: t(f"basis.{b}"),
+            help=f"{t('basis.report')}：{t('basis.report.note')}\n\n"
+            f"{t('basis.assessment')}：{t('basis.assessment.note')}",
+        )
         keep_known(SessionKey.CATEGORIES, list(CATEGORIES))
         categories = st.multiselect(
             t("filter.category"),
@@ -179,7 +261,7 @@ def filter_sidebar() -> Filter:
             st.info(t("filter.as_of_frozen", as_of=as_of.isoformat(sep=" ", timespec="minutes")))
         st.button(t("filter.reset"), on_click=reset_filter)
     if period == "custom" and not (start and end):
-        period = "this_month"  # half-picked range: keep the page usable until both ends are set
+        period = DEFAULT_PERIOD  # half-picked range: keep the page usable until both are set
     return Filter(
         streets=tuple(chosen_streets),
         communities=tuple(chosen_communities),
@@ -189,19 +271,22 @@ def filter_sidebar() -> Filter:
         categories=tuple(categories),
         sources=tuple(sources),
         as_of=as_of,
+        basis=basis,
     )
 
 
-def write_url(flt: Filter, *, page_keys: tuple[str, ...]) -> None:
+def write_url(flt: Filter | None, *, page_keys: tuple[str, ...]) -> None:
     """Mirror the filter into the URL so reload keeps it and a copied link reproduces it.
 
     The keys of the page being shown (``page_keys``) are kept for the page to manage; keys
-    of other pages are dropped.
+    of other pages are dropped. ``flt`` None: the page does not use the shared filter, so
+    its link does not carry it.
     """
     params: dict[str, str | list[str]] = {
         key: st.query_params.get_all(key) for key in st.query_params.keys() if key in page_keys
     }
-    params.update(flt.to_query_params())
+    if flt is not None:
+        params.update(flt.to_query_params())
     if st.session_state.get(SessionKey.LANG, "zh") != "zh":
         params[LANG_PARAM] = st.session_state[SessionKey.LANG]
     current = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
@@ -248,18 +333,32 @@ def main() -> None:
     except DataError as exc:
         data_error = exc
     signin.account_sidebar(user)
+    page = st.navigation(pages_for(user))
+    language_switch()
     if data_error is None:
         if first_run:
             signin.warn_outside_scope(url, keys=AREA_KEYS)
-        flt = filter_sidebar()
+        open_on_data()
+        shared = page.url_path not in WITHOUT_FILTER
+        flt = filter_sidebar() if shared else session_filter()
         st.session_state[SessionKey.FILTER] = flt
-    page = st.navigation(pages_for(user))
     if data_error is not None and page.url_path not in WITHOUT_DATA:
         st.title(t("app.title"))
         show_error(t("error.data"), reason=data_error, fix=t("error.data.fix"))
         st.stop()
     if data_error is None:
-        write_url(flt, page_keys=page_url_keys(PAGE_FILES[page.url_path]))
+        write_url(flt if shared else None, page_keys=page_url_keys(PAGE_FILES[page.url_path]))
+        opened = st.session_state.pop(SessionKey.OPENED_ON_DATA, None)
+        if opened is not None and shared:
+            st.info(
+                t(
+                    "empty.opened_on_data",
+                    period=t(f"period.{DEFAULT_PERIOD}"),
+                    start=opened[0],
+                    end=opened[1],
+                ),
+                icon=":material/history:",
+            )
     try:
         page.run()
     except Exception:  # a page bug must not put a traceback in front of a district leader

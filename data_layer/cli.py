@@ -15,7 +15,14 @@ import time
 from pathlib import Path
 
 from data_layer.domain import areas, logging_filter, metrics, spreadsheet
-from data_layer.domain.filters import Filter, now_local
+from data_layer.domain.filters import (
+    BASES,
+    DEFAULT_BASIS,
+    DEFAULT_PERIOD,
+    PERIODS,
+    Filter,
+    now_local,
+)
 from data_layer.domain.scope import Scope
 from data_layer.queries import figures
 from data_layer.storage.source import DataError, open_dataset
@@ -94,6 +101,7 @@ def filter_from_args(args: argparse.Namespace) -> Filter:
             categories=tuple(args.category or ()),
             sources=tuple(args.source or ()),
             as_of=as_of,
+            basis=args.basis,
         )
     return Filter(
         streets=tuple(args.street or ()),
@@ -102,6 +110,7 @@ def filter_from_args(args: argparse.Namespace) -> Filter:
         categories=tuple(args.category or ()),
         sources=tuple(args.source or ()),
         as_of=as_of,
+        basis=args.basis,
     )
 
 
@@ -164,7 +173,8 @@ def cmd_kpis(args: argparse.Namespace) -> int:
                     line += [fields["numerator"], fields["denominator"]]
             writer.writerow(["" if v is None else spreadsheet.defuse_cell(v) for v in line])
     print(
-        f"period {window.start}..{window.end}, as of {window.as_of.isoformat(timespec='seconds')}",
+        f"period {window.start}..{window.end}, as of {window.as_of.isoformat(timespec='seconds')}, "
+        f"basis {flt.basis}",
         file=sys.stderr,
     )
     return 0
@@ -309,9 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kpis.add_argument(
         "--period",
-        default="this_month",
-        choices=["this_month", "this_quarter", "this_year", "last_12_months"],
-        help="preset period up to the as-of day when --from/--to are not given (default this_month)",
+        default=DEFAULT_PERIOD,
+        choices=[p for p in PERIODS if p != "custom"],
+        help="preset period up to the as-of day when --from/--to are not given (default: "
+        f"{DEFAULT_PERIOD}, like the live pages)",
     )
     kpis.add_argument(
         "--from", dest="date_from", type=_date, metavar="YYYY-MM-DD", help="first day of the period"
@@ -322,6 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_date,
         metavar="YYYY-MM-DD",
         help="last day of the period (default: as-of day)",
+    )
+    kpis.add_argument(
+        "--basis",
+        default=DEFAULT_BASIS,
+        choices=list(BASES),
+        help="统计口径: report = cases reported in the period (按上报时间); assessment = cases "
+        "assessed in the period, at min(closed_at, due_at) (按考核时间) (default report)",
     )
     kpis.add_argument(
         "--as-of",

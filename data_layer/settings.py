@@ -24,6 +24,7 @@ RANKING_TOML = ASSETS_DIR / "ranking.toml"
 DEFAULT_DATA_DIR = "data"
 DEFAULT_REFRESH_SECONDS = 60.0
 DEFAULT_BASEMAP = "none"
+DEFAULT_MIN_DENOMINATOR = 30
 
 
 def data_dir() -> Path:
@@ -40,6 +41,20 @@ def refresh_seconds() -> float:
         return float(os.environ.get("GRIDPULSE_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS))
     except ValueError:
         return DEFAULT_REFRESH_SECONDS
+
+
+def min_denominator() -> int:
+    """The low-volume threshold (样本少, DESIGN §2): a rate over fewer cases than this is
+    flagged, not compared. ``$GRIDPULSE_MIN_DENOMINATOR`` (default 30).
+
+    A malformed or negative value falls back to the default: a typo in a setting must not
+    stop the dashboard from starting.
+    """
+    try:
+        value = int(os.environ.get("GRIDPULSE_MIN_DENOMINATOR", DEFAULT_MIN_DENOMINATOR))
+    except ValueError:
+        return DEFAULT_MIN_DENOMINATOR
+    return value if value >= 0 else DEFAULT_MIN_DENOMINATOR
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ One model feeds the screen (pages/meeting.py), the PPTX (``briefing_pptx``) and 
 period and as-of. Personal data leaves this module masked (``privacy.mask_personal``, even
 for a role that may see it on screen).
 
-A ``Meeting`` is the frozen choice — period (a month, a quarter or a custom range), streets
-and as-of — with its URL form, so the same link shows the same numbers later.
+A ``Meeting`` is the frozen choice — period (a month, a quarter or a custom range), streets,
+basis (统计口径) and as-of — with its URL form, so the same link shows the same numbers later.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from data_layer import settings
 from data_layer.domain import metrics, url_values
-from data_layer.domain.filters import Filter, Window, now_local
+from data_layer.domain.filters import BASES, DEFAULT_BASIS, Filter, Window, now_local
 from data_layer.domain.formatting import DASH, format_change, format_fraction, format_value
 from data_layer.domain.labels import code_label, metric_formula, metric_label, text
 from data_layer.domain.metrics import metric_def
@@ -55,7 +56,16 @@ VOLUNTEER = (
 VOLUNTEER_DETAIL = ("teams", "team_members", "participants")
 MAX_ROWS = 10  # table rows on one slide; the rest is counted in a note
 UNIT_TOP = 3  # handling units on the red and black list
-URL_KEYS = ("mt_period", "mt_month", "mt_quarter", "mt_from", "mt_to", "mt_street", "mt_as_of")
+URL_KEYS = (
+    "mt_period",
+    "mt_month",
+    "mt_quarter",
+    "mt_from",
+    "mt_to",
+    "mt_street",
+    "mt_basis",
+    "mt_as_of",
+)
 
 
 # -- the meeting: frozen period, scope and as-of, and its URL form ----------------------------
@@ -76,30 +86,38 @@ def quarter_range(year: int, quarter: int) -> tuple[dt.date, dt.date]:
 @dataclass(frozen=True)
 class Meeting:
     """A meeting's frozen view: whole days ``start``..``end``, streets (empty = whole
-    district), everything counted as known at ``as_of``."""
+    district), the basis (统计口径, ``filters.BASES``), everything counted as known at
+    ``as_of``."""
 
     kind: str
     start: dt.date
     end: dt.date
     as_of: dt.datetime
     streets: tuple[str, ...] = ()
+    basis: str = DEFAULT_BASIS
 
     @classmethod
-    def for_month(cls, year: int, month: int, *, as_of: dt.datetime, streets=()) -> Meeting:
+    def for_month(
+        cls, year: int, month: int, *, as_of: dt.datetime, streets=(), basis: str = DEFAULT_BASIS
+    ) -> Meeting:
         start, end = month_range(year, month)
-        return cls("month", start, end, as_of, tuple(streets))
+        return cls("month", start, end, as_of, tuple(streets), basis)
 
     @classmethod
-    def for_quarter(cls, year: int, quarter: int, *, as_of: dt.datetime, streets=()) -> Meeting:
+    def for_quarter(
+        cls, year: int, quarter: int, *, as_of: dt.datetime, streets=(), basis: str = DEFAULT_BASIS
+    ) -> Meeting:
         start, end = quarter_range(year, quarter)
-        return cls("quarter", start, end, as_of, tuple(streets))
+        return cls("quarter", start, end, as_of, tuple(streets), basis)
 
     @classmethod
-    def default(cls, *, now: dt.datetime, streets: Sequence[str] = ()) -> Meeting:
+    def default(
+        cls, *, now: dt.datetime, streets: Sequence[str] = (), basis: str = DEFAULT_BASIS
+    ) -> Meeting:
         """The month before ``now``, frozen at ``now`` (floored to the minute)."""
         as_of = now.replace(second=0, microsecond=0)
         last = as_of.date().replace(day=1) - dt.timedelta(days=1)
-        return cls.for_month(last.year, last.month, as_of=as_of, streets=streets)
+        return cls.for_month(last.year, last.month, as_of=as_of, streets=streets, basis=basis)
 
     @property
     def month(self) -> str:
@@ -112,14 +130,22 @@ class Meeting:
     def filter(self) -> Filter:
         """The shared ``Filter`` of this meeting (a custom period, frozen)."""
         return Filter(
-            streets=self.streets, period="custom", start=self.start, end=self.end, as_of=self.as_of
+            streets=self.streets,
+            period="custom",
+            start=self.start,
+            end=self.end,
+            as_of=self.as_of,
+            basis=self.basis,
         )
 
     def window(self) -> Window:
         return self.filter().window()
 
     def with_streets(self, streets: Sequence[str]) -> Meeting:
-        return Meeting(self.kind, self.start, self.end, self.as_of, tuple(streets))
+        return Meeting(self.kind, self.start, self.end, self.as_of, tuple(streets), self.basis)
+
+    def with_basis(self, basis: str) -> Meeting:
+        return Meeting(self.kind, self.start, self.end, self.as_of, self.streets, basis)
 
     def to_query_params(self) -> dict[str, str | list[str]]:
         params: dict[str, str | list[str]] = {"mt_period": self.kind}
@@ -131,6 +157,7 @@ class Meeting:
             params["mt_from"], params["mt_to"] = self.start.isoformat(), self.end.isoformat()
         if self.streets:
             params["mt_street"] = list(self.streets)
+        params["mt_basis"] = self.basis  # always: a frozen link keeps its 统计口径
         params["mt_as_of"] = self.as_of.isoformat(timespec="minutes")
         return params
 
@@ -155,6 +182,7 @@ class Meeting:
                 notes.append("mt_as_of")
             return None
         streets = url_values.codes(params.get("mt_street"))
+        basis = url_values.one_choice(params.get("mt_basis"), BASES) or DEFAULT_BASIS
         kind = url_values.one_choice(params.get("mt_period"), KINDS) or "month"
         years = range(lo.year, hi.year + 1)
         if kind == "month":
@@ -168,11 +196,11 @@ class Meeting:
             days = tuple(sorted((start, end))) if start and end else None
         if days is None or not (lo <= days[0] and days[1] <= hi):
             # as-of given but the period is not: the month before as-of
-            period_keys = [k for k in URL_KEYS if k not in ("mt_street", "mt_as_of")]
+            period_keys = [k for k in URL_KEYS if k not in ("mt_street", "mt_as_of", "mt_basis")]
             if any(url_values.given(params.get(key)) for key in period_keys):
                 notes.append("mt_period")
-            return cls.default(now=as_of, streets=streets)
-        return cls(kind, days[0], days[1], as_of, streets)
+            return cls.default(now=as_of, streets=streets, basis=basis)
+        return cls(kind, days[0], days[1], as_of, streets, basis)
 
 
 def _month(text: str | None, *, years: range) -> tuple[dt.date, dt.date] | None:
@@ -227,6 +255,8 @@ class Figure:
     raw: float | int | None = None
     numerator: float | int | None = None
     denominator: float | int | None = None
+    low_volume: bool = False  # 样本少: its change is shown but not coloured good or bad
+    change: str | None = None  # the change alone (``delta`` adds the 样本少 marker)
 
 
 @dataclass(frozen=True)
@@ -259,13 +289,22 @@ class Briefing:
     period_label: str
     as_of_label: str
     compare_label: str
+    basis_label: str
     slides: tuple[Slide, ...]
     file_stem: str
     map_values: pl.DataFrame = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
 
     @property
     def footer(self) -> str:
-        return " · ".join((self.title, self.scope_label, self.period_label, self.as_of_label))
+        """On every slide and page: what the figures are, including the 统计口径."""
+        parts = (
+            self.title,
+            self.scope_label,
+            self.period_label,
+            self.basis_label,
+            self.as_of_label,
+        )
+        return " · ".join(parts)
 
 
 def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> Figure:
@@ -277,9 +316,13 @@ def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> F
     if metric.is_rate and metric.numerator in row:
         numerator, denominator = row.get(metric.numerator), row.get(metric.denominator)
         fraction = format_fraction(numerator, denominator)
-    delta = None
+    change = delta = None
     if previous is not None and metric.group != "coverage":
-        delta = format_change(key, value, previous.get(key), lang=lang)
+        change = delta = format_change(key, value, previous.get(key), lang=lang)
+    low_volume = denominator is not None and metrics.low_volume_in(key, row)
+    if low_volume:  # 样本少 on the slide itself, and the change stays uncoloured
+        marker = text("kpi.low_volume", lang=lang)
+        delta = f"{change} · {marker}" if change else marker
     return Figure(
         key=key,
         label=metric_label(key, lang=lang),
@@ -287,10 +330,12 @@ def figure(key: str, row: dict, *, lang: str, previous: dict | None = None) -> F
         fraction=fraction,
         formula=metric_formula(key, lang=lang),
         delta=delta,
-        higher_is_better=metric.higher_is_better,
+        higher_is_better=None if low_volume else metric.higher_is_better,
         raw=value,
         numerator=numerator,
         denominator=denominator,
+        low_volume=low_volume,
+        change=change,
     )
 
 
@@ -315,22 +360,43 @@ def _rank_change(value) -> str:
 # -- slides ----------------------------------------------------------------------------------
 
 
-def _headline(current: dict, previous: dict, window: Window, *, lang: str) -> Slide:
+def basis_label(basis: str, *, lang: str) -> str:
+    """统计口径：按上报时间 / 按考核时间 — stated on every slide, card row and export."""
+    return text("basis.stated", lang=lang, basis=text(f"basis.{basis}", lang=lang))
+
+
+def _compare_label(window: Window, *, lang: str) -> str:
+    # the days the comparison really counts: a running period against the same elapsed days
     before = window.previous()
+    return text("meeting.headline.compare", lang=lang, start=before.start, end=before.last_day)
+
+
+def _headline(current: dict, previous: dict, window: Window, *, basis: str, lang: str) -> Slide:
     return Slide(
         key="headline",
         number=1,
         title=text("meeting.slide.headline", lang=lang),
-        subtitle=text("meeting.headline.compare", lang=lang, start=before.start, end=before.end),
+        subtitle=f"{_compare_label(window, lang=lang)} · {basis_label(basis, lang=lang)}",
         figures=tuple(figure(k, current, lang=lang, previous=previous) for k in HEADLINE),
-        notes=(text("meeting.headline.note", lang=lang),),
+        notes=(
+            text("meeting.headline.note", lang=lang),
+            text(f"basis.{basis}.note", lang=lang),
+            text(
+                f"kpi.cases_identity.{basis}",
+                lang=lang,
+                registered=format_value("registered", current.get("registered")),
+                due=format_value("due", current.get("due")),
+                in_progress=format_value("in_progress", current.get("in_progress")),
+            ),
+        ),
     )
 
 
 def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide:
-    rated = by_community.filter(
-        pl.col("closure_rate").is_not_null() & (pl.col("due") >= metrics.MIN_DENOMINATOR)
-    ).sort(["closure_rate", "code"])
+    low_volume = metrics.is_low_volume(pl.col("due"))
+    rated = by_community.filter(pl.col("closure_rate").is_not_null() & ~low_volume).sort(
+        ["closure_rate", "code"]
+    )
     rows = [
         (
             r["name"],
@@ -340,7 +406,8 @@ def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide
         )
         for r in rated.head(8).iter_rows(named=True)
     ]
-    low = by_community.filter(pl.col("due") < metrics.MIN_DENOMINATOR).height
+    low = by_community.filter(low_volume).height
+    threshold = settings.min_denominator()
     table = Table(
         title=text("meeting.map.lowest", lang=lang),
         columns=(
@@ -351,16 +418,14 @@ def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide
         ),
         rows=tuple(rows),
         numeric=(False, True, True, True),
-        note=text("meeting.map.low_volume", lang=lang, n=low, min=metrics.MIN_DENOMINATOR)
-        if low
-        else None,
-        empty=text("meeting.map.none_ranked", lang=lang, min=metrics.MIN_DENOMINATOR),
+        note=text("meeting.map.low_volume", lang=lang, n=low, min=threshold) if low else None,
+        empty=text("meeting.map.none_ranked", lang=lang, min=threshold),
     )
     return Slide(
         key="map",
         number=2,
         title=text("meeting.slide.map", lang=lang),
-        subtitle=text("meeting.map.subtitle", lang=lang),
+        subtitle=text("meeting.map.subtitle", lang=lang, min=threshold),
         figures=(figure("closure_rate", current, lang=lang),),
         tables=(table,),
     )
@@ -368,7 +433,8 @@ def _map_slide(current: dict, by_community: pl.DataFrame, *, lang: str) -> Slide
 
 def _unit_lists(units: pl.DataFrame, config: ranking.RankingConfig) -> tuple:
     scored = units.with_columns(metrics.composite_score_expr(config.weight_map)).filter(
-        pl.col("ranking_score").is_not_null() & (pl.col("due") >= config.min_denominator)
+        pl.col("ranking_score").is_not_null()
+        & ~metrics.is_low_volume(pl.col("due"), threshold=config.min_denominator)
     )
     ranked = scored.sort(["ranking_score", "handling_unit"], descending=[True, False])
     top = ranked.head(UNIT_TOP)
@@ -621,7 +687,7 @@ def _volunteer_slide(
 
 
 def _notes_slide(
-    window: Window, config, *, lang: str, scope_label: str, source: str, version: str
+    window: Window, config, *, basis: str, lang: str, scope_label: str, source: str, version: str
 ) -> Slide:
     keys = list(
         dict.fromkeys(
@@ -634,6 +700,12 @@ def _notes_slide(
         text("meeting.notes.scope", lang=lang, scope=scope_label),
         text("meeting.notes.period", lang=lang, start=window.start, end=window.end),
         text(
+            "meeting.notes.basis",
+            lang=lang,
+            basis=text(f"basis.{basis}", lang=lang),
+            note=text(f"basis.{basis}.note", lang=lang),
+        ),
+        text(
             "meeting.notes.as_of",
             lang=lang,
             as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
@@ -642,11 +714,11 @@ def _notes_slide(
             "meeting.notes.compare",
             lang=lang,
             start=before.start,
-            end=before.end,
+            end=before.last_day,
             as_of=before.as_of.isoformat(sep=" ", timespec="minutes"),
         ),
         text("meeting.notes.source", lang=lang, source=source, version=version),
-        text("meeting.notes.rules", lang=lang, n=metrics.MIN_DENOMINATOR),
+        text("meeting.notes.rules", lang=lang, n=settings.min_denominator()),
         text("meeting.privacy", lang=lang),
     )
     return Slide(
@@ -743,14 +815,20 @@ def build_briefing(
         else DASH
     )
     slides = (
-        _headline(current, previous, window, lang=lang),
+        _headline(current, previous, window, basis=meeting.basis, lang=lang),
         _map_slide(current, by_community, lang=lang),
         _ranking_slide(board, units, config, lang=lang),
         _overdue_slide(current, overdue, lang=lang),
         _coverage_slide(current, no_ft, no_party, lang=lang),
         _volunteer_slide(current, previous, summary, active, lang=lang),
         _notes_slide(
-            window, config, lang=lang, scope_label=scope_text, source=source, version=version_text
+            window,
+            config,
+            basis=meeting.basis,
+            lang=lang,
+            scope_label=scope_text,
+            source=source,
+            version=version_text,
         ),
     )
     return Briefing(
@@ -762,12 +840,8 @@ def build_briefing(
         as_of_label=text(
             "meeting.as_of", lang=lang, as_of=window.as_of.isoformat(sep=" ", timespec="minutes")
         ),
-        compare_label=text(
-            "meeting.headline.compare",
-            lang=lang,
-            start=window.previous().start,
-            end=window.previous().end,
-        ),
+        compare_label=_compare_label(window, lang=lang),
+        basis_label=basis_label(meeting.basis, lang=lang),
         slides=slides,
         file_stem=file_stem(meeting),
         map_values=by_community,

@@ -19,6 +19,7 @@ import polars as pl
 
 from data_layer.domain import spreadsheet
 from data_layer.domain.filters import Filter, Window
+from data_layer.domain.labels import text
 from data_layer.domain.privacy import mask_personal
 
 CSV_MIME = "text/csv"
@@ -91,6 +92,7 @@ def describe(flt: Filter, window: Window | None, *, allowed: bool = False) -> li
         ("communities 社区", ", ".join(flt.communities) or "all 全部"),
         ("categories 类别", ", ".join(flt.categories) or "all 全部"),
         ("sources 来源", ", ".join(flt.sources) or "all 全部"),
+        ("basis 统计口径", f"{flt.basis} {text(f'basis.{flt.basis}', lang='zh')}"),
     ]
     if window is not None:
         rows += [

@@ -4,16 +4,16 @@ time to close, overdue and due-soon lists."""
 import streamlit as st
 
 from data_layer.domain.filters import Filter, Window
-from data_layer.domain.metrics import MIN_DENOMINATOR
 from data_layer.queries.cases import COMPARISONS, comparison_window
+from data_layer.settings import min_denominator
 from ui import charts, queries, state
 from ui.downloads import Col, table
 from ui.i18n import t
-from ui.widgets import kpi_row, page_header, url_radio
+from ui.widgets import kpi_row, no_cases_notice, page_header, url_radio
 
 EVERY, COMPARE = "every", "compare"  # the trend controls in the URL
 URL_KEYS = (EVERY, COMPARE)
-KPIS = ["reported", "closure_rate", "on_time_rate", "overdue_open", "at_risk"]
+KPIS = ["reported", "closure_rate", "on_time_rate", "overdue_open", "in_progress", "at_risk"]
 KPIS_2 = [
     "rework_rate",
     "satisfaction_rate",
@@ -185,7 +185,7 @@ def _breakdown(flt: Filter, window: Window) -> None:
 
 def _units(flt: Filter, window: Window) -> None:
     st.subheader(t("cases.units"))
-    st.caption(t("cases.units.help", n=MIN_DENOMINATOR))
+    st.caption(t("cases.units.help", n=min_denominator()))
     units = queries.unit_scorecard(flt, window=window)
     if units.is_empty():
         st.info(t("an.empty.section"))
@@ -282,8 +282,8 @@ def body() -> None:
     st.subheader(t("cases.kpis"))
     kpi_row(KPIS, current, previous, window.previous())
     kpi_row(KPIS_2, current, previous, window.previous())
-    if not current["reported"]:
-        st.info(t("an.empty.cases"))
+    if not (current["reported"] or current["due"]):
+        no_cases_notice(flt, window, current, empty="an.empty.cases")
         return
     _funnel(flt, window)
     _trend(flt, window)

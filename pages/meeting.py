@@ -1,8 +1,10 @@
 """联席会议 Joint-conference meeting mode: a frozen period on a projector, and the briefing.
 
-The meeting (period, streets, as-of) lives in the URL (``mt_*`` keys, ``slide``,
+The meeting (period, streets, basis, as-of) lives in the URL (``mt_*`` keys, ``slide``,
 ``present``), so the same link shows the same numbers later; figures are frozen at as-of and
-never refresh here. Presentation mode hides the sidebar and menus, uses big type, and moves
+never refresh here. The shared sidebar filter is not shown here (app.py): the meeting's own
+controls are the only ones that apply. The PPTX and the PDF are built only when a download
+is clicked. Presentation mode hides the sidebar and menus, uses big type, and moves
 with buttons or the arrow keys (Esc leaves). The slides, the PPTX and the PDF come from one
 model, ``documents.briefing``; this page only lays it out.
 """
@@ -15,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from data_layer.domain import url_values
+from data_layer.domain.filters import BASES
 from documents import pdf_writer, pptx_writer
 from documents.briefing import KINDS, SLIDES, Meeting, month_choices, quarter_choices
 from documents.briefing import URL_KEYS as MEETING_URL_KEYS
@@ -29,6 +32,7 @@ MEETING, SLIDE, PRESENT = "_mt_meeting", "_mt_slide", "_mt_present"  # session
 # session keys of the setup widgets
 W_KIND, W_MONTH, W_QUARTER, W_RANGE = "mt_w_kind", "mt_w_month", "mt_w_quarter", "mt_w_range"
 W_STREETS, W_AS_OF_DATE, W_AS_OF_TIME = "mt_w_streets", "mt_w_as_of_date", "mt_w_as_of_time"
+W_BASIS = "mt_w_basis"
 
 PRESENT_CSS = """
 <style>
@@ -59,15 +63,31 @@ def _url_params() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params.keys()}
 
 
+def _default() -> Meeting:
+    """Last month frozen now, for the streets and basis the viewer had chosen; when last
+    month has no cases but earlier months do (imported history), the latest month with cases."""
+    shared = state.current_filter()
+    meeting = Meeting.default(now=state.live_now(), streets=shared.streets, basis=shared.basis)
+    latest = state.latest_month_with_cases(meeting.filter(), win=meeting.window())
+    if latest is not None and latest[1] < meeting.start:
+        meeting = Meeting.for_month(
+            latest[0].year,
+            latest[0].month,
+            as_of=meeting.as_of,
+            streets=meeting.streets,
+            basis=meeting.basis,
+        )
+    return meeting
+
+
 def _current() -> Meeting:
-    """The session's meeting; on a first visit the URL's, else last month frozen now."""
+    """The session's meeting; on a first visit the URL's, else ``_default``."""
     meeting = st.session_state.get(MEETING)
     if meeting is None:
         params = _url_params()
         dropped: list[str] = []
         meeting = state.scoped_meeting(
-            Meeting.from_query_params(params, dropped=dropped)
-            or Meeting.default(now=state.live_now(), streets=state.current_filter().streets)
+            Meeting.from_query_params(params, dropped=dropped) or _default()
         )
         st.session_state[MEETING] = meeting
         slide = url_values.one_int(params.get(SLIDE_PARAM), lo=1, hi=len(SLIDES))
@@ -123,6 +143,7 @@ def _seed(meeting: Meeting) -> None:
         W_QUARTER: meeting.quarter,
         W_RANGE: (meeting.start, meeting.end),
         W_STREETS: list(meeting.streets),
+        W_BASIS: meeting.basis,
         W_AS_OF_DATE: meeting.as_of.date(),
         W_AS_OF_TIME: meeting.as_of.time(),
     }
@@ -176,7 +197,16 @@ def _setup(meeting: Meeting) -> Meeting:
                 format_func=lambda code: streets.get(code, code),
                 placeholder=t("scope.all"),
             )
-    return chosen.with_streets(st.session_state[W_STREETS])
+            basis = st.radio(
+                t("filter.basis"),
+                BASES,
+                key=W_BASIS,
+                horizontal=True,
+                format_func=lambda b: t(f"basis.{b}"),
+                help=f"{t('basis.report')}：{t('basis.report.note')}\n\n"
+                f"{t('basis.assessment')}：{t('basis.assessment.note')}",
+            )
+    return chosen.with_streets(st.session_state[W_STREETS]).with_basis(basis)
 
 
 def _downloads(meeting: Meeting, stem: str) -> None:
@@ -189,7 +219,7 @@ def _downloads(meeting: Meeting, stem: str) -> None:
     )
     for column, (fmt, mime, icon) in zip(st.columns([1, 1, 3]), files, strict=False):
         with column:
-            st.download_button(
+            st.download_button(  # the file is built when clicked, not on every view
                 t(f"meeting.download.{fmt}"),
                 data=audit.recorded(
                     state.briefing_file(meeting, lang=lang(), fmt=fmt),
@@ -213,14 +243,15 @@ def _figures(figures, cols: int) -> None:
         row = figures[start : start + cols]
         for column, fig in zip(st.columns(cols), row, strict=False):
             with column, st.container(border=True):
-                flat = fig.delta is not None and fig.delta.startswith("±")
+                # ±0 and a bare 样本少 get no arrow; a 样本少 change has no good/bad colour
+                signed = fig.delta is not None and fig.delta[:1] in ("+", "-")
                 color = {True: "normal", False: "inverse", None: "off"}[fig.higher_is_better]
                 st.metric(
                     plain(fig.label),
                     fig.value,  # value and delta are formatted numbers; st.metric reads the sign
                     delta=fig.delta,
-                    delta_color="off" if flat else color,
-                    delta_arrow="off" if flat else "auto",
+                    delta_color=color if signed else "off",
+                    delta_arrow="auto" if signed else "off",
                     help=plain(fig.formula),
                 )
                 st.caption(f"= {plain(fig.fraction)}" if fig.fraction else "\u00a0")
@@ -363,7 +394,7 @@ def body() -> None:
             t(
                 "meeting.frozen",
                 period=plain(model.period_label),
-                scope=plain(model.scope_label),
+                scope=plain(f"{model.scope_label} · {model.basis_label}"),
                 as_of=window.as_of.isoformat(sep=" ", timespec="minutes"),
             ),
             icon=":material/lock_clock:",

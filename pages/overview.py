@@ -6,10 +6,17 @@ from geo.selection import Selection
 from ui import state
 from ui.i18n import t
 from ui.map_view import grid_map
-from ui.widgets import kpi_row, metric_table
+from ui.widgets import kpi_row, metric_table, no_cases_notice
 
 URL_KEYS: tuple[str, ...] = ()  # no controls of its own in the URL
-HEADLINE = ["reported", "closure_rate", "on_time_rate", "overdue_open", "satisfaction_rate"]
+HEADLINE = [
+    "reported",
+    "closure_rate",
+    "on_time_rate",
+    "overdue_open",
+    "in_progress",
+    "satisfaction_rate",
+]
 HEADLINE_2 = ["full_time_coverage", "party_org_coverage", "volunteer_hours"]
 
 
@@ -46,8 +53,7 @@ def headline(flt) -> None:
         if not current["grids"]:
             st.warning(t("empty.filter"))
             return
-        if not current["reported"]:
-            st.info(t("empty.no_cases"))
+        no_cases_notice(flt, window, current)
         st.subheader(t("overview.kpis"))
         kpi_row(HEADLINE, current, previous, window.previous())
         kpi_row(HEADLINE_2, current, previous, window.previous())

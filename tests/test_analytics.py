@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from fixtures_tiny import AS_OF, C1, C2, C3, C4, MARCH, S1, S2
 
+from data_layer import settings
 from data_layer.domain import metrics, schema
 from data_layer.domain.filters import Filter, Window
 from data_layer.domain.scope import Scope
@@ -97,7 +98,9 @@ def test_trend_previous_period_is_moved_onto_this_window(tiny):
     assert trend["cmp_reported"].sum() == 1
     assert by_week[dt.date(2025, 3, 24)]["cmp_reported"] == 1
     assert by_week[dt.date(2025, 3, 24)]["reported"] == 1
-    assert by_week[dt.date(2025, 3, 24)]["cmp_closure_rate"] == pytest.approx(0.0)  # closed 03-01
+    # at 28 Feb 12:00 c9 is open with its deadline (03-07) ahead: not due, so no closure rate
+    assert by_week[dt.date(2025, 3, 24)]["cmp_due"] == 0
+    assert by_week[dt.date(2025, 3, 24)]["cmp_closure_rate"] is None
 
 
 def test_trend_same_period_last_year(tiny):
@@ -118,12 +121,13 @@ def test_breakdown_by_category_lists_every_category_with_its_deadline(tiny):
     by = rows(frame, "code")
     assert list(by) == list(schema.CATEGORIES)  # schema order, zero rows included
     assert by["environment"]["reported"] == 8 and by["dispute"]["reported"] == 1
-    assert (by["environment"]["closed"], by["environment"]["due"]) == (3, 6)
-    assert by["environment"]["closure_rate"] == pytest.approx(0.5)
+    # environment: due c1 c2 c11 (closed), c4 c7 (past due); c5, c6 in progress
+    assert (by["environment"]["closed"], by["environment"]["due"]) == (3, 5)
+    assert by["environment"]["closure_rate"] == pytest.approx(0.6)
     assert by["dispute"]["hours_to_close_median"] == pytest.approx(24.0)
     assert by["other"]["reported"] == 0 and by["other"]["closure_rate"] is None
     assert by["environment"]["sla_hours"] == 48 and by["dispute"]["sla_hours"] == 168
-    assert all(by[c]["low_volume"] for c in by)  # every category has fewer than 20 due cases
+    assert all(by[c]["low_volume"] for c in by)  # every category has fewer than 30 due cases
     assert frame["reported"].sum() == 9
 
 
@@ -281,7 +285,7 @@ def test_most_and_least_active_communities(tiny):
 def test_ranking_config_file_is_valid_and_documented():
     config = ranking.load_ranking_config()
     assert sum(w for _, w in config.weights) == pytest.approx(1.0)
-    assert config.min_denominator == metrics.MIN_DENOMINATOR and config.top_n == 5
+    assert config.min_denominator == settings.min_denominator() == 30 and config.top_n == 5
     for key, _ in config.weights:
         assert metrics.METRICS[key].kind == "rate"
 
@@ -298,14 +302,31 @@ def test_composite_score_and_rank_change(tiny):
         weights=(("closure_rate", 0.5), ("rework_rate", 0.5)), min_denominator=1
     )
     frame = rows(ranking.ranking(tiny, march(), EVERYONE, config=config), "code")
-    # C1: closure 3/6, rework 1/3 → (0.5·0.5 + 0.5·(1 − 1/3)) × 100 = 58.33; C2, C4: 100
-    assert frame[C1]["ranking_score"] == pytest.approx((0.25 + 0.5 * 2 / 3) * 100)
+    # C1: closure 3/5 (c6 not yet due), rework 1/3 → (0.5·0.6 + 0.5·(1 − 1/3)) × 100 = 63.33;
+    # C2, C4: 100
+    assert frame[C1]["ranking_score"] == pytest.approx((0.3 + 0.5 * 2 / 3) * 100)
     assert frame[C2]["ranking_score"] == pytest.approx(100.0)
     assert (frame[C2]["rank"], frame[C4]["rank"], frame[C1]["rank"]) == (1, 1, 3)  # ties share
     # C3 has no due case: flagged low volume, not ranked
     assert frame[C3]["low_volume"] is True and frame[C3]["rank"] is None
-    # February: only c9 (C1, closed) → C1 ranked 1st then, 3rd now
-    assert (frame[C1]["prev_rank"], frame[C1]["rank_change"]) == (1, -2)
+    # February at 28 Feb 12:00: only c9 (C1), open with its deadline ahead, so no area has a
+    # due case then: nobody was ranked and there is no rank change
+    assert (frame[C1]["prev_rank"], frame[C1]["rank_change"]) == (None, None)
+    assert frame[C2]["prev_rank"] is None and frame[C2]["rank_change"] is None
+
+
+def test_rank_change_against_the_previous_period(tiny):
+    config = ranking.RankingConfig(
+        weights=(("closure_rate", 0.5), ("rework_rate", 0.5)), min_denominator=1
+    )
+    # March seen on 30 April: February is seen on 30 March (the same lag after its end).
+    flt = Filter(period="custom", start=MARCH[0], end=MARCH[1], as_of=dt.datetime(2025, 4, 30, 12))
+    frame = rows(ranking.ranking(tiny, flt, EVERYONE, config=config), "code")
+    # February: c9 (C1) closed 03-01 → C1 closure 1/1, rework 0/1 → 100, ranked 1st.
+    # March: C1 due c1 c2 c4 c5 c6 c7 c11 (all past due by 30 April), closed c1 c2 c7 c11,
+    # rework c2 → (0.5·4/7 + 0.5·3/4) × 100; C2 and C4 100 → C1 3rd.
+    assert frame[C1]["ranking_score"] == pytest.approx((0.5 * 4 / 7 + 0.5 * 3 / 4) * 100)
+    assert (frame[C1]["rank"], frame[C1]["prev_rank"], frame[C1]["rank_change"]) == (3, 1, -2)
     assert frame[C2]["prev_rank"] is None and frame[C2]["rank_change"] is None
 
 

@@ -57,9 +57,10 @@ def test_overview_renders_on_tiny_data(monkeypatch, tiny_dir):
     at = run_app(monkeypatch, tiny_dir, params)
     assert_clean(at)
     values = metric_values(at)
-    assert values["办结率"] == f"{4 / 7 * 100:.1f}%"
+    # due 6: c5 and c6 are open with their deadline ahead (test_metrics.py)
+    assert values["办结率"] == f"{4 / 6 * 100:.1f}%"
     assert values["上报数"] == "9"
-    assert "4 / 7" in [c.value for c in at.caption]
+    assert "4 / 6" in [c.value for c in at.caption]
 
 
 def test_missing_data_directory_shows_a_clear_message(monkeypatch, tmp_path):

@@ -85,8 +85,33 @@ def test_headline_change_is_against_the_previous_period(tiny):
     briefing = build_briefing(tiny, MARCH, Scope.everything())
     figures = {f.key: f for f in briefing.slides[0].figures}
     assert figures["reported"].value == "10" and figures["reported"].delta == "+9"
-    assert figures["closure_rate"].delta == "+62.5 百分点"
+    # February seen on 28 Feb 12:00 has one case, c9, open with its deadline (03-07) ahead:
+    # nothing was due, so February has no closure rate and there is no change to show; and
+    # 7 due cases are below the low-volume threshold (30): the figure says 样本少, uncoloured
+    assert figures["closure_rate"].delta == "样本少"
+    assert figures["closure_rate"].low_volume and figures["closure_rate"].higher_is_better is None
+    # response: March 8 of 9 registered (c2 took 49 h), February 1 of 1 → −11.1 points,
+    # over 9 registered cases: low volume too
+    assert figures["response_rate"].delta == "-11.1 百分点 · 样本少"
     assert figures["full_time_coverage"].delta is None  # a snapshot has no change
+    assert not figures["full_time_coverage"].low_volume  # a census, never 样本少
+    assert figures["reported"].higher_is_better is None and not figures["reported"].low_volume
+
+
+def test_the_headline_states_basis_comparison_and_the_case_identity(tiny):
+    briefing = build_briefing(tiny, MARCH, Scope.everything())
+    headline = briefing.slides[0]
+    # March seen on 31 March: a finished month, compared with all of February
+    assert headline.subtitle == "较上期（2025-02-01 至 2025-02-28） · 统计口径：按上报时间"
+    # whole district, March: reported 10, registered 9 (c3 rejected) = due 7 (c1 c2 c10 c11
+    # c12 closed, c4 c7 past due) + in progress 2 (c5 due 04-15, c6 due 03-31 20:00)
+    assert "立案数 9 = 应结案数 7 + 在办未到期 2" in headline.notes
+    assert "统计口径：按上报时间" in briefing.footer
+    assessed = build_briefing(tiny, MARCH.with_basis("assessment"), Scope.everything())
+    assert "统计口径：按考核时间" in assessed.footer
+    assert assessed.slides[0].subtitle.endswith("统计口径：按考核时间")
+    notes = assessed.slides[-1].notes
+    assert any(n.startswith("统计口径：按考核时间——") for n in notes)
 
 
 def test_overdue_cases_are_grouped_by_unit_and_masked(tiny):

@@ -26,11 +26,13 @@ def test_kpis_json_whole_scope(capsys, tiny_dir):
     assert len(rows) == 1
     row = rows[0]
     assert row["level"] == "scope" and row["code"] is None
+    # due 6: c5 and c6 are open with their deadline ahead (test_metrics.py)
     assert row["metrics"]["closure_rate"] == {
-        "value": pytest.approx(4 / 7),
+        "value": pytest.approx(4 / 6),
         "numerator": 4,
-        "denominator": 7,
+        "denominator": 6,
     }
+    assert row["metrics"]["in_progress"] == {"value": 2}
     assert row["metrics"]["reported"] == {"value": 9}
     assert row["metrics"]["hours_to_close_median"] == {"value": pytest.approx(79.0)}
 
@@ -56,7 +58,33 @@ def test_kpis_csv_carries_numerators_and_denominators(capsys, tiny_dir):
     )
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows[0]["closure_rate.numerator"] == "4"
-    assert rows[0]["closure_rate.denominator"] == "7"
+    assert rows[0]["closure_rate.denominator"] == "6"
+
+
+def test_kpis_basis_assessment(capsys, tiny_dir):
+    assert main(["kpis", "--data", str(tiny_dir), "--street", S1, *MARCH_ARGS]) == 0
+    assert capsys.readouterr().err.strip().endswith("basis report")
+    argv = ["kpis", "--data", str(tiny_dir), "--street", S1, *MARCH_ARGS, "--basis", "assessment"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    metrics = json.loads(out)[0]["metrics"]
+    # assessed in March: c9 c2 c1 c10 c4 c11 c7 (test_due_and_basis.py); reported stays 9
+    assert metrics["reported"] == {"value": 9}
+    assert metrics["closure_rate"] == {
+        "value": pytest.approx(5 / 7),
+        "numerator": 5,
+        "denominator": 7,
+    }
+    assert err.strip().endswith("basis assessment")
+
+
+def test_kpis_running_presets(capsys, tiny_dir):
+    args = ["--data", str(tiny_dir), "--as-of", AS_OF.isoformat(), "--period", "last_7_days"]
+    rows = run_json(capsys, *args)
+    # 25–31 March up to noon: only c6 (reported 30 March) of the whole district
+    assert rows[0]["metrics"]["reported"] == {"value": 1}
+    assert main(["kpis", *args[:-1], "last_30_days"]) == 0
+    assert "period 2025-03-02..2025-03-31" in capsys.readouterr().err
 
 
 def test_several_streets_after_one_flag(capsys, tiny_dir):

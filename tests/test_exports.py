@@ -56,6 +56,9 @@ def test_xlsx_is_masked_and_describes_the_filter(tiny):
     assert about["streets 街道"] == S1
     assert about["period 统计期"] == "2025-03-01 – 2025-03-31"
     assert about["as_of 数据截至"] == "2025-03-31 12:00"
+    assert about["basis 统计口径"] == "report 按上报时间"
+    assessed = exports.describe(march(basis="assessment"), None)
+    assert ("basis 统计口径", "assessment 按考核时间") in assessed
 
 
 def test_a_role_with_the_right_exports_unmasked(tiny):

@@ -3,10 +3,11 @@
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from data_layer.domain.filters import PERIODS, Filter, Window
+from data_layer.domain.filters import BASES, PERIODS, Filter, Window
+from data_layer.queries.cases import comparison_dates
 
 NOW = dt.datetime(2026, 11, 29, 10, 30)
 
@@ -20,6 +21,23 @@ def test_presets_run_up_to_the_as_of_day():
     assert w.start == dt.date(2026, 1, 1)
     w = Filter(period="last_12_months").window(now=NOW)
     assert (w.start, w.end) == (dt.date(2025, 11, 30), dt.date(2026, 11, 29))
+    w = Filter(period="last_7_days").window(now=NOW)
+    assert (w.start, w.end, w.days) == (dt.date(2026, 11, 23), dt.date(2026, 11, 29), 7)
+    w = Filter(period="last_30_days").window(now=NOW)
+    assert (w.start, w.end, w.days) == (dt.date(2026, 10, 31), dt.date(2026, 11, 29), 30)
+
+
+def test_live_views_default_to_the_last_30_days():
+    # 2 December: the default is not the two-day-old month but 3 November – 2 December,
+    # compared with the 30 days before (4 October – 2 November, seen on 2 November)
+    now = dt.datetime(2026, 12, 2, 10, 30)
+    window = Filter().window(now=now)
+    assert Filter().period == Filter.from_query_params({}).period == "last_30_days"
+    assert (window.start, window.end) == (dt.date(2026, 11, 3), dt.date(2026, 12, 2))
+    assert comparison_dates(window) == (dt.date(2026, 10, 4), dt.date(2026, 11, 2))
+    assert window.previous().as_of == dt.datetime(2026, 11, 2, 10, 30)
+    assert "period" not in Filter().to_query_params()
+    assert Filter(period="this_month").to_query_params() == {"period": "this_month"}
 
 
 def test_window_end_time_is_capped_at_as_of():
@@ -44,6 +62,15 @@ def test_malformed_url_falls_back_to_defaults():
     )
     assert flt == Filter()
     assert Filter.from_query_params({"period": "custom", "from": "2026-01-01"}) == Filter()
+    assert Filter.from_query_params({"basis": "nonsense"}) == Filter()
+    assert Filter.from_query_params({"basis": ["", "x", "assessment"]}).basis == "report"
+
+
+def test_basis_in_the_url():
+    assert Filter().basis == "report" and "basis" not in Filter().to_query_params()
+    flt = Filter(basis="assessment", period="last_7_days")
+    assert flt.to_query_params() == {"basis": "assessment", "period": "last_7_days"}
+    assert Filter.from_query_params({"basis": "assessment"}).basis == "assessment"
 
 
 def test_comma_separated_and_repeated_values_both_work():
@@ -82,6 +109,7 @@ def filters(draw):
             draw(st.lists(st.sampled_from(["grid_worker", "hotline_12345"]), unique=True))
         ),
         as_of=as_of,
+        basis=draw(st.sampled_from(BASES)),
     )
 
 
@@ -150,3 +178,64 @@ def test_previous_period(window, expected) -> None:
         dt.date.fromisoformat(expected[1]),
         dt.datetime.fromisoformat(expected[2]),
     )
+
+
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [
+        # 近7天 on 2 December 10:30: 26 Nov – 2 Dec, compared with 19–25 Nov up to 10:30
+        ("last_7_days", ("2026-11-19", "2026-11-25", "2026-11-25T10:30")),
+        # 近30天: 3 Nov – 2 Dec, compared with 4 Oct – 2 Nov up to 10:30
+        ("last_30_days", ("2026-10-04", "2026-11-02", "2026-11-02T10:30")),
+        # 本月 two days old: 1–2 November up to 10:30 (the calendar rule, unchanged)
+        ("this_month", ("2026-11-01", "2026-11-02", "2026-11-02T10:30")),
+    ],
+)
+def test_running_presets_compare_the_same_elapsed_days(period, expected) -> None:
+    now = dt.datetime(2026, 12, 2, 10, 30)
+    window = Filter(period=period).window(now=now)
+    prev = window.previous()
+    assert (prev.start, prev.end, prev.as_of) == (
+        dt.date.fromisoformat(expected[0]),
+        dt.date.fromisoformat(expected[1]),
+        dt.datetime.fromisoformat(expected[2]),
+    )
+    assert prev.end_time - prev.start_time == window.end_time - window.start_time
+
+
+def test_comparison_dates_say_what_was_compared() -> None:
+    now = dt.datetime(2026, 12, 2, 10, 30)
+    assert comparison_dates(Filter(period="this_month").window(now=now)) == (
+        dt.date(2026, 11, 1),
+        dt.date(2026, 11, 2),
+    )
+    # a whole month chosen while it runs: its previous month is counted up to the same day
+    december = Filter(period="custom", start=dt.date(2026, 12, 1), end=dt.date(2026, 12, 31))
+    window = december.window(now=now)
+    assert (window.previous().start, window.previous().end) == (
+        dt.date(2026, 11, 1),
+        dt.date(2026, 11, 30),
+    )
+    assert comparison_dates(window) == (dt.date(2026, 11, 1), dt.date(2026, 11, 2))
+    assert comparison_dates(window, "last_year") == (dt.date(2025, 12, 1), dt.date(2025, 12, 2))
+    assert comparison_dates(window, "none") is None
+    # a finished period: its previous one whole
+    october = _window("2026-10-01", "2026-10-31", "2026-11-29T13:45")
+    assert comparison_dates(october) == (dt.date(2026, 9, 1), dt.date(2026, 9, 30))
+
+
+@given(
+    st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 1, 1)),
+    st.integers(min_value=1, max_value=400),
+    st.integers(min_value=0, max_value=400),
+    st.times(),
+)
+def test_a_running_range_is_compared_with_as_many_elapsed_days(start, days, elapsed, time):
+    """Any non-calendar range seen while it runs: both sides count the same stretch of time."""
+    end = start + dt.timedelta(days=days - 1)
+    as_of = dt.datetime.combine(start + dt.timedelta(days=min(elapsed, days - 1)), time)
+    window = Window(start=start, end=end, as_of=as_of)
+    assume(window.calendar_unit is None)
+    prev = window.previous()
+    assert prev.end_time - prev.start_time == window.end_time - window.start_time
+    assert prev.last_day - prev.start == window.last_day - window.start

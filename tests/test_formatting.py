@@ -61,10 +61,15 @@ def test_an_unchanged_figure_is_recognised():
 
 
 def test_the_briefing_shows_the_same_change_as_the_screen():
-    row, previous = {"closure_rate": 0.9, "closed": 9, "due": 10}, {"closure_rate": 0.275}
+    row, previous = {"closure_rate": 0.9, "closed": 27, "due": 30}, {"closure_rate": 0.275}
     fig = figure("closure_rate", row, lang="zh", previous=previous)
     assert fig.delta == format_change("closure_rate", 0.9, 0.275, lang="zh")
-    assert fig.value == "90.0%" and fig.fraction == "9 / 10"
+    assert fig.value == "90.0%" and fig.fraction == "27 / 30"
+    assert not fig.low_volume and fig.higher_is_better is True
+    # below the low-volume threshold (30 due cases): the same change, marked and uncoloured
+    small = figure("closure_rate", {**row, "closed": 9, "due": 10}, lang="zh", previous=previous)
+    assert small.delta == f"{format_change('closure_rate', 0.9, 0.275, lang='zh')} · 样本少"
+    assert small.low_volume and small.higher_is_better is None
 
 
 def test_table_number_formats():

@@ -16,12 +16,7 @@ from shapely import box
 
 from data_layer.domain import metrics
 from data_layer.queries.map_legend import color_scale
-from data_layer.queries.map_values import (
-    area_rows,
-    flags_low_volume,
-    low_volume_mask,
-    tooltip_rows,
-)
+from data_layer.queries.map_values import area_rows, low_volume_mask, tooltip_rows
 from geo import maps
 from geo.maps.colours import BLUES_5, RDYLGN_5, REDS_ZERO
 
@@ -67,7 +62,7 @@ def test_closure_rate_uses_fixed_bands_red_to_green() -> None:
     assert scale.color(0.999) == RDYLGN_5[4]
     assert scale.color(0.999, low=True) == maps.LOW_VOLUME_COLOR
     labels = [e.label for e in scale.entries]
-    assert labels[-2:] == ["样本少（< 20）", "无数据"]
+    assert labels[-2:] == ["样本少（< 30）", "无数据"]  # the default low-volume threshold
 
 
 def test_rework_rate_is_green_when_low() -> None:
@@ -83,8 +78,8 @@ def test_coverage_rate_has_100_percent_as_top_class_and_no_low_volume() -> None:
     assert scale.color(0.99) == RDYLGN_5[-2]
     assert scale.low_volume is None
     assert scale.entries[-1].label == "no data"
-    assert not flags_low_volume("full_time_coverage")
-    assert flags_low_volume("closure_rate")
+    assert not metrics.flags_low_volume("full_time_coverage")
+    assert metrics.flags_low_volume("closure_rate")
 
 
 def test_overdue_counts_have_zero_as_its_own_class() -> None:

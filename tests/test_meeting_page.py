@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -93,7 +94,13 @@ def test_a_link_opens_on_its_slide(monkeypatch, tiny_dir):
 
 
 @pytest.mark.parametrize(
-    "extra, cli_args", [({}, []), ({"mt_street": S1}, ["--street", S1])], ids=["all", "street"]
+    "extra, cli_args",
+    [
+        ({}, []),
+        ({"mt_street": S1}, ["--street", S1]),
+        ({"mt_basis": "assessment"}, ["--basis", "assessment"]),
+    ],
+    ids=["all", "street", "assessment"],
 )
 def test_headline_slide_equals_the_cli(monkeypatch, tiny_dir, capsys, extra, cli_args):
     at = run_meeting(monkeypatch, tiny_dir, {**MARCH, **extra, "present": "1"})
@@ -159,3 +166,94 @@ def test_a_frozen_link_shows_the_same_figures_after_new_data_arrives(monkeypatch
 def test_english_presentation(monkeypatch, tiny_dir):
     at = run_meeting(monkeypatch, tiny_dir, {**MARCH, "present": "1", "lang": "en"})
     assert at.title[0].value == "Headline figures"
+
+
+# -- issue 13: own controls only, the basis, files built when asked for ------------------------
+
+
+def test_the_meeting_page_does_not_show_the_shared_filter(monkeypatch, tiny_dir):
+    # a link that also carries the live filter: it does not apply here, so it is not shown
+    at = run_meeting(monkeypatch, tiny_dir, {**MARCH, "street": S1, "period": "this_year"})
+    sidebar_keys = {w.key for w in (*at.sidebar.selectbox, *at.sidebar.multiselect)}
+    assert not sidebar_keys & {"f_period", "f_streets", "f_communities", "f_categories"}
+    assert [r.key for r in at.sidebar.radio] == ["lang"]  # the language switch stays
+    assert "period" not in at.query_params and "street" not in at.query_params
+    assert at.radio(key="mt_w_basis").value == "report"
+    # the live filter is kept for the pages that use it
+    at.switch_page(f"{ROOT}/pages/overview.py").run()
+    assert not at.exception
+    assert at.sidebar.multiselect(key="f_streets").value == [S1]
+    assert at.sidebar.selectbox(key="f_period").value == "this_year"
+
+
+def test_the_meeting_basis_is_its_own_control_and_in_its_link(monkeypatch, tiny_dir):
+    at = run_meeting(monkeypatch, tiny_dir, {**MARCH, "mt_street": S1})
+    # report basis, S1, March: closure 4 / 6 (test_app_basis_and_periods.py)
+    assert shown(at)["办结率"] == "66.7%"
+    at.radio(key="mt_w_basis").set_value("assessment").run()
+    assert not at.exception
+    # assessment basis: 5 of the 7 cases assessed in March were closed
+    assert shown(at)["办结率"] == "71.4%" and "= 5 / 7" in [c.value for c in at.caption]
+    basis = at.query_params["mt_basis"]
+    assert (basis[0] if isinstance(basis, list) else basis) == "assessment"
+    assert any("统计口径：按考核时间" in s.value for s in at.success)
+    assert "统计口径：按考核时间" in at.caption[-1].value  # the footer of every slide
+
+
+def test_files_are_built_only_when_a_download_asks_for_them(monkeypatch, tiny_dir):
+    import threading
+    import zipfile
+    from io import BytesIO
+
+    import streamlit as st
+
+    from documents import pdf_writer, pptx_writer, static_map
+
+    built: list[str] = []
+    for module, name in ((pptx_writer, "pptx_bytes"), (pdf_writer, "pdf_bytes")):
+        original = getattr(module, name)
+        monkeypatch.setattr(
+            module, name, lambda *a, _f=original, _n=name, **k: built.append(_n) or _f(*a, **k)
+        )
+    png = static_map.choropleth_png
+    monkeypatch.setattr(
+        static_map, "choropleth_png", lambda *a, **k: built.append("png") or png(*a, **k)
+    )
+    offered = {}
+    download = st.download_button
+    monkeypatch.setattr(
+        st,
+        "download_button",
+        lambda label, data, **k: offered.setdefault(k["key"], data) and download(label, data, **k),
+    )
+    run_meeting(monkeypatch, tiny_dir, {**MARCH, "mt_as_of": "2025-03-31T12:01"})
+    assert built == []  # slide 1 and the setup need neither file nor the static map
+    assert set(offered) == {"mt_download_pptx", "mt_download_pdf"}
+    assert all(callable(data) for data in offered.values())
+    # Streamlit calls them on a thread of its own, outside the session
+    files: dict[str, bytes] = {}
+    for key, make in offered.items():
+        thread = threading.Thread(target=lambda k=key, m=make: files.__setitem__(k, m()))
+        thread.start()
+        thread.join()
+    assert sorted(built) == ["pdf_bytes", "png", "pptx_bytes"]  # the map once, for both
+    with zipfile.ZipFile(BytesIO(files["mt_download_pptx"])) as deck:
+        assert "ppt/presentation.xml" in deck.namelist()
+        slides = [n for n in deck.namelist() if re.fullmatch(r"ppt/slides/slide\d+\.xml", n)]
+        assert len(slides) == 7
+    assert files["mt_download_pdf"].startswith(b"%PDF")
+
+
+def test_a_meeting_on_an_imported_history_opens_on_its_latest_month(monkeypatch, tmp_path):
+    from fixtures_tiny import tiny_tables
+
+    from data_layer.storage.source import write_tables
+
+    tables = tiny_tables()
+    tables["cases"] = tables["cases"].filter(pl.col("case_id") != "c8")
+    write_tables(tmp_path / "history", tables)
+    monkeypatch.setattr("ui.state.now_local", lambda: dt.datetime(2026, 4, 10, 9, 0))
+    at = run_meeting(monkeypatch, tmp_path / "history", {})
+    # last month (March 2026) has no case; March 2025 is the latest month with cases
+    assert at.selectbox(key="mt_w_month").value == "2025-03"
+    assert shown(at)["上报数"] == "10"

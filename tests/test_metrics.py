@@ -5,13 +5,15 @@ Every expected value below is worked out by hand from the case list in the fixtu
 
 import datetime as dt
 
+import polars as pl
 import pytest
 from fixtures_tiny import AS_OF, C1, C2, C3, MARCH, S1, S2
 
+from data_layer import settings
 from data_layer.domain import formatting, metrics
 from data_layer.domain.filters import Filter
 from data_layer.domain.scope import Scope
-from data_layer.queries import figures
+from data_layer.queries import figures, ranking
 
 EVERYONE = Scope.everything()
 
@@ -26,20 +28,24 @@ def s1(tiny):
 
 
 def test_case_counts_follow_the_definitions(s1):
-    # c8 (after as-of) and c9 (February) are outside; c3 is rejected; c5 is postponed, open, not yet due.
+    # c8 (after as-of) and c9 (February) are outside; c3 is rejected. Open with the deadline
+    # still ahead at as-of, so in progress and not due: c5 (postponed, due 04-15) and c6
+    # (due 03-31 20:00, 8 h after as-of). Due: c1 c2 c10 c11 (closed), c4 c7 (past due).
     assert s1["reported"] == 9
     assert s1["registered"] == 8
-    assert s1["due"] == 7
+    assert s1["due"] == 6
+    assert s1["in_progress"] == 2
+    assert s1["due"] + s1["in_progress"] == s1["registered"]
     assert s1["closed"] == 4  # c1, c2, c10, c11 (c7 closes after as-of)
 
 
-def test_closure_rate_excludes_postponed_not_yet_due(s1):
-    assert s1["closure_rate"] == pytest.approx(4 / 7)
+def test_closure_rate_excludes_cases_not_yet_due(s1):
+    assert s1["closure_rate"] == pytest.approx(4 / 6)
 
 
 def test_on_time_rate_counts_closed_by_the_deadline(s1):
     assert s1["closed_on_time"] == 3  # c1, c10, c11; c2 closed after its deadline
-    assert s1["on_time_rate"] == pytest.approx(3 / 7)
+    assert s1["on_time_rate"] == pytest.approx(3 / 6)
 
 
 def test_overdue_and_at_risk(s1):
@@ -94,8 +100,9 @@ def test_by_community_lists_every_community_even_without_cases(tiny):
         )
     }
     assert set(rows) == {C1, C2, C3}
-    assert (rows[C1]["closed"], rows[C1]["due"]) == (3, 6)
-    assert rows[C1]["closure_rate"] == pytest.approx(0.5)
+    # C1 (G1, G2): due c1 c2 c11 (closed), c4 c7 (past due); c5, c6 in progress
+    assert (rows[C1]["closed"], rows[C1]["due"]) == (3, 5)
+    assert rows[C1]["closure_rate"] == pytest.approx(0.6)
     assert rows[C2]["closure_rate"] == pytest.approx(1.0)
     assert rows[C3]["reported"] == 0
     assert rows[C3]["closure_rate"] is None  # zero denominator: no value
@@ -148,3 +155,69 @@ def test_case_points_are_the_open_cases_with_overdue_flags(tiny):
     assert points["overdue"].to_list() == [True, False, False, True]
     assert points["new"].to_list() == [False, False, True, False]
     assert "reporter_phone" not in points.columns
+
+
+# -- low volume (样本少) ----------------------------------------------------------------------
+
+
+def test_low_volume_is_one_rule_for_values_and_columns():
+    assert settings.min_denominator() == settings.DEFAULT_MIN_DENOMINATOR == 30
+    assert metrics.is_low_volume(29) and not metrics.is_low_volume(30)
+    assert metrics.is_low_volume(None) and metrics.is_low_volume(0)
+    assert not metrics.is_low_volume(5, threshold=5)
+    frame = pl.DataFrame({"due": [None, 0, 29, 30, 972]})
+    flags = frame.select(metrics.is_low_volume(pl.col("due")))["due"].to_list()
+    assert (
+        flags
+        == [metrics.is_low_volume(d) for d in frame["due"]]
+        == [True, True, True, False, False]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("50", 50), ("0", 0), ("-3", 30), ("many", 30), ("", 30)]
+)
+def test_low_volume_threshold_is_a_setting(monkeypatch, text, expected):
+    monkeypatch.setenv("GRIDPULSE_MIN_DENOMINATOR", text)
+    assert settings.min_denominator() == expected
+    # read when asked for: the rule follows the setting without a restart
+    assert metrics.is_low_volume(expected - 1) and not metrics.is_low_volume(expected)
+
+
+def test_rankings_and_breakdowns_use_the_low_volume_rule(tiny):
+    # C1 has 5 due cases in March, C2 1, C4 1, C3 none: all below 30
+    board = ranking.ranking(tiny, march(), EVERYONE)
+    assert board["low_volume"].all() and board["rank"].null_count() == board.height
+    config = ranking.RankingConfig(weights=(("closure_rate", 1.0),), min_denominator=2)
+    ranked = {
+        r["code"]: r
+        for r in ranking.ranking(tiny, march(), EVERYONE, config=config).iter_rows(named=True)
+    }
+    assert ranked[C1]["low_volume"] is False and ranked[C1]["rank"] == 1
+    assert ranked[C2]["low_volume"] is True and ranked[C2]["rank"] is None
+
+
+# -- the latest month with cases ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flt", "as_of", "expected"),
+    [
+        # c8 (1 April) is after as-of: March
+        (Filter(), AS_OF, MARCH),
+        # seen on 2 April, c8 is known
+        (Filter(), dt.datetime(2025, 4, 2), (dt.date(2025, 4, 1), dt.date(2025, 4, 30))),
+        # street S2 has only c12 (10 March)
+        (Filter(streets=(S2,)), dt.datetime(2025, 4, 2), MARCH),
+        # C3 has no case at all
+        (Filter(communities=(C3,)), AS_OF, None),
+        # at 28 February noon only c9 was reported (that morning) ...
+        (Filter(), dt.datetime(2025, 2, 28, 12), (dt.date(2025, 2, 1), dt.date(2025, 2, 28))),
+        # ... and, open with its deadline ahead, not yet assessed
+        (Filter(basis="assessment"), dt.datetime(2025, 2, 28, 12), None),
+        # seen on 2 April, the latest assessment is c6's deadline (31 March 20:00); c8 is not due
+        (Filter(basis="assessment"), dt.datetime(2025, 4, 2), MARCH),
+    ],
+)
+def test_latest_month_with_cases(tiny, flt, as_of, expected):
+    assert figures.latest_month_with_cases(tiny, flt, EVERYONE, as_of=as_of) == expected

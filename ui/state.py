@@ -11,6 +11,7 @@ browsers costs one copy of the data and one query each. The scope is the signed-
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import polars as pl
 import streamlit as st
@@ -35,6 +36,8 @@ class SessionKey:
     PENDING_AREAS = "_pending_areas"  # areas a page asked for; app.py applies them on rerun
     USER = "_user"  # the signed-in data_layer.auth.roles.User (ui.signin sets it)
     LAST_SEEN = "_last_seen"  # UTC time of the session's last full run (the idle timeout)
+    PENDING_PERIOD = "_pending_period"  # a period a page asked for (the latest month with data)
+    OPENED_ON_DATA = "_opened_on_data"  # the first view moved off an empty default period
     LANG = "lang"  # the language switch
     URL_LOADED = "_url_loaded"  # the URL has seeded the filter widgets in this session
     MAP_LEVEL = "map_level"  # the map page's level control; a drill-down click sets it
@@ -45,7 +48,10 @@ class SessionKey:
     RANGE = "f_range"
     CATEGORIES = "f_categories"
     SOURCES = "f_sources"
+    BASIS = "f_basis"
     AS_OF = "f_as_of"
+    # the URL named no period: a first view may open on the latest month with data instead
+    PERIOD_DEFAULTED = "_period_defaulted"
 
 
 def refresh_interval(flt: Filter) -> dt.timedelta | None:
@@ -183,6 +189,25 @@ def ranking_config() -> ranking.RankingConfig:
     return ranking.load_ranking_config()
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _latest_month(
+    version: tuple, flt: Filter, scope_: Scope, as_of: dt.datetime
+) -> tuple[dt.date, dt.date] | None:
+    return figures.latest_month_with_cases(dataset(), flt, scope_, as_of=as_of)
+
+
+def latest_month_with_cases(flt: Filter, *, win: Window) -> tuple[dt.date, dt.date] | None:
+    """The latest month with cases for the filter's areas, categories, sources and basis."""
+    return _latest_month(dataset().version, flt, scope(), win.as_of)
+
+
+def request_period(*, start: dt.date, end: dt.date) -> None:
+    """Change the shared filter's period to ``start``..``end`` from a page and rerun
+    (app.py applies it before it draws the sidebar, like ``request_areas``)."""
+    st.session_state[SessionKey.PENDING_PERIOD] = (start, end)
+    st.rerun(scope="app")
+
+
 def request_areas(*, streets: tuple[str, ...], communities: tuple[str, ...]) -> None:
     """Change the shared filter's areas from a page (a map click, a breadcrumb) and rerun.
 
@@ -285,8 +310,12 @@ def _briefing_file(version: tuple, meeting, scope_: Scope, config, lang: str, fm
     return writer(model, map_png=png)
 
 
-def briefing_file(meeting, *, lang: str, fmt: str) -> bytes:
-    """The briefing as ``pptx`` or ``pdf`` bytes.
+def briefing_file(meeting, *, lang: str, fmt: str) -> Callable[[], bytes]:
+    """Build the briefing as ``pptx`` or ``pdf`` bytes when called — for
+    ``st.download_button(data=...)``, which calls it only when the file is asked for.
+
+    Streamlit runs the call on a thread of its own, outside this session, so the data
+    version, scope and ranking settings are taken now (the file matches the page shown).
 
     Raises
     ------
@@ -298,5 +327,5 @@ def briefing_file(meeting, *, lang: str, fmt: str) -> bytes:
     scope_ = scope()
     if not scope_.may_export:
         raise PermissionError("this account may not download files")
-    meeting = scoped_meeting(meeting)
-    return _briefing_file(dataset().version, meeting, scope_, ranking_config(), lang, fmt)
+    args = (dataset().version, scoped_meeting(meeting), scope_, ranking_config(), lang, fmt)
+    return lambda: _briefing_file(*args)

@@ -7,61 +7,114 @@ import polars as pl
 import streamlit as st
 
 from data_layer.domain import url_values
-from data_layer.domain.filters import Window
+from data_layer.domain.filters import Filter, Window
 from data_layer.domain.formatting import (
     DASH,
-    format_change,
     format_fraction,
     format_value,
-    is_unchanged,
     number_format,
 )
 from data_layer.domain.metrics import METRICS
+from data_layer.settings import min_denominator
+from documents.briefing import figure
+from ui import state
 from ui.i18n import lang, metric_formula, metric_label, t
+
+# Rates over due cases: their row also shows how registered cases split into due + in progress.
+_DUE_RATES = ("closure_rate", "on_time_rate")
+
+
+def _day(day, *, year: int) -> str:
+    """11-01 in the year the figures are seen in, else the whole date (2009-12-01)."""
+    return f"{day:%m-%d}" if day.year == year else day.isoformat()
 
 
 def kpi_card(
     key: str, current: dict, previous: dict | None, previous_window: Window | None
 ) -> None:
-    """One KPI: value, numerator/denominator, change against the previous period, formula on hover."""
-    metric = METRICS[key]
-    help_text = metric_formula(key)
+    """One KPI: value, numerator/denominator, change against the previous period stated with
+    its dates (较上期 (11-01 至 11-02)), formula on hover. The figure is the briefing's
+    (``documents.briefing.figure``), so a card and a slide show the same change; a 样本少
+    rate says so under it and its change is not coloured good or bad."""
+    fig = figure(key, current, lang=lang(), previous=previous)
+    help_text = fig.formula
+    compared = None
     if previous_window is not None and previous is not None:
-        help_text += "\n\n" + t(
-            "kpi.vs_previous", start=previous_window.start, end=previous_window.end
+        # the days really compared: a running period against the same elapsed days
+        compared = t(
+            "kpi.compared",
+            start=_day(previous_window.start, year=previous_window.as_of.year),
+            end=_day(previous_window.last_day, year=previous_window.as_of.year),
         )
-    delta = (
-        None
-        if previous is None
-        else format_change(key, current.get(key), previous.get(key), lang=lang())
-    )
-    unchanged = delta is not None and is_unchanged(delta)
-    delta_color = {True: "normal", False: "inverse", None: "off"}[metric.higher_is_better]
+        help_text += "\n\n" + t(
+            "kpi.vs_previous", start=previous_window.start, end=previous_window.last_day
+        )
+    if fig.low_volume:
+        help_text += "\n\n" + t("kpi.low_volume.note", n=min_denominator())
+    delta = fig.change  # the marker goes on the line below: a narrow card cuts the change off
+    signed = delta is not None and delta[:1] in ("+", "-")  # ±0 gets no arrow and no colour
+    # 样本少 and the days compared (none when there is no change to date)
+    below = [t("kpi.low_volume")] if fig.low_volume else []
+    if compared and delta is not None:
+        below.append(compared)
+    color = {True: "normal", False: "inverse", None: "off"}[fig.higher_is_better]
     with st.container(border=True):
         st.metric(
-            metric_label(key),
-            format_value(key, current.get(key)),
+            fig.label,
+            fig.value,
             delta=delta,
-            delta_color="off" if unchanged else delta_color,
-            delta_arrow="off" if unchanged else "auto",
-            delta_description=t("kpi.vs_previous_short") if delta is not None else None,
+            delta_color=color if signed else "off",
+            delta_arrow="auto" if signed else "off",
             help=help_text,
         )
-        if metric.is_rate:
-            st.caption(
-                format_fraction(current.get(metric.numerator), current.get(metric.denominator))
-            )
-        else:
-            st.caption("\u00a0")
+        if below:
+            st.caption(" · ".join(below))
+        st.caption(fig.fraction if fig.fraction else "\u00a0")
 
 
 def kpi_row(
     keys: list[str], current: dict, previous: dict | None, previous_window: Window | None
 ) -> None:
+    """KPI cards side by side; a row with case figures states the filter's 统计口径 under it
+    (and, with a rate over due cases, registered = due + in progress)."""
     for column, key in zip(st.columns(len(keys)), keys, strict=True):
         with column:
             snapshot = METRICS[key].group == "coverage"  # coverage is a snapshot: no period change
             kpi_card(key, current, None if snapshot else previous, previous_window)
+    if any(METRICS[k].group == "cases" for k in keys):
+        basis = state.current_filter().basis
+        line = t("basis.stated", basis=t(f"basis.{basis}"))
+        if any(k in _DUE_RATES for k in keys):
+            identity = t(
+                f"kpi.cases_identity.{basis}",
+                registered=format_value("registered", current.get("registered")),
+                due=format_value("due", current.get("due")),
+                in_progress=format_value("in_progress", current.get("in_progress")),
+            )
+            line = f"{line} · {identity}"
+        st.caption(line, help=t(f"basis.{basis}.note"))
+
+
+def no_cases_notice(
+    flt: Filter, window: Window, current: dict, *, empty: str = "empty.no_cases"
+) -> None:
+    """When the period has no cases, say so (``empty``); when the data has cases at other
+    times (an imported export of last year), offer its latest month with cases in one click."""
+    if current["reported"] or current["due"]:
+        return
+    latest = state.latest_month_with_cases(flt, win=window)
+    if latest is None:
+        st.info(t(empty))
+        return
+    start, end = latest
+    key = "empty.no_cases_elsewhere" if flt.basis == "report" else "empty.no_assessed_elsewhere"
+    st.info(t(key, basis=t(f"basis.{flt.basis}"), start=start, end=end))
+    if st.button(
+        t("empty.show_month", start=start, end=end),
+        icon=":material/history:",
+        key="show_latest_month",
+    ):
+        state.request_period(start=start, end=end)
 
 
 def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:

@@ -14,8 +14,25 @@ from typing import TypeVar
 from data_layer.domain import url_values
 from data_layer.settings import TIMEZONE
 
-PERIODS = ("this_month", "this_quarter", "this_year", "last_12_months", "custom")
-DEFAULT_PERIOD = "this_month"
+PERIODS = (
+    "this_month",
+    "this_quarter",
+    "this_year",
+    "last_7_days",
+    "last_30_days",
+    "last_12_months",
+    "custom",
+)
+# Live views open on the last 30 days, so the first days of a month do not look like a
+# collapse (DESIGN §2); the meeting keeps its month or quarter.
+DEFAULT_PERIOD = "last_30_days"
+# Running presets of a fixed number of days, up to and including the as-of day.
+LAST_DAYS = {"last_7_days": 7, "last_30_days": 30}
+# 统计口径: which cases a period selects (docs/metrics.md, "Basis").
+#   report     — cases reported in the period (按上报时间);
+#   assessment — registered cases assessed in the period, at min(closed_at, due_at) (按考核时间).
+BASES = ("report", "assessment")
+DEFAULT_BASIS = "report"
 _T = TypeVar("_T")
 
 
@@ -46,6 +63,11 @@ class Window:
         return (self.end - self.start).days + 1
 
     @property
+    def last_day(self) -> dt.date:
+        """The last day that counts: ``end``, or the as-of day while the window runs on."""
+        return self.end_time.date()
+
+    @property
     def calendar_unit(self) -> str | None:
         """``month``, ``quarter`` or ``year`` when the window is (the part to date of) one
         calendar month, quarter or year; ``None`` for any other range."""
@@ -69,10 +91,11 @@ class Window:
 
         A calendar month, quarter or year (whole, or to date) is compared with the previous
         one over the same days: October with September, 1–29 November with 1–29 October,
-        Q3 with Q2. Any other range is compared with the range of the same number of days
-        just before. ``as_of`` keeps the same place: the same day and time one period
-        earlier while the window is still running, the same lag after the end once it is
-        over, so cases of both periods had the same time to close.
+        Q3 with Q2. Any other range (近7天, 近30天, a custom range) is compared with the range
+        of the same number of days just before. ``as_of`` keeps the same place: the same day
+        and time one period earlier while the window is still running, the same lag after
+        the end once it is over, so cases of both periods had the same time to close and a
+        running period is compared with the same elapsed days of the previous one.
         """
         unit = self.calendar_unit
         if unit is None:
@@ -118,14 +141,16 @@ class FilterParam:
     TO = "to"
     CATEGORY = "category"
     SOURCE = "source"
+    BASIS = "basis"
     AS_OF = "as_of"
 
 
 @dataclass(frozen=True)
 class Filter:
-    """The one shared filter: area, period, case category and source.
+    """The one shared filter: area, period, basis, case category and source.
 
-    Empty tuples mean "all". ``as_of`` None means live (the current time).
+    Empty tuples mean "all". ``as_of`` None means live (the current time). ``basis`` is the
+    统计口径 (``BASES``): which cases the period selects.
     """
 
     streets: tuple[str, ...] = ()
@@ -136,6 +161,7 @@ class Filter:
     categories: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     as_of: dt.datetime | None = None
+    basis: str = DEFAULT_BASIS
 
     def window(self, *, now: dt.datetime | None = None) -> Window:
         """Resolve the period against ``as_of`` (or ``now``).
@@ -154,6 +180,8 @@ class Filter:
             start = dt.date(today.year, 1, 1)
         elif self.period == "last_12_months":
             start = _shift_year(today, -1) + dt.timedelta(days=1)
+        elif self.period in LAST_DAYS:
+            start = today - dt.timedelta(days=LAST_DAYS[self.period] - 1)
         else:
             start = today.replace(day=1)
         return Window(start=start, end=today, as_of=as_of)
@@ -178,6 +206,8 @@ class Filter:
             params[FilterParam.CATEGORY] = list(self.categories)
         if self.sources:
             params[FilterParam.SOURCE] = list(self.sources)
+        if self.basis != DEFAULT_BASIS:
+            params[FilterParam.BASIS] = self.basis
         if self.as_of:
             params[FilterParam.AS_OF] = self.as_of.isoformat(timespec="seconds")
         return params
@@ -215,6 +245,7 @@ class Filter:
         else:  # a custom period needs both days; the presets take none
             period = DEFAULT_PERIOD if period in (None, "custom") else period
             start = end = None
+        basis = url_values.one_choice(params.get(FilterParam.BASIS), BASES) or DEFAULT_BASIS
         as_of = noted(
             FilterParam.AS_OF,
             url_values.one_datetime(params.get(FilterParam.AS_OF), lo=first_at, hi=last_at),
@@ -228,6 +259,7 @@ class Filter:
             categories=url_values.codes(params.get(FilterParam.CATEGORY)),
             sources=url_values.codes(params.get(FilterParam.SOURCE)),
             as_of=as_of,
+            basis=basis,
         )
 
 

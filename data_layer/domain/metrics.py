@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from data_layer import settings
+
 DAY = dt.timedelta(hours=24)
-# A rate over fewer cases than this is flagged "low volume" and kept out of rankings.
-MIN_DENOMINATOR = 20
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ METRICS: dict[str, Metric] = {
         Metric("reported", "cases", "count", higher_is_better=None, decimals=0),
         Metric("registered", "cases", "count", higher_is_better=None, decimals=0),
         Metric("due", "cases", "count", higher_is_better=None, decimals=0),
+        Metric("in_progress", "cases", "count", higher_is_better=None, decimals=0),
         Metric("closed", "cases", "count", decimals=0),
         Metric("closure_rate", "cases", "rate", "closed", "due"),
         Metric("on_time_rate", "cases", "rate", "closed_on_time", "due"),
@@ -138,31 +139,62 @@ GRID_HOUSEHOLDS_MIN, GRID_HOUSEHOLDS_MAX = 300, 500
 # -- step 1: counts ---------------------------------------------------------------------
 
 
+def _as_of_lit(as_of: dt.datetime) -> pl.Expr:
+    return pl.lit(as_of, dtype=pl.Datetime("us"))
+
+
+def _registered(as_of: dt.datetime) -> pl.Expr:
+    """Registered by ``as_of`` (or the source carries no registration time), not rejected."""
+    c = pl.col
+    return (
+        (c("rejected") == False)  # noqa: E712 - null (undecided) is not registered
+        & (c("registered_at").is_null() | (c("registered_at") <= _as_of_lit(as_of)))
+    ).fill_null(False)
+
+
+def _closed_by(as_of: dt.datetime) -> pl.Expr:
+    return pl.col("closed_at").is_not_null() & (pl.col("closed_at") <= _as_of_lit(as_of))
+
+
+def _due(as_of: dt.datetime) -> pl.Expr:
+    """应结案: registered, and at ``as_of`` closed or past its deadline. A postponed (缓办)
+    case counts by its (new) ``due_at`` like any other; no deadline and open: not due."""
+    past_deadline = (pl.col("due_at") <= _as_of_lit(as_of)).fill_null(False)
+    return _registered(as_of) & (_closed_by(as_of) | past_deadline)
+
+
+def assessment_time(*, as_of: dt.datetime) -> pl.Expr:
+    """When a case is assessed (按考核时间): ``min(closed_at, due_at)`` as known at ``as_of``.
+
+    Null for a case that is not due at ``as_of`` (open with its deadline ahead, or not
+    registered): it has not been assessed yet. Every due case gets one time, at or before
+    ``as_of``, that later as-ofs do not move (a closure after the deadline does not change
+    the minimum), so each case is assessed exactly once and consecutive periods add up.
+    """
+    return pl.when(_due(as_of)).then(pl.min_horizontal("closed_at", "due_at"))
+
+
 def case_flags(*, as_of: dt.datetime) -> list[pl.Expr]:
     """Per-case booleans of DESIGN §2, everything as known at ``as_of``.
 
     A case counts as registered only once ``registered_at <= as_of`` (or when the source
     carries no registration time), so a frozen as-of reproduces its figures later.
+    Registered = due (closed or past the deadline) + in progress (open, deadline ahead).
     """
     c = pl.col
-    as_of_lit = pl.lit(as_of, dtype=pl.Datetime("us"))
-    registered = (c("rejected") == False) & (  # noqa: E712 - null (undecided) is not registered
-        c("registered_at").is_null() | (c("registered_at") <= as_of_lit)
-    )
-    closed_by_as_of = c("closed_at").is_not_null() & (c("closed_at") <= as_of_lit)
-    postponed_pending = (
-        c("postponed").fill_null(False) & ~closed_by_as_of & (c("due_at") > as_of_lit)
-    )
-    due = registered & ~postponed_pending.fill_null(False)
-    closed = due & closed_by_as_of
+    as_of_lit = _as_of_lit(as_of)
+    registered = _registered(as_of)
+    closed_by_as_of = _closed_by(as_of)
+    due = _due(as_of)
+    closed = registered & closed_by_as_of  # every closed case is due
     # closed already implies closed_at <= as_of, so this is closed_at <= min(due_at, as_of)
-    on_time = closed & (c("closed_at") <= c("due_at"))
-    overdue_open = due & ~closed_by_as_of & (c("due_at") < as_of_lit)
+    on_time = closed & (c("closed_at") <= c("due_at")).fill_null(False)
+    overdue_open = due & ~closed_by_as_of & (c("due_at") < as_of_lit).fill_null(False)
     at_risk = (
         registered
         & ~closed_by_as_of
         & (c("due_at") >= as_of_lit)
-        & (c("due_at") < pl.lit(as_of + DAY, dtype=pl.Datetime("us")))
+        & (c("due_at") < _as_of_lit(as_of + DAY))
     )
     rated = closed & c("satisfaction").is_not_null()
     responded = (
@@ -172,11 +204,12 @@ def case_flags(*, as_of: dt.datetime) -> list[pl.Expr]:
         & ((c("dispatched_at") - c("reported_at")) <= pl.duration(hours=24))
     )
     return [
-        registered.fill_null(False).alias("_registered"),
-        due.fill_null(False).alias("_due"),
-        closed.fill_null(False).alias("_closed"),
-        on_time.fill_null(False).alias("_on_time"),
-        overdue_open.fill_null(False).alias("_overdue_open"),
+        registered.alias("_registered"),
+        due.alias("_due"),
+        (registered & ~due).alias("_in_progress"),
+        closed.alias("_closed"),
+        on_time.alias("_on_time"),
+        overdue_open.alias("_overdue_open"),
         at_risk.fill_null(False).alias("_at_risk"),
         (closed & (c("rework_count").fill_null(0) > 0)).fill_null(False).alias("_reworked"),
         rated.fill_null(False).alias("_rated"),
@@ -194,6 +227,7 @@ CASE_COUNT_COLUMNS = [
     "reported",
     "registered",
     "due",
+    "in_progress",
     "closed",
     "closed_on_time",
     "overdue_open",
@@ -204,6 +238,12 @@ CASE_COUNT_COLUMNS = [
     "responded_24h",
 ]
 
+# Columns counted over the cases *reported* in the period whatever the basis (统计口径):
+# the intake (上报, 立案), what is still running (在办未到期, 临期) and the response to reports.
+# Every other case column (due, closed, on time, overdue, rework, ratings, hours to close)
+# follows the basis: under the assessment basis it counts the cases assessed in the period.
+REPORT_TIME_COLUMNS = ("reported", "registered", "in_progress", "at_risk", "responded_24h")
+
 
 def case_aggregations() -> list[pl.Expr]:
     """Aggregations over flagged cases (``case_flags`` applied), one row per group."""
@@ -212,6 +252,7 @@ def case_aggregations() -> list[pl.Expr]:
         pl.len().alias("reported"),
         c("_registered").sum().alias("registered"),
         c("_due").sum().alias("due"),
+        c("_in_progress").sum().alias("in_progress"),
         c("_closed").sum().alias("closed"),
         c("_on_time").sum().alias("closed_on_time"),
         c("_overdue_open").sum().alias("overdue_open"),
@@ -305,9 +346,37 @@ def add_rates(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame
     return frame.with_columns(exprs)
 
 
-def is_low_volume(denominator: float | int | None) -> bool:
-    """A rate over too few cases to compare fairly."""
-    return denominator is None or denominator < MIN_DENOMINATOR
+def is_low_volume(
+    denominator: float | int | pl.Expr | None, *, threshold: int | None = None
+) -> bool | pl.Expr:
+    """样本少: a rate over too few cases (a missing denominator or one below ``threshold``,
+    by default ``settings.min_denominator()``) to compare fairly. Its change is not coloured
+    good or bad, and rankings, alerts and maps flag it instead of ranking it. The one place
+    the rule is decided: pass a value for a card or an area, or a polars expression (null =
+    missing) for a column.
+    """
+    if threshold is None:
+        threshold = settings.min_denominator()
+    if isinstance(denominator, pl.Expr):
+        return denominator.is_null() | (denominator < threshold)
+    return denominator is None or denominator < threshold
+
+
+def flags_low_volume(key: str) -> bool:
+    """Whether metric ``key`` can be 样本少: rates over sampled events only.
+
+    Case rates (denominators are case counts) and the micro-wish fulfilment rate are.
+    Coverage rates are a census of grids/compounds (a grid's full-time coverage is 0% or
+    100% over a denominator of 1, and that is a fact, not a small sample), and per-1,000
+    ratios have population-sized denominators.
+    """
+    m = metric_def(key)
+    return m.kind == "rate" and m.group in ("cases", "volunteer")
+
+
+def low_volume_in(key: str, row: Mapping[str, object]) -> bool:
+    """Whether metric ``key`` of one figures row (a KPI card, an area) is 样本少."""
+    return flags_low_volume(key) and is_low_volume(row.get(metric_def(key).denominator))
 
 
 # -- registry access (pure; shared by pages, CLI and exports) ---------------------------

@@ -3,7 +3,8 @@ units, time to close, overdue and due-soon lists.
 
 Each query takes a ``Dataset``, the ``Filter``, the role ``Scope`` and a ``Window`` (the
 filter's own when none is given), composes the named expressions of ``metrics`` over
-``figures.cases_in_window`` and collects once. Figures agree with ``figures.kpis`` for the
+the cases the filter's basis selects (``figures.case_counts`` / ``figures.basis_cases``)
+and collects once. Figures agree with ``figures.kpis`` for the
 same arguments (the tests check it); personal data leaves this module masked unless the
 scope allows it.
 """
@@ -11,7 +12,6 @@ scope allows it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import polars as pl
 
@@ -19,7 +19,7 @@ from data_layer.domain import metrics, schema
 from data_layer.domain.filters import Filter, Window
 from data_layer.domain.privacy import mask_personal
 from data_layer.domain.scope import Scope
-from data_layer.queries.figures import cases_in_window
+from data_layer.queries import figures
 from data_layer.storage.source import Dataset, load_sla_hours
 
 COMPARISONS = ("previous", "last_year", "none")
@@ -38,10 +38,8 @@ OPEN_LIST_COLUMNS = (
 )
 
 
-def _flagged_cases(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
-    return cases_in_window(ds, flt, scope, window).with_columns(
-        metrics.case_flags(as_of=window.as_of)
-    )
+def _flagged(cases: pl.LazyFrame, window: Window) -> pl.LazyFrame:
+    return cases.with_columns(metrics.case_flags(as_of=window.as_of))
 
 
 # -- comparison windows ----------------------------------------------------------------------
@@ -74,6 +72,17 @@ def comparison_window(window: Window, compare: str) -> Window | None:
     raise ValueError(f"compare must be one of {COMPARISONS}, got {compare!r}")
 
 
+def comparison_dates(window: Window, compare: str = "previous") -> tuple[dt.date, dt.date] | None:
+    """First and last day the comparison counts, for a card's 较上期 (11-01 至 11-02).
+
+    The last day is the comparison's as-of day while it runs on (a running period is
+    compared with the same elapsed days), so the dates say what was really compared.
+    None for ``compare="none"``.
+    """
+    other = comparison_window(window, compare)
+    return None if other is None else (other.start, other.last_day)
+
+
 # -- the closed loop -------------------------------------------------------------------------
 
 
@@ -86,11 +95,14 @@ def case_funnel(
     as_of), ``share`` of reported, ``drop_off`` (reached the stage before but not this one:
     at 立案 the rejected and not-yet-registered cases, later the cases still open at the
     stage before, at 评价 the closed cases without a rating), ``rejected`` (立案 row only)
-    and ``median_hours`` spent reaching the stage from the one before.
+    and ``median_hours`` spent reaching the stage from the one before. The funnel follows
+    the cases reported in the window whatever the basis (each stage is a subset of the one
+    before), so under the assessment basis its 结案 is not the KPI ``closed``.
     """
     window = window or flt.window()
+    reported = figures.cases_in_window(ds, flt, scope, window)
     row = (
-        _flagged_cases(ds, flt, scope, window)
+        _flagged(reported, window)
         .with_columns(metrics.funnel_flags(as_of=window.as_of))
         .select(metrics.funnel_aggregations())
         .collect()
@@ -122,29 +134,11 @@ def case_funnel(
 # -- trend -----------------------------------------------------------------------------------
 
 
-def _trend_counts(cases: pl.LazyFrame, *, as_of: dt.datetime) -> pl.LazyFrame:
-    counts = metrics.case_counts(cases, by=["bucket"], as_of=as_of)
-    return metrics.add_rates(counts).select("bucket", *TREND_COLUMNS)
-
-
-def _compared_counts(
-    ds: Dataset,
-    flt: Filter,
-    scope: Scope,
-    *,
-    window: Window,
-    other: Window,
-    compare: str,
-    bucket: Callable[[pl.Expr], pl.Expr],
+def _trend_counts(
+    ds: Dataset, flt: Filter, scope: Scope, *, window: Window, bucket: pl.Expr
 ) -> pl.LazyFrame:
-    """The comparison window's counts, its cases moved onto this window's time line."""
-    shifted = pl.col("reported_at")
-    if compare == "last_year":
-        shifted = shifted.dt.offset_by("1y")
-    else:
-        shifted = shifted + pl.duration(days=(window.start - other.start).days)
-    cases = cases_in_window(ds, flt, scope, other).with_columns(bucket(shifted))
-    return _trend_counts(cases, as_of=other.as_of).rename({c: f"cmp_{c}" for c in TREND_COLUMNS})
+    counts = figures.case_counts(ds, flt, scope, window, by=[bucket])
+    return metrics.add_rates(counts).select("bucket", *TREND_COLUMNS)
 
 
 def case_trend(
@@ -158,11 +152,13 @@ def case_trend(
 ) -> pl.DataFrame:
     """Reported, closed, closure and on-time rate per week or month, with a comparison.
 
-    ``bucket`` is the first day of the week (Monday) or month of the report (the window's
-    first day for a week or month that began before the window). The comparison
-    window's cases are moved onto this window's time line (by the distance between the two
-    starts) before bucketing, so ``cmp_<column>`` of a bucket is the same stretch of the
-    previous period or of last year. Rates of both use their own window's as_of.
+    ``bucket`` is the first day of the week (Monday) or month of each case's
+    ``figures.PERIOD_TIME`` (its report; under the assessment basis, for the due-side
+    counts, its assessment), or the window's first day for a week or month that began
+    before the window. The comparison window's cases are moved onto this window's time
+    line (by the distance between the two starts) before bucketing, so ``cmp_<column>`` of
+    a bucket is the same stretch of the previous period or of last year. Rates of both use
+    their own window's as_of.
     """
     window = window or flt.window()
     if every not in BUCKETS:
@@ -174,12 +170,17 @@ def case_trend(
         # a week or month that began before the window is labelled by the window's start
         return pl.max_horizontal(times.dt.truncate(step).dt.date(), first).alias("bucket")
 
-    current = cases_in_window(ds, flt, scope, window).with_columns(bucket(pl.col("reported_at")))
-    result = _trend_counts(current, as_of=window.as_of)
+    period_time = pl.col(figures.PERIOD_TIME)
+    result = _trend_counts(ds, flt, scope, window=window, bucket=bucket(period_time))
     other = comparison_window(window, compare)
     if other is not None:
-        cmp = _compared_counts(
-            ds, flt, scope, window=window, other=other, compare=compare, bucket=bucket
+        # the comparison's cases moved onto this window's time line
+        if compare == "last_year":
+            shifted = period_time.dt.offset_by("1y")
+        else:
+            shifted = period_time + pl.duration(days=(window.start - other.start).days)
+        cmp = _trend_counts(ds, flt, scope, window=other, bucket=bucket(shifted)).rename(
+            {c: f"cmp_{c}" for c in TREND_COLUMNS}
         )
         result = result.join(cmp, on="bucket", how="full", coalesce=True)
     frame = result.sort("bucket").collect()
@@ -211,7 +212,7 @@ def case_breakdown(
     """Case metrics per category or source, every code in the filter (zero rows included).
 
     Columns: ``code``, the case count columns, every case rate, median/p90 hours to close,
-    ``low_volume`` (due < ``MIN_DENOMINATOR``) and, by category, ``sla_hours``.
+    ``low_volume`` (``metrics.is_low_volume`` of due) and, by category, ``sla_hours``.
     """
     window = window or flt.window()
     codes = {"category": schema.CATEGORIES, "source": schema.SOURCES}
@@ -220,13 +221,12 @@ def case_breakdown(
     chosen = flt.categories if by == "category" else flt.sources
     wanted = [c for c in codes[by] if not chosen or c in chosen]
     base = pl.LazyFrame({"code": wanted}, schema={"code": pl.String})
-    cases = cases_in_window(ds, flt, scope, window).with_columns(pl.col(by).alias("code"))
-    counts = metrics.case_counts(cases, by=["code"], as_of=window.as_of)
+    counts = figures.case_counts(ds, flt, scope, window, by=[pl.col(by).alias("code")])
     frame = base.join(counts, on="code", how="left", maintain_order="left").with_columns(
         pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0)
     )
     frame = metrics.add_rates(frame).with_columns(
-        (pl.col("due") < metrics.MIN_DENOMINATOR).alias("low_volume")
+        metrics.is_low_volume(pl.col("due")).alias("low_volume")
     )
     if by == "category":
         frame = _with_sla(frame, column="code", sla_hours=sla_hours)
@@ -239,15 +239,14 @@ def unit_scorecard(
     """承办单位 scorecard: volume, on-time, rework, satisfaction, overdue per handling unit.
 
     Cases with no handling unit (not dispatched) are left out. Sorted by open overdue
-    cases, then volume. ``low_volume`` flags units with fewer than ``MIN_DENOMINATOR``
-    due cases (their rates are not comparable).
+    cases, then volume. ``low_volume`` flags units with too few due cases
+    (``metrics.is_low_volume``: their rates are not comparable).
     """
     window = window or flt.window()
-    cases = cases_in_window(ds, flt, scope, window).filter(pl.col("handling_unit").is_not_null())
-    counts = metrics.case_counts(cases, by=["handling_unit"], as_of=window.as_of)
+    counts = figures.case_counts(ds, flt, scope, window, by=[pl.col("handling_unit")])
     return (
-        metrics.add_rates(counts)
-        .with_columns((pl.col("due") < metrics.MIN_DENOMINATOR).alias("low_volume"))
+        metrics.add_rates(counts.filter(pl.col("handling_unit").is_not_null()))
+        .with_columns(metrics.is_low_volume(pl.col("due")).alias("low_volume"))
         .sort(["overdue_open", "registered", "handling_unit"], descending=[True, True, False])
         .collect()
     )
@@ -264,11 +263,12 @@ def close_time_stats(
     """Hours from report to close per category (closed cases): min, p10, q1, median, q3,
     p90, max, and the category deadline ``sla_hours`` (counted from registration, so it
     marks the target, not an exact cut). Categories without closed cases are left out.
+    The closed cases are those of the KPI ``closed`` under the filter's basis.
     """
     window = window or flt.window()
     order = {code: i for i, code in enumerate(schema.CATEGORIES)}
     stats = (
-        _flagged_cases(ds, flt, scope, window)
+        _flagged(figures.basis_cases(ds, flt, scope, window), window)
         .filter(pl.col("_closed"))
         .group_by("category")
         .agg(metrics.hours_to_close_distribution())
@@ -311,7 +311,8 @@ def open_cases(
     Columns: case, street/community/grid names, category, source, unit, report and due
     times, ``hours_overdue`` (overdue, longest first) or ``hours_left`` (at risk, soonest
     first), and the reporter's name and phone — masked (张*, 138****1234) unless the scope
-    may see personal data.
+    may see personal data. Overdue cases follow the filter's basis, at-risk ones the cases
+    reported in the window (``metrics.REPORT_TIME_COLUMNS``), like their KPI counts.
     """
     window = window or flt.window()
     if kind not in ("overdue", "at_risk"):
@@ -322,8 +323,13 @@ def open_cases(
         else ("_at_risk", metrics.hours_left_expr(as_of=window.as_of))
     )
     grids, communities, streets = _name_tables(ds)
+    cases = (
+        figures.basis_cases(ds, flt, scope, window)
+        if kind == "overdue"
+        else figures.cases_in_window(ds, flt, scope, window)
+    )
     lf = (
-        _flagged_cases(ds, flt, scope, window)
+        _flagged(cases, window)
         .filter(pl.col(flag))
         .with_columns(hours)
         .join(grids, on="grid_code", how="left")

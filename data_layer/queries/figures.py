@@ -9,11 +9,12 @@ same scoped areas and window selections, so their figures agree with the KPIs.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 
 from data_layer.domain import areas, metrics
-from data_layer.domain.filters import Filter, Window
+from data_layer.domain.filters import BASES, Filter, Window
 from data_layer.domain.scope import Scope
 from data_layer.storage.source import Dataset
 
@@ -85,16 +86,16 @@ def community_options(ds: Dataset, scope: Scope, *, streets: tuple[str, ...]) ->
 # -- cases in the window ------------------------------------------------------------------
 
 
-def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
-    """Cases of scoped grids, category and source, reported within the window.
+# The time that put a case in the window: ``reported_at`` for the cases reported in it,
+# the assessment time for the cases assessed in it. Group expressions may use it (trend
+# buckets), so one grouping works for both selections.
+PERIOD_TIME = "period_time"
 
-    The window ends at the end of its last day or at ``as_of``, whichever is earlier:
-    a case reported after ``as_of`` was not known then.
-    """
+
+def _scoped_cases(ds: Dataset, flt: Filter, scope: Scope, *, where: pl.Expr) -> pl.LazyFrame:
+    """Cases of scoped grids, category and source that satisfy ``where``."""
     grids = scoped_grids(ds, flt, scope).select("grid_code", "community_code", "street_code")
-    lf = ds.lazy("cases").filter(
-        pl.col("reported_at").is_between(window.start_time, window.end_time, closed="both")
-    )
+    lf = ds.lazy("cases").filter(where)
     if flt.categories:
         lf = lf.filter(pl.col("category").is_in(list(flt.categories)))
     if flt.sources:
@@ -102,17 +103,108 @@ def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> p
     return lf.join(grids, on="grid_code", how="inner")
 
 
+def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
+    """Cases of scoped grids, category and source, reported within the window.
+
+    The window ends at the end of its last day or at ``as_of``, whichever is earlier:
+    a case reported after ``as_of`` was not known then. ``PERIOD_TIME`` = ``reported_at``.
+    """
+    reported = pl.col("reported_at")
+    within = reported.is_between(window.start_time, window.end_time, closed="both")
+    return _scoped_cases(ds, flt, scope, where=within).with_columns(reported.alias(PERIOD_TIME))
+
+
+def cases_assessed_in_window(
+    ds: Dataset, flt: Filter, scope: Scope, window: Window
+) -> pl.LazyFrame:
+    """Registered cases of scoped grids, category and source assessed within the window
+    (按考核时间: at ``min(closed_at, due_at)``, as known at ``as_of``), whenever reported.
+
+    Every one of them is due; a case open with its deadline ahead is not assessed yet.
+    ``PERIOD_TIME`` = the assessment time.
+    """
+    assessed = metrics.assessment_time(as_of=window.as_of)
+    within = assessed.is_between(window.start_time, window.end_time, closed="both") & (
+        pl.col("reported_at") <= window.as_of
+    )
+    return _scoped_cases(ds, flt, scope, where=within).with_columns(assessed.alias(PERIOD_TIME))
+
+
+def basis_cases(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
+    """The cases the filter's basis selects for the due-side figures (docs/metrics.md)."""
+    if flt.basis == "report":
+        return cases_in_window(ds, flt, scope, window)
+    if flt.basis == "assessment":
+        return cases_assessed_in_window(ds, flt, scope, window)
+    raise ValueError(f"basis must be one of {BASES}, got {flt.basis!r}")
+
+
+def case_counts(
+    ds: Dataset, flt: Filter, scope: Scope, window: Window, *, by: Sequence[pl.Expr] = ()
+) -> pl.LazyFrame:
+    """Case counts and hours to close per ``by`` group under the filter's basis.
+
+    ``by`` are expressions over the cases (they may use ``PERIOD_TIME``); none gives one
+    row. ``metrics.REPORT_TIME_COLUMNS`` always count the cases reported in the window;
+    the other columns count the cases ``basis_cases`` selects. Under the assessment basis
+    a group present in only one of the two selections gets zeros in the other's counts.
+    """
+    keys = [e.meta.output_name() for e in by]
+
+    def counts(cases: pl.LazyFrame) -> pl.LazyFrame:
+        return metrics.case_counts(cases.with_columns(by), by=keys, as_of=window.as_of)
+
+    reported = counts(cases_in_window(ds, flt, scope, window))
+    if flt.basis == "report":
+        return reported
+    columns = reported.collect_schema().names()
+    assessed = counts(basis_cases(ds, flt, scope, window)).drop(metrics.REPORT_TIME_COLUMNS)
+    intake = reported.select(*keys, *metrics.REPORT_TIME_COLUMNS)
+    joined = (
+        intake.join(assessed, on=keys, how="full", coalesce=True)
+        if keys
+        else intake.join(assessed, how="cross")
+    )
+    return joined.select(columns).with_columns(pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0))
+
+
+def latest_month_with_cases(
+    ds: Dataset, flt: Filter, scope: Scope, *, as_of: dt.datetime
+) -> tuple[dt.date, dt.date] | None:
+    """The latest calendar month (first day, last day) that has cases in scope, or None.
+
+    For "the chosen period has no cases, but the data has some elsewhere" (an imported
+    export of last year): the month of the latest case the filter's basis would select —
+    reported, or assessed — as known at ``as_of``. Areas, categories and sources of ``flt``
+    apply; its period does not.
+    """
+    if flt.basis == "assessment":
+        time = metrics.assessment_time(as_of=as_of)
+    else:
+        time = pl.col("reported_at")
+    known = time <= pl.lit(as_of, dtype=pl.Datetime("us"))
+    latest = (
+        _scoped_cases(ds, flt, scope, where=known.fill_null(False))
+        .select(time.max().alias("latest"))
+        .collect()
+        .item()
+    )
+    if latest is None:
+        return None
+    first = latest.date().replace(day=1)
+    following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following - dt.timedelta(days=1)
+
+
 def activities_in_window(ds: Dataset, window: Window) -> pl.LazyFrame:
     """Volunteer activities held in the window (by ``date``)."""
-    return ds.lazy("activities").filter(
-        pl.col("date").is_between(window.start, window.end_time.date())
-    )
+    return ds.lazy("activities").filter(pl.col("date").is_between(window.start, window.last_day))
 
 
 def party_reports_in_window(ds: Dataset, window: Window) -> pl.LazyFrame:
     """Party-member report-ins of the window (by ``reported_on``)."""
     return ds.lazy("party_reports").filter(
-        pl.col("reported_on").is_between(window.start, window.end_time.date())
+        pl.col("reported_on").is_between(window.start, window.last_day)
     )
 
 
@@ -159,8 +251,7 @@ def kpis(
     else:
         base = area_names(ds, flt, scope, level=by).select("code", "name")
 
-    cases = cases_in_window(ds, flt, scope, window).with_columns(key)
-    case_part = metrics.case_counts(cases, by=["code"], as_of=window.as_of)
+    case_part = case_counts(ds, flt, scope, window, by=[key])
 
     grids = scoped_grids(ds, flt, scope).with_columns(key)
     grid_part = grids.group_by("code").agg(
@@ -287,7 +378,8 @@ def case_points(
 ) -> pl.DataFrame:
     """Open cases of the window at ``as_of`` as map points.
 
-    Open = reported in the window, not rejected and not closed by ``as_of``. Columns:
+    Open = reported in the window (whatever the basis: an open case not yet due has no
+    assessment time), not rejected and not closed by ``as_of``. Columns:
     ``case_id``, ``lon``, ``lat``, ``category``, ``overdue`` (the KPI's 超期未结 flag) and
     ``new`` (reported after ``since``: arrived since the viewer's last refresh). No personal data.
     """

@@ -19,9 +19,10 @@ from typing import Any, Final
 import numpy as np
 import polars as pl
 
+from data_layer import settings
 from data_layer.domain import metrics
 from data_layer.domain.formatting import format_value
-from data_layer.queries.map_values import flags_low_volume, low_volume_mask, map_text
+from data_layer.queries.map_values import low_volume_mask, map_text
 from geo.maps import LOW_VOLUME_COLOR, NO_VALUE_COLOR, LegendEntry, Scale
 from geo.maps.colours import BLUES_5, GNYLRD_5, GREENS_5, RDYLGN_5, REDS_4, REDS_ZERO, YLORRD_5
 
@@ -82,7 +83,7 @@ def color_scale(
         A key of :data:`data_layer.domain.metrics.METRICS`.
     values : polars.DataFrame, polars.Series or sequence of numbers
         The kpis frame (then the low-volume mask comes from the metric's denominator
-        column, see :func:`map_values.flags_low_volume`) or the plain values (None = no
+        column, see :func:`metrics.flags_low_volume`) or the plain values (None = no
         value).
     low_volume : iterable of bool, optional
         Low-volume mask when ``values`` is not a frame (or to override it).
@@ -151,10 +152,10 @@ def _quantiles(
 
 
 def _low_volume_entry(metric: str, lang: str) -> LegendEntry | None:
-    if not flags_low_volume(metric):
+    if not metrics.flags_low_volume(metric):
         return None
     label = map_text("low_volume", lang)
-    limit = metrics.MIN_DENOMINATOR
+    limit = settings.min_denominator()
     return LegendEntry(
         LOW_VOLUME_COLOR, f"{label}（< {limit}）" if lang == "zh" else f"{label} (< {limit})"
     )

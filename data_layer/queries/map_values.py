@@ -18,7 +18,7 @@ from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.labels import lookup
 from geo.maps import Scale
 
-__all__ = ["area_rows", "flags_low_volume", "low_volume_mask", "map_text", "tooltip_rows"]
+__all__ = ["area_rows", "low_volume_mask", "map_text", "tooltip_rows"]
 
 _TOOLTIP_KEYS = ("name", "value", "fraction", "code")
 
@@ -28,22 +28,10 @@ def map_text(key: str, lang: str) -> str:
     return lookup("maptext", key, language=lang)
 
 
-def flags_low_volume(metric: str) -> bool:
-    """Whether areas of ``metric`` are greyed as low volume (denominator < 20).
-
-    Only rates over sampled events are: case rates (denominators are case counts) and the
-    micro-wish fulfilment rate. Coverage rates are a census of grids/compounds (a grid's
-    full-time coverage is 0% or 100% over a denominator of 1, and that is a fact, not a
-    small sample), and per-1,000 ratios have population-sized denominators.
-    """
-    m = metrics.METRICS[metric]
-    return m.kind == "rate" and m.group in ("cases", "volunteer")
-
-
 def low_volume_mask(values: pl.DataFrame, metric: str) -> np.ndarray:
     """Per row of the kpis frame ``values``: is ``metric`` low volume there?"""
     m = metrics.METRICS[metric]
-    if not flags_low_volume(metric) or m.denominator not in values.columns:
+    if not metrics.flags_low_volume(metric) or m.denominator not in values.columns:
         return np.zeros(values.height, dtype=bool)
     den = values[m.denominator].to_list()
     return np.array([metrics.is_low_volume(d) for d in den], dtype=bool)
@@ -88,7 +76,7 @@ def area_rows(*, values: pl.DataFrame, metric: str, scale: Scale, lang: str = "z
     }
     if has_fraction:
         data["fraction"] = [format_fraction(r[3], r[4]) for r in rows]
-    if flags_low_volume(metric):
+    if metrics.flags_low_volume(metric):
         data["low"] = low.tolist()
     schema = {k: pl.Boolean if k == "low" else pl.String for k in data}
     return pl.DataFrame(data, schema=schema)
@@ -96,7 +84,7 @@ def area_rows(*, values: pl.DataFrame, metric: str, scale: Scale, lang: str = "z
 
 def _value_texts(metric: str, values: Sequence, low: np.ndarray, *, lang: str) -> list[str]:
     """Display text of each value; a low-volume one (when the metric flags it) noted."""
-    flag_low = flags_low_volume(metric)
+    flag_low = metrics.flags_low_volume(metric)
     label = map_text("low_volume", lang)
     note = f"（{label}）" if lang == "zh" else f" ({label})"
     texts = []

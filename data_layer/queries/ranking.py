@@ -1,17 +1,18 @@
 """Ranking queries (红黑榜): areas by the composite score of ``assets/ranking.toml``.
 
 The score is ``metrics.composite_score_expr`` over the ``figures.kpis`` rows of a level;
-areas below the configured minimum of due cases are flagged low volume and not ranked.
+areas with too few due cases (``metrics.is_low_volume``) are flagged low volume and not ranked.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from data_layer import settings
 from data_layer.domain import metrics
 from data_layer.domain.filters import Filter, Window
 from data_layer.domain.scope import Scope
@@ -24,10 +25,15 @@ LEVELS = ("community", "street")
 
 @dataclass(frozen=True)
 class RankingConfig:
-    """The ranking settings of ``assets/ranking.toml`` (hashable, for caching)."""
+    """The ranking settings of ``assets/ranking.toml`` (hashable, for caching).
+
+    ``min_denominator`` is the low-volume threshold of ``metrics.is_low_volume``: the one
+    setting shared with cards, maps and alerts (``settings.min_denominator``), not a
+    ranking.toml key; tests pass a smaller one to rank the tiny district.
+    """
 
     weights: tuple[tuple[str, float], ...]
-    min_denominator: int = metrics.MIN_DENOMINATOR
+    min_denominator: int = field(default_factory=settings.min_denominator)
     top_n: int = 5
 
     @property
@@ -46,11 +52,10 @@ def load_ranking_config(path: Path | None = None) -> RankingConfig:
             raise ValueError(f"{path.name}: [weights] {key!r} is not a rate of METRICS")
     if not weights:
         raise ValueError(f"{path.name}: [weights] needs at least one positive weight")
-    settings = raw.get("ranking", {})
+    options = raw.get("ranking", {})
     return RankingConfig(
         weights=weights,
-        min_denominator=int(settings.get("min_denominator", metrics.MIN_DENOMINATOR)),
-        top_n=int(settings.get("top_n", 5)),
+        top_n=int(options.get("top_n", 5)),
     )
 
 
@@ -67,7 +72,9 @@ def _scored(
         frame.select(*dict.fromkeys(["code", "name", "due", *keys, *extra]))
         .with_columns(
             metrics.composite_score_expr(config.weight_map),
-            (pl.col("due") < config.min_denominator).alias("low_volume"),
+            metrics.is_low_volume(pl.col("due"), threshold=config.min_denominator).alias(
+                "low_volume"
+            ),
         )
         .with_columns(
             pl.when(ranked & pl.col("ranking_score").is_not_null())
@@ -90,8 +97,8 @@ def ranking(
     """Areas of ``level`` (community or street) ranked by the composite score.
 
     Columns: ``code``, ``name``, ``ranking_score`` (0–100), ``rank`` (1 = best, ties share
-    a rank; null for low-volume areas), ``low_volume`` (due < ``min_denominator``: flagged,
-    not ranked), ``prev_rank`` (same score over ``window.previous()``), ``rank_change``
+    a rank; null for low-volume areas), ``low_volume`` (``metrics.is_low_volume`` of due:
+    flagged, not ranked), ``prev_rank`` (same score over ``window.previous()``), ``rank_change``
     (``prev_rank − rank``: positive = moved up; null when either is unranked), ``due`` and
     each weighted rate with its numerator and denominator. Ranked areas first, by rank.
     """
