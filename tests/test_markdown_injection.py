@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from app_session import sign_in
 from fixtures_tiny import AS_OF, C1, G1, S1, tiny_tables
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
@@ -89,6 +90,7 @@ def everything_shown(at: AppTest) -> str:
 def run(monkeypatch, data_dir: Path, params: dict, page: str) -> AppTest:
     monkeypatch.setenv("GRIDPULSE_DATA", str(data_dir))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    sign_in(at, data_dir, role="data_admin")
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page(str(ROOT / "pages" / page))
@@ -144,6 +146,7 @@ def test_an_imported_header_is_a_label_as_written(monkeypatch, tiny_dir):
     csv = f"事件编号,所属网格,{header}\nW1,{G1},张三\n".encode()
     monkeypatch.setenv("GRIDPULSE_DATA", str(tiny_dir))
     at = AppTest.from_file(str(ROOT / "pages" / "import_data.py"), default_timeout=60)
+    sign_in(at, tiny_dir, role="data_admin")
     at.run()
     at.file_uploader[0].set_value(("cases.csv", csv, "text/csv"))
     at.run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app_session import sign_in
 from fixtures_tiny import G1
 from streamlit.testing.v1 import AppTest
 
@@ -61,6 +62,7 @@ def test_preview_masks_names_and_numbers_under_headers_it_does_not_know(tmp_path
 def test_the_import_page_shows_the_preview_masked(monkeypatch, tiny_dir, tmp_path):
     monkeypatch.setenv("GRIDPULSE_DATA", str(tiny_dir))
     at = AppTest.from_file(str(ROOT / "pages" / "import_data.py"), default_timeout=60)
+    sign_in(at, tiny_dir, role="data_admin")
     at.run()
     at.file_uploader[0].set_value(("cases.csv", sample_file(tmp_path).read_bytes(), "text/csv"))
     at.run()
