@@ -596,7 +596,10 @@ def cmd_db(args: argparse.Namespace) -> int:
         return 0
     if args.db_command == "load":
         started = time.monotonic()
-        counts = pg_admin.load(args.db, args.data)
+        counts = pg_admin.load(args.db, args.data, if_empty=args.if_empty)
+        if counts is None:
+            print("the database already has data: nothing loaded (--if-empty)")
+            return 0
         rows = ", ".join(f"{table} {n:,}" for table, n in counts.items())
         print(f"loaded {args.data} in {time.monotonic() - started:.1f} s: {rows}")
         return 0
@@ -650,6 +653,9 @@ def add_db_parser(sub) -> None:
     )
     load.add_argument("--data", required=True, type=Path, help="data directory to copy")
     load.add_argument("--db", required=True, metavar="URL", help=url_help)
+    load.add_argument(
+        "--if-empty", action="store_true", help="load only into a database with no rows yet"
+    )
     status = db_sub.add_parser(
         "status",
         help="schema version, row counts and the last refresh",

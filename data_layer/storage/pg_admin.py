@@ -16,13 +16,16 @@ from data_layer.storage.source import open_dataset
 LOAD_LOCK_WAIT_S = 30.0
 
 
-def load(url: str, data_dir: Path | str) -> dict[str, int]:
+def load(url: str, data_dir: Path | str, *, if_empty: bool = False) -> dict[str, int] | None:
     """Replace every table with the data directory's, in one transaction (TRUNCATE + COPY):
-    readers see the old data until the commit, then reload whole. Returns rows per table."""
+    readers see the old data until the commit, then reload whole. Returns rows per table, or
+    None when ``if_empty`` and the database already has data (nothing is written)."""
     ds = open_dataset(data_dir)
     with transaction(url) as conn:
         migrate.require_current(conn)
         pg_write.writer_lock(conn, wait_s=LOAD_LOCK_WAIT_S)
+        if if_empty and _has_rows(conn):
+            return None
         for table in schema.TABLES:
             pg_write.replace_table(conn, table, ds[table])
         conn.execute(f"TRUNCATE {TOMBSTONES}")  # a whole load has no deleted cases to report
@@ -31,6 +34,13 @@ def load(url: str, data_dir: Path | str) -> dict[str, int]:
             conn, kind="load", detail=f"{Path(data_dir).resolve()}: {counts['cases']:,} cases"
         )
     return counts
+
+
+def _has_rows(conn) -> bool:
+    return any(
+        conn.execute(f"SELECT EXISTS (SELECT 1 FROM {qualified(t)})").fetchone()[0]
+        for t in schema.TABLES
+    )
 
 
 @dataclass(frozen=True)

@@ -211,4 +211,3 @@ def local_server(directory: Path | str) -> LocalServer:
             f"PostGIS is not installed for {bindir}: install postgresql-15-postgis-3"
         )
     return LocalServer(directory=Path(directory).resolve(), bindir=bindir)
-
