@@ -224,6 +224,7 @@ def main() -> None:
         st.stop()
     if data_error is None:
         write_url(flt, page_keys=page_url_keys(PAGE_FILES[page.url_path]))
+    state.live_banner()
     try:
         page.run()
     except Exception:  # a page bug must not put a traceback in front of a district leader

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -56,11 +57,15 @@ class Snapshot:
     tomb_watermark: dt.datetime  # tombstones: deleted_at (aware) seen up to
     revision: int  # +1 whenever the data changed
     changed_rows: int  # rows this pull changed (tables re-read count whole)
+    stamps: Mapping[str, int]  # per table: when it last changed in this working set (ns)
 
     @cached_property
     def dataset(self) -> Dataset:
         tables = {t: self.cases.frame if t == "cases" else self.tables[t] for t in schema.TABLES}
-        return Dataset(tables=tables, version=("postgres", self.label, self.revision))
+        # The shape of the Parquet signature, (table, stamp ns, size): it changes whenever a
+        # table does, and the briefing shows the newest stamp as the data version.
+        version = tuple((t, self.stamps[t], tables[t].height) for t in schema.TABLES)
+        return Dataset(tables=tables, version=version)
 
 
 class PostgresReader:
@@ -109,12 +114,13 @@ class PostgresReader:
         counters = dict(zip(meta["table_name"].to_list(), meta["counter"].to_list(), strict=True))
         now = _db_now(conn) if meta.is_empty() else meta["now"][0]
         now_local = now.astimezone(settings.TIMEZONE).replace(tzinfo=None)
-        tables, reread = {}, 0
+        stamp = time.time_ns()
+        tables, reread, stamps = {}, 0, {}
         for table in REFERENCE:
             if previous is not None and previous.counters.get(table) == counters.get(table):
-                tables[table] = previous.tables[table]
+                tables[table], stamps[table] = previous.tables[table], previous.stamps[table]
             else:
-                tables[table] = _full(conn, table)
+                tables[table], stamps[table] = _full(conn, table), stamp
                 reread += tables[table].height
         if previous is None or previous.counters.get("cases") != counters.get("cases"):
             full = _full(conn, "cases")
@@ -134,6 +140,9 @@ class PostgresReader:
             cases, changed = previous.cases.apply(changed=rows, deleted=gone["case_id"])
             newest = rows["updated_at"].max() if rows.height else None
             watermark = max(previous.watermark, _cap(newest or previous.watermark, now_local))
+        stamps["cases"] = (
+            stamp if previous is None or cases is not previous.cases else previous.stamps["cases"]
+        )
         changed += reread
         revision = 0 if previous is None else previous.revision + (1 if changed else 0)
         return Snapshot(
@@ -145,6 +154,7 @@ class PostgresReader:
             tomb_watermark=now,
             revision=revision,
             changed_rows=changed,
+            stamps=stamps,
         )
 
     @contextlib.contextmanager
