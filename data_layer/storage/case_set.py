@@ -31,12 +31,28 @@ def _hashes(ids: pl.Series) -> pl.Series:
 @dataclass(frozen=True)
 class _Part:
     frame: pl.DataFrame
-    hashes: pl.Series
+    hashes: pl.Series  # of the case ids, row by row
+    sorted_hashes: pl.Series  # the same, sorted: "might this partition hold id x?" in log time
 
     @classmethod
-    def of(cls, frame: pl.DataFrame) -> _Part:
+    def of(cls, frame: pl.DataFrame, hashes: pl.Series | None = None) -> _Part:
         frame = frame.rechunk()
-        return cls(frame, _hashes(frame[KEY]))
+        hashes = (_hashes(frame[KEY]) if hashes is None else hashes).rechunk()
+        return cls(frame, hashes, hashes.sort())
+
+    def plus(self, fresh: pl.DataFrame) -> _Part:
+        """This partition with ``fresh`` rows after its own (only their ids are hashed)."""
+        return _Part.of(
+            pl.concat([self.frame, fresh]), pl.concat([self.hashes, _hashes(fresh[KEY])])
+        )
+
+    def without(self, keep: np.ndarray) -> _Part:
+        return _Part.of(self.frame.filter(keep), self.hashes.filter(keep))
+
+    def may_hold(self, wanted: pl.Series) -> bool:
+        """Whether any of the ``wanted`` hashes is among this partition's."""
+        at = self.sorted_hashes.search_sorted(wanted).clip(0, self.sorted_hashes.len() - 1)
+        return bool((self.sorted_hashes.gather(at) == wanted).any())
 
 
 @dataclass(frozen=True)
@@ -83,11 +99,11 @@ class CaseSet:
                 continue
             keep = np.ones(part.frame.height, dtype=bool)
             keep[positions.to_numpy()] = False
-            parts[index] = _Part(part.frame.filter(keep), part.hashes.filter(keep))
+            parts[index] = part.without(keep)
         parts = [p for p in parts if p.frame.height]
         if not fresh.is_empty():
             if parts and parts[-1].frame.height + fresh.height <= PARTITION_ROWS:
-                parts[-1] = _Part.of(pl.concat([parts[-1].frame, fresh]))
+                parts[-1] = parts[-1].plus(fresh)
             else:
                 parts.append(_Part.of(fresh))
         return CaseSet(tuple(parts)), fresh.height + gone.len()
@@ -95,10 +111,12 @@ class CaseSet:
     def _held(self, keys: pl.Series) -> dict[int, tuple[_Part, pl.Series]]:
         """partition index → (partition, positions of its rows whose id is one of ``keys``);
         the id hashes pick the candidates, the ids themselves confirm them."""
-        wanted_hashes = _hashes(keys).implode()
-        wanted = keys.implode()
+        hashes = _hashes(keys)
+        wanted_hashes, wanted = hashes.implode(), keys.implode()
         held = {}
         for index, part in enumerate(self.parts):
+            if not part.may_hold(hashes):
+                continue
             candidates = part.hashes.is_in(wanted_hashes).arg_true()
             if candidates.is_empty():
                 continue

@@ -179,6 +179,12 @@ class LocalServer:
         # As root the server runs as `nobody`, which must own the folder (initdb checks it).
         if os.geteuid() != 0:
             return
+        private = [p for p in self.directory.parents if not p.stat().st_mode & 0o001]
+        if private:
+            raise LocalServerError(
+                f"the server runs as {SERVER_USER}, who cannot enter {private[0]}: "
+                "put the folder somewhere others may pass through (e.g. /tmp or the project)"
+            )
         user = pwd.getpwnam(SERVER_USER)
         for path in (self.directory, *self.directory.rglob("*")):
             os.lchown(path, user.pw_uid, user.pw_gid)

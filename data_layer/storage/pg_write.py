@@ -64,6 +64,9 @@ def replace_table(conn: psycopg.Connection, table: str, frame: pl.DataFrame) -> 
     """The table's rows become ``frame``'s (TRUNCATE + COPY: a whole load)."""
     conn.execute(f"TRUNCATE {qualified(table)}")
     copy_into(conn, qualified(table), table, frame)
+    # Fresh statistics now, not when autovacuum gets to it: without them the planner scans
+    # the whole cases table for the reader's `updated_at >= watermark` instead of the index.
+    conn.execute(f"ANALYZE {qualified(table)}")
     note_change(conn, table)
 
 

@@ -110,41 +110,21 @@ class PostgresReader:
     # -- one pull ------------------------------------------------------------------------------
 
     def _pull(self, conn: adbc.Connection, previous: Snapshot | None) -> Snapshot:
-        meta = _read(conn, f"SELECT table_name, counter, now() AS now FROM {TABLE_CHANGES}")
+        meta = _read(conn, f"SELECT table_name, counter FROM {TABLE_CHANGES}")
         counters = dict(zip(meta["table_name"].to_list(), meta["counter"].to_list(), strict=True))
-        now = _db_now(conn) if meta.is_empty() else meta["now"][0]
-        now_local = now.astimezone(settings.TIMEZONE).replace(tzinfo=None)
+        now = _read(conn, "SELECT now() AS now")["now"][0]  # the snapshot's moment (aware)
         stamp = time.time_ns()
-        tables, reread, stamps = {}, 0, {}
+        tables, stamps, reread = {}, {}, 0
         for table in REFERENCE:
             if previous is not None and previous.counters.get(table) == counters.get(table):
                 tables[table], stamps[table] = previous.tables[table], previous.stamps[table]
             else:
-                tables[table], stamps[table] = _full(conn, table), stamp
+                tables[table], stamps[table] = _rows(conn, table).sort(schema.KEYS[table]), stamp
                 reread += tables[table].height
-        if previous is None or previous.counters.get("cases") != counters.get("cases"):
-            full = _full(conn, "cases")
-            cases, changed = CaseSet.of(full), full.height
-            watermark = _cap(full["updated_at"].max(), now_local)
-        else:
-            rows = _read(
-                conn,
-                select_sql("cases", where="updated_at >= $1::timestamp"),
-                [previous.watermark - self.lookback],
-            )
-            gone = _read(
-                conn,
-                f"SELECT case_id FROM {TOMBSTONES} WHERE deleted_at >= $1::timestamptz",
-                [previous.tomb_watermark - self.lookback],
-            )
-            cases, changed = previous.cases.apply(changed=rows, deleted=gone["case_id"])
-            newest = rows["updated_at"].max() if rows.height else None
-            watermark = max(previous.watermark, _cap(newest or previous.watermark, now_local))
-        stamps["cases"] = (
-            stamp if previous is None or cases is not previous.cases else previous.stamps["cases"]
-        )
+        cases, changed, watermark = self._cases(conn, previous, counters, now)
+        unchanged = previous is not None and cases is previous.cases
+        stamps["cases"] = previous.stamps["cases"] if unchanged else stamp
         changed += reread
-        revision = 0 if previous is None else previous.revision + (1 if changed else 0)
         return Snapshot(
             label=self.label,
             tables=tables,
@@ -152,9 +132,41 @@ class PostgresReader:
             counters=counters,
             watermark=watermark,
             tomb_watermark=now,
-            revision=revision,
+            revision=0 if previous is None else previous.revision + (1 if changed else 0),
             changed_rows=changed,
             stamps=stamps,
+        )
+
+    def _cases(
+        self,
+        conn: adbc.Connection,
+        previous: Snapshot | None,
+        counters: Mapping[str, int],
+        now: dt.datetime,
+    ) -> tuple[CaseSet, int, dt.datetime]:
+        """(the cases, how many rows changed, the new watermark): whole when there is no
+        previous pull or the cases counter moved, else by watermark and tombstones."""
+        now_local = now.astimezone(settings.TIMEZONE).replace(tzinfo=None)
+        if previous is None or previous.counters.get("cases") != counters.get("cases"):
+            full = _rows(conn, "cases").sort(schema.KEYS["cases"])
+            return CaseSet.of(full), full.height, _cap(full["updated_at"].max(), now_local)
+        rows = _rows(
+            conn,
+            "cases",
+            where="updated_at >= $1::timestamp",
+            params=[previous.watermark - self.lookback],
+        )
+        gone = _read(
+            conn,
+            f"SELECT case_id FROM {TOMBSTONES} WHERE deleted_at >= $1::timestamptz",
+            [previous.tomb_watermark - self.lookback],
+        )
+        cases, changed = previous.cases.apply(changed=rows, deleted=gone["case_id"].cast(pl.String))
+        newest = rows["updated_at"].max() if rows.height else None
+        return (
+            cases,
+            changed,
+            max(previous.watermark, _cap(newest or previous.watermark, now_local)),
         )
 
     @contextlib.contextmanager
@@ -209,21 +221,19 @@ def _require_schema(conn: adbc.Connection) -> None:
         )
 
 
-def _full(conn: adbc.Connection, table: str) -> pl.DataFrame:
+def _rows(
+    conn: adbc.Connection, table: str, *, where: str = "", params: Sequence | None = None
+) -> pl.DataFrame:
+    """The table's rows (those matching ``where``) in the table's schema."""
     try:
-        frame = schema.conform(table, _read(conn, select_sql(table)))
+        return schema.conform(table, _read(conn, select_sql(table, where=where), params))
     except (KeyError, pl.exceptions.PolarsError) as exc:  # e.g. a platform view of wrong types
         raise DataError(f"{table} 格式不符 / {table} has the wrong columns: {exc}") from exc
-    return frame.sort(schema.KEYS[table])
 
 
 def _read(conn: adbc.Connection, sql: str, parameters: Sequence | None = None) -> pl.DataFrame:
     options = {"parameters": list(parameters)} if parameters is not None else None
     return pl.read_database(sql, connection=conn, execute_options=options)
-
-
-def _db_now(conn: adbc.Connection) -> dt.datetime:
-    return _read(conn, "SELECT now() AS now")["now"][0]
 
 
 def _cap(newest: dt.datetime | None, now_local: dt.datetime) -> dt.datetime:
