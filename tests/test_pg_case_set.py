@@ -36,21 +36,39 @@ def test_rows_read_again_unchanged_are_no_change(cases):
     assert (same, changed) == (held, 0) and same is held
 
 
-def test_an_update_rebuilds_only_the_partition_that_held_the_case(cases):
+def test_an_update_overwrites_the_case_in_place_in_its_partition_only(cases):
     held = CaseSet.of(cases)
-    target = ids(held.parts[1].frame)[0]
+    target = ids(held.parts[1].frame)[2]
     update = cases.filter(pl.col("case_id") == target).with_columns(
-        rework_count=pl.lit(5, pl.Int32)
+        rework_count=pl.lit(5, pl.Int32), satisfaction=pl.lit(None, pl.String)
     )
     after, changed = held.apply(changed=update, deleted=NO_IDS)
-    assert changed == 1 and after.height == held.height
-    assert after.parts[0] is held.parts[0]  # untouched partitions are shared
-    assert target not in ids(after.parts[1].frame)
+    assert changed == 1 and ids(after.frame) == ids(held.frame)  # same place, same order
+    assert after.parts[0] is held.parts[0] and after.parts[2] is held.parts[2]
+    assert after.parts[1].hashes is held.parts[1].hashes  # same ids: nothing hashed again
     row = after.frame.filter(pl.col("case_id") == target)
-    assert row["rework_count"].to_list() == [5]
-    before = cases.filter(pl.col("case_id") == target)["rework_count"].to_list()
-    assert held.frame.filter(pl.col("case_id") == target)["rework_count"].to_list() == before
-    assert before != [5]  # the old set is unchanged
+    assert row["rework_count"].to_list() == [5] and row["satisfaction"].to_list() == [None]
+    assert row.drop("rework_count", "satisfaction").equals(
+        update.drop("rework_count", "satisfaction")
+    )
+    # the old set, which viewers may still be reading, is untouched
+    assert held.frame.equals(cases)
+    assert after.frame.filter(pl.col("case_id") != target).equals(
+        cases.filter(pl.col("case_id") != target)
+    )
+
+
+def test_an_update_and_a_delete_in_one_partition(cases):
+    held = CaseSet.of(cases)
+    first, second = ids(held.parts[0].frame)[:2]
+    update = cases.filter(pl.col("case_id") == second).with_columns(
+        rework_count=pl.lit(4, pl.Int32)
+    )
+    after, changed = held.apply(changed=update, deleted=pl.Series([first]))
+    assert changed == 2
+    assert ids(after.frame) == ids(cases)[1:]
+    assert after.frame.filter(pl.col("case_id") == second)["rework_count"].to_list() == [4]
+    assert after.parts[0].hashes.to_list() == after.parts[0].frame["case_id"].hash().to_list()
 
 
 def test_new_cases_fill_the_last_partition_then_open_a_new_one(cases):

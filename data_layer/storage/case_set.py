@@ -2,9 +2,10 @@
 
 A refresh brings in a few hundred changed cases; rebuilding a 10M-row frame for them would
 copy every column each time. So the cases are kept as partitions of at most
-``PARTITION_ROWS`` rows, each with the 64-bit hashes of its case ids beside it. Applying a
-change finds the partitions that hold a changed id by its hash (integers, no string hashing
-of the whole set), rebuilds only those, and appends the new versions to the last partition.
+``PARTITION_ROWS`` rows, each with the 64-bit hashes of its case ids beside it (and sorted).
+Applying a change finds the partitions that may hold a changed id by a binary search of their
+hashes, overwrites the changed columns of the changed rows in place (copy on write), removes
+deleted rows, and appends new cases to the last partition.
 A ``CaseSet`` is immutable: ``apply`` returns a new one that shares the untouched partitions,
 so a viewer holding the old ``Dataset`` keeps a consistent picture.
 """
@@ -46,8 +47,35 @@ class _Part:
             pl.concat([self.frame, fresh]), pl.concat([self.hashes, _hashes(fresh[KEY])])
         )
 
-    def without(self, keep: np.ndarray) -> _Part:
-        return _Part.of(self.frame.filter(keep), self.hashes.filter(keep))
+    def changed(
+        self, positions: pl.Series, *, fresh: pl.DataFrame, columns: list[str], gone: pl.Series
+    ) -> _Part:
+        """This partition with the rows at ``positions`` (ids held here) given their version in
+        ``fresh`` (only ``columns`` can differ), or removed when their id is ``gone``."""
+        ids = self.frame[KEY].gather(positions)
+        updated = ids.is_in(fresh[KEY].implode())
+        part = self
+        if updated.any() and columns:
+            rows = pl.DataFrame({KEY: ids.filter(updated)}).join(
+                fresh, on=KEY, how="left", maintain_order="left"
+            )
+            part = part._overwritten(positions.filter(updated), rows.select(columns))
+        dropped = ids.is_in(gone.implode())
+        if dropped.any():
+            keep = np.ones(part.frame.height, dtype=bool)
+            keep[positions.filter(dropped).to_numpy()] = False
+            part = _Part.of(part.frame.filter(keep), part.hashes.filter(keep))
+        return part
+
+    def _overwritten(self, positions: pl.Series, rows: pl.DataFrame) -> _Part:
+        # Only the columns that changed are copied; scatter copies on write, so the old frame,
+        # which viewers may still be reading, is not touched. Same ids, same hashes.
+        columns = []
+        for name in rows.columns:
+            column = self.frame[name].clone()
+            column.scatter(positions, rows[name])
+            columns.append(column)
+        return _Part(self.frame.with_columns(columns), self.hashes, self.sorted_hashes)
 
     def may_hold(self, wanted: pl.Series) -> bool:
         """Whether any of the ``wanted`` hashes is among this partition's."""
@@ -78,8 +106,10 @@ class CaseSet:
 
     def apply(self, *, changed: pl.DataFrame, deleted: pl.Series) -> tuple[CaseSet, int]:
         """The set with ``changed`` rows upserted and ``deleted`` ids removed, and how many
-        rows really changed. Rows re-read unchanged (the refresh's look-back) are no change:
-        with 0 the same set is returned, so the data version stays."""
+        rows really changed. A changed case keeps its place (only the columns that changed are
+        copied, in the partitions that hold it); a new one goes after the last. Rows re-read
+        unchanged (the refresh's look-back) are no change: with 0 the same set is returned, so
+        the data version stays."""
         changed = schema.conform("cases", changed).unique(KEY, keep="last", maintain_order=True)
         # A row and a tombstone for one id are never both there (a re-insert removes the
         # tombstone); should they meet anyway, the row is the newer fact.
@@ -89,23 +119,19 @@ class CaseSet:
         old = pl.concat([schema.empty("cases"), *(part.frame[pos] for part, pos in held.values())])
         fresh = changed.join(old, on=list(schema.CASES), how="anti", nulls_equal=True)
         gone = deleted.filter(deleted.is_in(old[KEY].implode()))
-        drop = pl.concat([fresh[KEY], gone]).implode()
-        if drop.list.len().item() == 0:
+        if fresh.is_empty() and gone.is_empty():
             return self, 0
+        columns = _differing_columns(fresh, old)
         parts = list(self.parts)
         for index, (part, positions) in held.items():
-            positions = positions.filter(part.frame[KEY].gather(positions).is_in(drop))
-            if positions.is_empty():
-                continue
-            keep = np.ones(part.frame.height, dtype=bool)
-            keep[positions.to_numpy()] = False
-            parts[index] = part.without(keep)
+            parts[index] = part.changed(positions, fresh=fresh, columns=columns, gone=gone)
         parts = [p for p in parts if p.frame.height]
-        if not fresh.is_empty():
-            if parts and parts[-1].frame.height + fresh.height <= PARTITION_ROWS:
-                parts[-1] = parts[-1].plus(fresh)
+        new = fresh.join(old.select(KEY), on=KEY, how="anti")
+        if not new.is_empty():
+            if parts and parts[-1].frame.height + new.height <= PARTITION_ROWS:
+                parts[-1] = parts[-1].plus(new)
             else:
-                parts.append(_Part.of(fresh))
+                parts.append(_Part.of(new))
         return CaseSet(tuple(parts)), fresh.height + gone.len()
 
     def _held(self, keys: pl.Series) -> dict[int, tuple[_Part, pl.Series]]:
@@ -124,3 +150,10 @@ class CaseSet:
             if not exact.is_empty():
                 held[index] = (part, exact)
         return held
+
+
+def _differing_columns(fresh: pl.DataFrame, old: pl.DataFrame) -> list[str]:
+    """The columns in which some row of ``fresh`` differs from its ``old`` version (compared
+    once for all partitions; a refresh typically changes a few stage times)."""
+    both = fresh.join(old, on=KEY, how="inner", suffix="_old")
+    return [c for c in schema.CASES if c != KEY and not both[c].eq_missing(both[f"{c}_old"]).all()]
