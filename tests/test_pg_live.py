@@ -233,3 +233,17 @@ def test_the_banner_key_exists_in_both_languages():
     for lang in labels.LANGS:
         text = labels.text("live.stale", lang=lang, minutes=3, time="09:00:00")
         assert "3" in text and "09:00:00" in text
+
+
+def test_live_settings_read_the_environment_and_survive_bad_values(monkeypatch):
+    monkeypatch.delenv("GRIDPULSE_DATABASE_URL", raising=False)
+    assert settings.database_url() is None
+    monkeypatch.setenv("GRIDPULSE_DATABASE_URL", "postgresql://gp@db/gp")
+    assert settings.database_url() == "postgresql://gp@db/gp"
+    for name in ("POLL", "LOOKBACK", "RETRY", "RETRY_MAX"):
+        monkeypatch.delenv(f"GRIDPULSE_DB_{name}_SECONDS", raising=False)
+    assert settings.live_refresh() == settings.LiveRefresh(5.0, 300.0, 5.0, 300.0)
+    monkeypatch.setenv("GRIDPULSE_DB_POLL_SECONDS", "soon")
+    monkeypatch.setenv("GRIDPULSE_DB_RETRY_SECONDS", "-3")
+    refresh = settings.live_refresh()
+    assert refresh.poll_seconds == 5.0 and refresh.retry_seconds == 0.1
