@@ -7,7 +7,7 @@ SCALE ?= district
 PORT ?= 8501
 export GRIDPULSE_DATA ?= $(DATA)
 
-.PHONY: run test demo check bench lint clean-data
+.PHONY: run run-db test demo check bench lint clean-data
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,20 @@ run: $(VENV)/.installed $(DATA)/grids.parquet
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.maxUploadSize \
 		"$$($(PY) -c 'from data_layer import settings; print(settings.upload_max_mb())')"
 
+# The live source (docs/live-source.md): a local PostgreSQL + PostGIS in $(PGDIR) (initdb once,
+# a free port), the demo district loaded into it once, `simulate --db` writing beside the app,
+# and the app reading the database. Ctrl-C stops the app and the simulation; the server keeps
+# running (`$(PY) -m data_layer db local --dir $(PGDIR) --stop` stops it).
+PGDIR ?= .pgdata
+run-db: $(VENV)/.installed $(DATA)/grids.parquet
+	@url=$$($(PY) -m data_layer db local --dir $(PGDIR)) || exit 1; \
+	echo "live source: $$url"; \
+	$(PY) -m data_layer db init --db "$$url" && \
+	$(PY) -m data_layer db load --data $(DATA) --db "$$url" --if-empty && \
+	{ $(PY) -m data_layer simulate --db "$$url" & sim=$$!; \
+	  trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
+	  GRIDPULSE_DATABASE_URL="$$url" $(PY) -m streamlit run app.py --server.port $(PORT); }
+
 test: $(VENV)/.installed
 	$(PY) -m pytest
 
@@ -34,10 +48,12 @@ check: $(VENV)/.installed
 	$(PY) -m data_layer check --data $(DATA)
 
 # Map load times (district and province; BENCH_ARGS="--scales district" for the quick one)
-# and the 1,000,000-row case import; medians and ratios from one run.
+# the 1,000,000-row case import and the live source (first load of 1M cases, refreshes of 1,000
+# changes; bench/db_bench.py); medians and ratios from one run.
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/import_bench.py
+	$(PY) bench/db_bench.py
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(VENV)/bin/lint-imports

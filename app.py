@@ -359,6 +359,7 @@ def main() -> None:
                 ),
                 icon=":material/history:",
             )
+    state.live_banner()
     try:
         page.run()
     except Exception:  # a page bug must not put a traceback in front of a district leader

@@ -1,4 +1,4 @@
-"""GridPulse command line: ``python -m data_layer {demo,kpis,check} --help``.
+"""GridPulse command line: ``python -m data_layer {demo,kpis,check,import,simulate,db} --help``.
 
 The CLI is the contract that other tools and the benchmark use; ``kpis`` prints exactly the
 figures the pages show for the same filter.
@@ -139,6 +139,8 @@ def scope_from_args(args: argparse.Namespace) -> Scope:
     from data_layer.auth.roles import scope_for
     from data_layer.auth.users import UserStore
 
+    if getattr(args, "data", None) is None:
+        raise DataError("--user needs --data: accounts live in the data directory")
     user = UserStore(args.data).users().get(args.user) or demo_users(args.data).get(args.user)
     if user is None:
         raise DataError(
@@ -147,8 +149,34 @@ def scope_from_args(args: argparse.Namespace) -> Scope:
     return scope_for(user)
 
 
+def add_source_args(parser: argparse.ArgumentParser, *, data_help: str = "data directory") -> None:
+    """``--data DIR`` or ``--db URL`` (the live PostgreSQL source, docs/live-source.md)."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--data", type=Path, help=data_help)
+    where.add_argument(
+        "--db", metavar="URL", help="PostgreSQL database instead: postgresql://user@host:port/db"
+    )
+
+
+def open_source(args: argparse.Namespace):
+    """The Dataset named by ``--data`` or ``--db``."""
+    if args.db:
+        from data_layer.storage.postgres import read_dataset
+
+        return read_dataset(args.db)
+    return open_dataset(args.data)
+
+
+def source_name(args: argparse.Namespace) -> str:
+    if args.db:
+        from data_layer.storage.pg_conn import redact
+
+        return redact(args.db)
+    return str(args.data)
+
+
 def cmd_kpis(args: argparse.Namespace) -> int:
-    ds = open_dataset(args.data)
+    ds = open_source(args)
     flt = filter_from_args(args)
     window = flt.window()
     frame = figures.kpis(ds, flt, scope_from_args(args), by=args.by, window=window)
@@ -183,20 +211,23 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from data_layer.ingest.check import check_dataset
 
-    ds = open_dataset(args.data)
+    ds = open_source(args)
     problems = check_dataset(ds, geometry=not args.no_geometry)
     for problem in problems:
         print(f"- {problem}")
     rows = ", ".join(f"{t} {ds[t].height:,}" for t in ds.tables)
     if problems:
-        print(f"{len(problems)} problem(s) in {args.data} ({rows})")
+        print(f"{len(problems)} problem(s) in {source_name(args)} ({rows})")
         return 1
-    print(f"OK: {args.data} ({rows})")
+    print(f"OK: {source_name(args)} ({rows})")
     return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from data_layer.demo import simulate
+    if args.db:
+        from data_layer.demo import simulate_db as simulate
+    else:
+        from data_layer.demo import simulate
 
     def report(result: simulate.TickResult) -> None:
         print(
@@ -206,7 +237,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     try:
         simulate.run(
-            args.data,
+            args.db or args.data,
             per_minute=args.per_minute,
             interval_s=args.interval,
             ticks=args.ticks,
@@ -219,7 +250,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from data_layer.ingest import run_import
+    if args.db:  # the same import, validated the same way, written to the database
+        from data_layer.ingest.database import import_into_database as run_import
+    else:
+        from data_layer.ingest import run_import
     from data_layer.ingest.report import write_report_csv
 
     started = time.monotonic()
@@ -232,7 +266,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     bar = ProgressBar()
     try:
         results = run_import(
-            args.data,
+            args.db or args.data,
             cases=args.cases,
             boundaries=args.boundaries,
             level=args.level,
@@ -263,11 +297,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"report: {args.report}")
     imported = any(r.imported for r in results)
     if args.dry_run:
-        print(f"dry run: nothing written to {args.data} ({elapsed:.1f} s)")
+        print(f"dry run: nothing written to {source_name(args)} ({elapsed:.1f} s)")
     elif imported:
-        print(f"imported into {args.data} ({elapsed:.1f} s)")
+        print(f"imported into {source_name(args)} ({elapsed:.1f} s)")
     else:
-        print(f"nothing imported; {args.data} unchanged")
+        print(f"nothing imported; {source_name(args)} unchanged")
     return 0 if imported or args.dry_run else 1
 
 
@@ -304,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--to 2026-03-31 --as-of 2026-04-01T09:00 --by community --format json"
         ),
     )
-    kpis.add_argument("--data", required=True, type=Path, help="data directory")
+    add_source_args(kpis)
     kpis.add_argument(
         "--street", nargs="+", action="extend", metavar="CODE", help="street office code(s)"
     )
@@ -371,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="example: python -m data_layer simulate --data data --per-minute 12",
     )
-    sim.add_argument("--data", required=True, type=Path, help="data directory")
+    add_source_args(sim)
     sim.add_argument(
         "--per-minute", type=float, default=6.0, help="new cases per minute (default 6)"
     )
@@ -393,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate a data directory: schema, keys, references, code nesting, values, time order and boundary nesting (gaps, overlaps). Exit 1 on problems.",
         epilog="example: python -m data_layer check --data data",
     )
-    check.add_argument("--data", required=True, type=Path, help="data directory")
+    add_source_args(check)
     check.add_argument("--no-geometry", action="store_true", help="skip the boundary checks")
     check.set_defaults(func=cmd_check)
 
@@ -412,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--crs gcj02 --cases 案件导出.xlsx --report report.csv --dry-run"
         ),
     )
-    imp.add_argument("--data", required=True, type=Path, help="data directory (created if missing)")
+    add_source_args(imp, data_help="data directory (created if missing)")
     imp.add_argument("--cases", type=Path, help="cases: .csv (UTF-8/GBK), .xlsx or Open311 .json")
     imp.add_argument(
         "--boundaries", type=Path, help="boundaries: .geojson, .zip (Shapefile), .shp or .gpkg"
@@ -433,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(func=cmd_import)
     add_users_parser(sub)
+    add_db_parser(sub)
     return parser
 
 
@@ -594,6 +629,97 @@ def add_users_parser(sub) -> None:
     grant.add_argument(
         "--revoke", action="append", choices=sorted(RIGHTS), help="take a right away"
     )
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from data_layer.storage import migrate, pg_admin
+
+    if args.db_command == "init":
+        applied = migrate.migrate(args.db)
+        print(f"applied {', '.join(applied)}" if applied else "schema is up to date")
+        return 0
+    if args.db_command == "load":
+        started = time.monotonic()
+        counts = pg_admin.load(args.db, args.data, if_empty=args.if_empty)
+        if counts is None:
+            print("the database already has data: nothing loaded (--if-empty)")
+            return 0
+        rows = ", ".join(f"{table} {n:,}" for table, n in counts.items())
+        print(f"loaded {args.data} in {time.monotonic() - started:.1f} s: {rows}")
+        return 0
+    for line in pg_admin.status(args.db).lines():
+        print(line)
+    return 0
+
+
+def cmd_db_local(args: argparse.Namespace) -> int:
+    from data_layer.storage.pg_local import LocalServerError, local_server
+
+    try:
+        server = local_server(args.dir)
+        if args.stop:
+            server.stop()
+            print(f"stopped the server in {args.dir}")
+            return 0
+        server.init()
+        server.start(port=args.port)
+    except LocalServerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(server.url())
+    return 0
+
+
+def add_db_parser(sub) -> None:
+    db = sub.add_parser(
+        "db",
+        help="the live PostgreSQL/PostGIS source: init, load, status, local server",
+        description=(
+            "Set up the live source (docs/live-source.md): create or migrate its schema, copy a "
+            "data directory in, show what it holds, or run a local PostgreSQL for trying it."
+        ),
+        epilog=(
+            "example: python -m data_layer db init --db postgresql://gridpulse@127.0.0.1:5432/gridpulse"
+        ),
+    )
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    url_help = "database: postgresql://user@host:port/dbname"
+    init = db_sub.add_parser(
+        "init",
+        help="create or migrate the schema (safe to repeat)",
+        description="Apply the schema migrations the database has not had yet, in one transaction.",
+    )
+    init.add_argument("--db", required=True, metavar="URL", help=url_help)
+    load = db_sub.add_parser(
+        "load",
+        help="copy a data directory into the database (one transaction)",
+        description="Replace every table with a data directory's (COPY), in one transaction.",
+    )
+    load.add_argument("--data", required=True, type=Path, help="data directory to copy")
+    load.add_argument("--db", required=True, metavar="URL", help=url_help)
+    load.add_argument(
+        "--if-empty", action="store_true", help="load only into a database with no rows yet"
+    )
+    status = db_sub.add_parser(
+        "status",
+        help="schema version, row counts and the last refresh",
+        description="Show the schema version, rows and change counters per table, and the last writes.",
+    )
+    status.add_argument("--db", required=True, metavar="URL", help=url_help)
+    for command in (init, load, status):
+        command.set_defaults(func=cmd_db)
+    local = db_sub.add_parser(
+        "local",
+        help="start (or --stop) a local PostgreSQL + PostGIS in a folder; prints its URL",
+        description=(
+            "initdb into DIR (once), start the server on 127.0.0.1 and a free port, create the "
+            "gridpulse database with PostGIS, and print its URL (make run-db uses it)."
+        ),
+    )
+    local.add_argument("--dir", required=True, type=Path, help="folder for the cluster")
+    local.add_argument("--port", type=int, help="port (default: a free one)")
+    local.add_argument("--stop", action="store_true", help="stop the server instead")
+    local.set_defaults(func=cmd_db_local)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -179,3 +179,49 @@ def _number(name: str, default: float) -> float:
         return float(os.environ.get(name, default))
     except ValueError:
         return default
+
+
+# -- the live source: PostgreSQL + PostGIS (data_layer/storage/postgres.py, docs/live-source.md) --
+
+DEFAULT_DB_POLL_SECONDS = 5.0
+DEFAULT_DB_LOOKBACK_SECONDS = 300.0
+DEFAULT_DB_RETRY_SECONDS = 5.0
+DEFAULT_DB_RETRY_MAX_SECONDS = 300.0
+
+
+def database_url() -> str | None:
+    """``$GRIDPULSE_DATABASE_URL`` (``postgresql://user@host:port/db``): when set, the app reads
+    the live PostgreSQL source instead of the data directory."""
+    return os.environ.get("GRIDPULSE_DATABASE_URL") or None
+
+
+@dataclass(frozen=True)
+class LiveRefresh:
+    """How the live source pulls changed cases and retries after an outage."""
+
+    poll_seconds: float  # the shortest time between two pulls (viewers in between share one)
+    lookback_seconds: float  # re-read cases updated this long before the watermark (late commits)
+    retry_seconds: float  # first wait after a failed refresh; doubles on each failure
+    retry_max_seconds: float  # the longest wait between two attempts
+
+
+def live_refresh() -> LiveRefresh:
+    """``$GRIDPULSE_DB_POLL_SECONDS`` (default 5), ``$GRIDPULSE_DB_LOOKBACK_SECONDS`` (300),
+    ``$GRIDPULSE_DB_RETRY_SECONDS`` (5) and ``$GRIDPULSE_DB_RETRY_MAX_SECONDS`` (300)."""
+    return LiveRefresh(
+        poll_seconds=max(0.0, _number("GRIDPULSE_DB_POLL_SECONDS", DEFAULT_DB_POLL_SECONDS)),
+        lookback_seconds=max(
+            0.0, _number("GRIDPULSE_DB_LOOKBACK_SECONDS", DEFAULT_DB_LOOKBACK_SECONDS)
+        ),
+        retry_seconds=max(0.1, _number("GRIDPULSE_DB_RETRY_SECONDS", DEFAULT_DB_RETRY_SECONDS)),
+        retry_max_seconds=max(
+            0.1, _number("GRIDPULSE_DB_RETRY_MAX_SECONDS", DEFAULT_DB_RETRY_MAX_SECONDS)
+        ),
+    )
+
+
+def pg_bindir() -> Path | None:
+    """``$GRIDPULSE_PG_BIN``: where ``initdb`` and ``pg_ctl`` are, for the local server of
+    ``make run-db`` and the tests (default: Debian's /usr/lib/postgresql/<n>/bin or the PATH)."""
+    value = os.environ.get("GRIDPULSE_PG_BIN")
+    return Path(value) if value else None

@@ -8,6 +8,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fixtures_tiny import tiny_dataset, tiny_tables  # noqa: E402
+from pg import pg_empty_url, pg_server, pg_url  # noqa: E402, F401 - the tests' PostgreSQL
 
 from data_layer.storage.source import write_tables  # noqa: E402
 

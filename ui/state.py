@@ -70,10 +70,34 @@ def _load_dataset(data_dir: str, version: tuple) -> Dataset:
     return open_dataset(data_dir)
 
 
+@st.cache_resource(show_spinner=False)
+def _live_source(url: str):
+    from data_layer.storage.live import LiveSource  # ADBC loads only for the live source
+
+    return LiveSource(url)
+
+
 def dataset() -> Dataset:
-    """The current dataset; re-read once (for everybody) when a table file changes."""
+    """The current dataset: the live database's working set when ``GRIDPULSE_DATABASE_URL`` is
+    set (pulled again every few seconds), else the data directory, re-read once (for everybody)
+    when a table file changes."""
+    url = settings.database_url()
+    if url:
+        return _live_source(url).dataset()
     data_dir = settings.data_dir()
     return _load_dataset(str(data_dir), signature(data_dir))
+
+
+def live_banner() -> None:
+    """While the live database cannot be read: a warning saying how old the data shown is."""
+    url = settings.database_url()
+    status = _live_source(url).status() if url else None
+    if status is not None and status.stale:
+        from ui.i18n import t  # ui.i18n imports this module
+
+        read_at = status.read_at.astimezone(settings.TIMEZONE)
+        minutes = int(status.age().total_seconds() // 60)
+        st.warning(t("live.stale", minutes=minutes, time=f"{read_at:%H:%M:%S}"), icon="⚠️")
 
 
 def live_now() -> dt.datetime:
