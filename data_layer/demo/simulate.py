@@ -228,10 +228,27 @@ def run(
     """Run ``ticks`` steps (forever when None), ``interval_s`` apart. Returns steps done."""
     open_dataset(data_dir)  # fail early, with the usual clear message, on a bad directory
     rng = np.random.default_rng(seed)
+    return run_steps(
+        lambda: tick(data_dir, per_minute=per_minute, interval_s=interval_s, rng=rng),
+        interval_s=interval_s,
+        ticks=ticks,
+        report=report,
+    )
+
+
+def run_steps(
+    step: Callable[[], TickResult],
+    *,
+    interval_s: float,
+    ticks: int | None,
+    report: Callable[[TickResult], None] | None,
+) -> int:
+    """Call ``step`` ``ticks`` times (forever when None), ``interval_s`` apart; the loop of
+    both simulators (data directory and database). Returns steps done."""
     done = 0
     while ticks is None or done < ticks:
         started = time.monotonic()
-        result = tick(data_dir, per_minute=per_minute, interval_s=interval_s, rng=rng)
+        result = step()
         done += 1
         if report:
             report(result)

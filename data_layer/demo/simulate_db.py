@@ -9,13 +9,12 @@ is how the live reader's watermark finds them (docs/live-source.md).
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 import numpy as np
 import polars as pl
 
-from data_layer.demo.simulate import TickResult, advance, new_cases
+from data_layer.demo.simulate import TickResult, advance, new_cases, run_steps
 from data_layer.domain import schema
 from data_layer.domain.filters import now_local
 from data_layer.storage import migrate, pg_write
@@ -83,14 +82,9 @@ def run(
     with transaction(url) as conn:  # fail early, with the usual clear message
         migrate.require_current(conn)
     rng = np.random.default_rng(seed)
-    done = 0
-    while ticks is None or done < ticks:
-        started = time.monotonic()
-        result = tick(url, per_minute=per_minute, interval_s=interval_s, rng=rng)
-        done += 1
-        if report:
-            report(result)
-        if ticks is not None and done >= ticks:
-            break
-        time.sleep(max(0.0, interval_s - (time.monotonic() - started)))
-    return done
+    return run_steps(
+        lambda: tick(url, per_minute=per_minute, interval_s=interval_s, rng=rng),
+        interval_s=interval_s,
+        ticks=ticks,
+        report=report,
+    )
