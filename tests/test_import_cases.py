@@ -15,6 +15,7 @@ import pytest
 from fixtures_tiny import C1, C2, G1, G2, G3, S1
 
 from data_layer.cli import main as cli_main
+from data_layer.domain.filters import now_local
 from data_layer.ingest import Mapping, run_import
 from data_layer.ingest.check import check_dataset
 from data_layer.ingest.preview import preview
@@ -472,3 +473,24 @@ def test_cli_import_dry_run_and_report(tiny_dir, tmp_path, capsys):
     assert "read 3 = 导入 imported 2 + 拒绝 rejected 1" in out and "dry run" in out
     rows = pl.read_csv(report)
     assert rows["row"].to_list() == [4] and rows["reason"].to_list() == ["impossible"]
+
+
+def test_a_case_reported_an_hour_ago_in_shanghai_is_not_future_on_a_utc_server(
+    tiny_dir, tmp_path, monkeypatch
+):
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        an_hour_ago = now_local() - dt.timedelta(hours=1)  # 7 h ahead of the server's clock
+        row = good_rows(1, prefix="U")[0]
+        row[4] = f"{an_hour_ago:%Y-%m-%d %H:%M}"
+        row[5] = row[6] = ""
+        row[7] = "处置中"
+        src = write_csv(tmp_path / "utc.csv", [row])
+        r = one(run_import(tiny_dir, cases=src))  # no injected now: the importer's own clock
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert (r.imported, r.rejected) == (1, 0), r.report

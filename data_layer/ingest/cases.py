@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from data_layer.domain import schema
+from data_layer.domain.filters import now_local
 from data_layer.ingest import values as V
 from data_layer.ingest.case_rules import (
     EVENT_TIMES,
@@ -82,7 +83,9 @@ class CaseBatcher:
         self.crs = crs
         self.open311 = open311
         self.default_source = default_source or ("hotline_12345" if open311 else None)
-        self.now = now or dt.datetime.now()
+        # the data's clock (Asia/Shanghai), not the server's: on a UTC server the last 8 h
+        # of cases would otherwise be 'in the future'
+        self.now = now or now_local()
         self.sla = load_sla_hours()
         vals = mapping.values
         self.lookup_category = V.word_lookup(
