@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from data_layer import demo
+from data_layer.storage.origin import mark_demo
 from data_layer.storage.source import open_dataset, write_tables
 
 pytestmark = pytest.mark.browser
@@ -54,6 +55,8 @@ def hostile_district(tmp_path_factory) -> Path:
         tables[table] = tables[table].with_columns(pl.Series("name", names))
     out = tmp_path_factory.mktemp("hostile")
     write_tables(out, tables)
+    # still the generated district (names aside), so its demo accounts sign the tests in
+    mark_demo(out, scale="tiny", seed=11, anchor=dt.date(2026, 6, 30))
     return out
 
 
@@ -125,7 +128,7 @@ def hover_tooltip(op) -> str:
 
 def test_overview_map_tooltip_shows_names_as_text(server, offline_page, hostile_district):
     op = offline_page
-    op.goto_app(server.base_url, f"?{FROZEN}")
+    op.sign_in(server.base_url, f"?{FROZEN}")
     painted(op, "community:closure_rate")
     text = hover_tooltip(op)
     assert_not_pwned(op)
@@ -142,7 +145,7 @@ def test_overview_map_tooltip_shows_names_as_text(server, offline_page, hostile_
 def test_map_page_breadcrumb_caption_and_tooltip_show_names_as_text(server, offline_page, first):
     op = offline_page
     codes = f"street={first['street']}&community={first['community']}&grid={first['grid']}"
-    op.goto_app(server.base_url, f"map?level=grid&{codes}&{FROZEN}")
+    op.sign_in(server.base_url, f"map?level=grid&{codes}&{FROZEN}")
     painted(op, "grid:closure_rate")
     for key in ("street_name", "community_name", "grid_name"):  # the breadcrumb
         op.page.get_by_text(first[key], exact=True).first.wait_for(timeout=30_000)
@@ -160,7 +163,7 @@ def test_a_markdown_grid_link_shows_as_text(server, offline_page):
     """Shown as the text it is, or dropped from the URL (a page that keeps only known grids)
     and not shown; never as a link or an image."""
     op = offline_page
-    op.goto_app(server.base_url, f"map?grid={quote(MARKDOWN_LINK)}&{FROZEN}")
+    op.sign_in(server.base_url, f"map?grid={quote(MARKDOWN_LINK)}&{FROZEN}")
     painted(op, "community:closure_rate")  # the page has run to its end
     if op.page.get_by_text("已选网格").count():
         caption = f"已选网格：{MARKDOWN_LINK}（{MARKDOWN_LINK}）"
@@ -175,7 +178,7 @@ def test_a_markdown_grid_link_shows_as_text(server, offline_page):
 
 def test_ranking_chart_and_briefing_show_names_as_text(server, offline_page, first):
     op = offline_page
-    op.goto_app(server.base_url, f"ranking?rank_level=community&{FROZEN}")
+    op.sign_in(server.base_url, f"ranking?rank_level=community&{FROZEN}")
     ticks = op.page.locator(".js-plotly-plot .ytick text")
     ticks.first.wait_for(timeout=60_000)
     labels = ticks.all_text_contents()
@@ -184,12 +187,12 @@ def test_ranking_chart_and_briefing_show_names_as_text(server, offline_page, fir
     assert_not_pwned(op)
     meeting = "mt_period=month&mt_month=2026-06&mt_as_of=2026-06-30T18:00&present=1"
     # the coverage slide: tables of grids without a full-time worker or a party organisation
-    op.goto_app(server.base_url, f"meeting?{meeting}&slide=5")
+    op.sign_in(server.base_url, f"meeting?{meeting}&slide=5")
     table = op.page.locator('[data-testid="stTable"]').first
     table.wait_for(timeout=60_000)
     assert "".join(PAYLOADS) in table.inner_text()
     assert_not_pwned(op)
-    op.goto_app(server.base_url, f"meeting?{meeting}&mt_street={first['street']}&slide=7")
+    op.sign_in(server.base_url, f"meeting?{meeting}&mt_street={first['street']}&slide=7")
     op.page.get_by_text(f"统计范围：{first['street_name']}").first.wait_for(timeout=60_000)
     op.page.locator('[data-testid="stTable"]').first.wait_for(timeout=60_000)
     op.screenshot("hostile-briefing-notes")
