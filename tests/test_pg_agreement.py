@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from app_session import sign_in
 from fixtures_tiny import AS_OF, S1
 from streamlit.testing.v1 import AppTest
 
@@ -29,6 +30,7 @@ def rendered(monkeypatch, page: str, *, data_dir: Path, db: str | None) -> dict:
     else:
         monkeypatch.delenv("GRIDPULSE_DATABASE_URL", raising=False)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    sign_in(at, data_dir)  # accounts live in the data directory, whatever the source
     for key, value in MARCH.items():
         at.query_params[key] = value
     if page != "overview":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from app_session import sign_in
 from fixtures_tiny import AS_OF, S1, tiny_tables
 from streamlit.testing.v1 import AppTest
 
@@ -201,12 +202,14 @@ def test_the_app_shows_the_stale_banner_in_an_outage_and_drops_it_after(
         "street": S1,
     }
     at = AppTest.from_file(ROOT_APP, default_timeout=60)
+    sign_in(at, tiny_dir)
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
     assert not at.exception and not at.error and not at.warning
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["办结率"] == f"{4 / 7 * 100:.1f}%"
+    # S1 in March: 4 closed of 6 due (the seventh registered case is not yet due at as_of)
+    assert metrics["办结率"] == f"{4 / 6 * 100:.1f}%"
     port = pg_server.port
     pg_server.stop(mode="immediate")
     try:

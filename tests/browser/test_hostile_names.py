@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import polars as pl
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from data_layer import demo
 from data_layer.storage.origin import mark_demo
@@ -116,13 +117,20 @@ def painted(op, name: str) -> None:
 def hover_tooltip(op) -> str:
     """Move the mouse over the middle of the map; the text of the tooltip that opens."""
     frame = op.page.locator(MAP_IFRAME)
-    frame.scroll_into_view_if_needed()
-    box = frame.bounding_box()
-    x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
-    op.page.mouse.move(x - 8, y - 8)
-    op.page.mouse.move(x, y, steps=4)
     tooltip = op.page.frame_locator(MAP_IFRAME).locator(".leaflet-tooltip")
-    tooltip.first.wait_for(timeout=30_000)
+    # a rerun right after the page settles may redraw the map under the mouse: hover again
+    for attempt in range(6):
+        frame.scroll_into_view_if_needed()
+        box = frame.bounding_box()
+        x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
+        op.page.mouse.move(x - 40, y - 40)
+        op.page.mouse.move(x + attempt, y, steps=4)
+        try:
+            tooltip.first.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    tooltip.first.wait_for(timeout=5_000)
     return tooltip.first.inner_text()
 
 
