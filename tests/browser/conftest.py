@@ -253,3 +253,25 @@ def offline_page(
             with contextlib.suppress(Exception):
                 op.screenshot(f"FAILED-{op.name}")
         context.close()
+
+
+# -- the generated tiny district, served by the real app (map, meeting and sign-in tests) ------
+
+
+@pytest.fixture(scope="module")
+def tiny_district(tmp_path_factory) -> Path:
+    """The demo generator's tiny district (with its demo accounts), frozen on 2026-06-30."""
+    import datetime as dt
+
+    from data_layer import demo
+
+    out = tmp_path_factory.mktemp("district")
+    demo.generate(out=out, scale="tiny", seed=11, anchor=dt.date(2026, 6, 30))
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(streamlit_server_factory, tiny_district):
+    """app.py over ``tiny_district``; a module with its own data overrides this fixture."""
+    app = Path(__file__).resolve().parents[2] / "app.py"
+    return streamlit_server_factory(app, env={"GRIDPULSE_DATA": str(tiny_district)})

@@ -6,12 +6,9 @@ every request to a host other than localhost is blocked by the harness.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
-
-from data_layer import demo
 
 pytestmark = pytest.mark.browser
 
@@ -22,18 +19,6 @@ FROZEN = "as_of=2026-06-30T18:00:00&period=this_year"
 # Streamlit's front end probes the page path for its health/host-config endpoints before it
 # falls back to the root (e.g. GET /map/_stcore/health → 404); that is Streamlit, not us.
 STREAMLIT_PROBES = ("/_stcore/health", "/_stcore/host-config")
-
-
-@pytest.fixture(scope="module")
-def tiny_district(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("district")
-    demo.generate(out=out, scale="tiny", seed=11, anchor=dt.date(2026, 6, 30))
-    return out
-
-
-@pytest.fixture(scope="module")
-def server(streamlit_server_factory, tiny_district):
-    return streamlit_server_factory(APP, env={"GRIDPULSE_DATA": str(tiny_district)})
 
 
 def real_http_errors(op) -> list[str]:

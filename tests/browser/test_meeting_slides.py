@@ -3,12 +3,9 @@ of every slide (tests/artifacts/meeting-slide-N.png), Esc leaves."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
-
-from data_layer import demo
 
 pytestmark = pytest.mark.browser
 
@@ -25,18 +22,6 @@ TITLES = [
     "志愿服务与微心愿",
     "数据说明",
 ]
-
-
-@pytest.fixture(scope="module")
-def tiny_district(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("district")
-    demo.generate(out=out, scale="tiny", seed=11, anchor=dt.date(2026, 6, 30))
-    return out
-
-
-@pytest.fixture(scope="module")
-def server(streamlit_server_factory, tiny_district):
-    return streamlit_server_factory(APP, env={"GRIDPULSE_DATA": str(tiny_district)})
 
 
 def real_errors(op) -> list[str]:

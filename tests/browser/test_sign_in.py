@@ -4,14 +4,12 @@ one click on the demo street account, the Overview of that street only (the figu
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from data_layer import demo
 from data_layer.auth.demo import demo_logins, demo_users
 from data_layer.cli import main as cli_main
 from data_layer.domain.formatting import format_value
@@ -23,18 +21,6 @@ APP = ROOT / "app.py"
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 FROZEN = "as_of=2026-06-30T18:00:00&period=this_year"
 STREAMLIT_PROBES = ("/_stcore/health", "/_stcore/host-config")
-
-
-@pytest.fixture(scope="module")
-def tiny_district(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("district")
-    demo.generate(out=out, scale="tiny", seed=11, anchor=dt.date(2026, 6, 30))
-    return out
-
-
-@pytest.fixture(scope="module")
-def server(streamlit_server_factory, tiny_district):
-    return streamlit_server_factory(APP, env={"GRIDPULSE_DATA": str(tiny_district)})
 
 
 def cli_reported(data: Path, capsys) -> int:
