@@ -7,7 +7,7 @@ SCALE ?= district
 PORT ?= 8501
 export GRIDPULSE_DATA ?= $(DATA)
 
-.PHONY: run run-db test demo check bench lint clean-data
+.PHONY: run dev run-db test demo check bench lint clean-data
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ $(DATA)/grids.parquet: | $(VENV)/.installed
 # Streamlit's upload limit comes from the one setting, GRIDPULSE_UPLOAD_MAX_MB (docs/import.md).
 run: $(VENV)/.installed $(DATA)/grids.parquet
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.maxUploadSize \
+		"$$($(PY) -c 'from data_layer import settings; print(settings.upload_max_mb())')"
+
+# For developing: `make run` with source watching back on (.streamlit/config.toml turns it off
+# for production: the watcher costs every script run of every viewer), rerun on save.
+dev: $(VENV)/.installed $(DATA)/grids.parquet
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.fileWatcherType auto \
+		--server.runOnSave true --server.maxUploadSize \
 		"$$($(PY) -c 'from data_layer import settings; print(settings.upload_max_mb())')"
 
 # The live source (docs/live-source.md): a local PostgreSQL + PostGIS in $(PGDIR) (initdb once,
