@@ -7,7 +7,7 @@ SCALE ?= district
 PORT ?= 8501
 export GRIDPULSE_DATA ?= $(DATA)
 
-.PHONY: run dev run-db test demo check bench lint clean-data
+.PHONY: run dev run-db test demo check bench viewers soak lint clean-data
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,17 @@ bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/import_bench.py
 	$(PY) bench/db_bench.py
+	$(PY) bench/viewers.py --scale all
+
+# Server CPU per view and 10 concurrent viewers of the real app (district; the province too
+# when bench/data-province exists), and the soak: live refresh every 10 s while simulate
+# writes 60 cases a minute (SOAK_MINUTES=3 for a quick one). bench/README.md, issue #16.
+viewers: $(VENV)/.installed
+	$(PY) bench/viewers.py --scale all
+
+SOAK_MINUTES ?= 30
+soak: $(VENV)/.installed
+	$(PY) bench/soak.py --minutes $(SOAK_MINUTES)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(VENV)/bin/lint-imports
