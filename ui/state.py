@@ -181,7 +181,14 @@ def window(flt: Filter) -> Window:
     return flt.window(now=live_now())
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+# Results keyed by the data version are dead once a new version comes (a live feed writes
+# one every few seconds): they expire after LIVE_TTL instead of piling up to max_entries
+# (the soak's RSS grew with them, issue #16). Live figures are recomputed every minute
+# anyway (as_of moves on); a frozen view recomputes once per LIVE_TTL.
+LIVE_TTL = dt.timedelta(minutes=10)
+
+
+@st.cache_data(show_spinner=False, max_entries=512, ttl=LIVE_TTL)
 def _kpis(version: tuple, flt: Filter, scope_: Scope, by: str | None, win: Window) -> pl.DataFrame:
     with working("spinner.figures"):
         return figures.kpis(dataset(), flt, scope_, by=by, window=win)
@@ -256,7 +263,7 @@ def request_areas(*, streets: tuple[str, ...], communities: tuple[str, ...]) -> 
     st.rerun(scope="app")
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=256, ttl=LIVE_TTL)
 def _case_points(
     version: tuple, flt: Filter, scope_: Scope, win: Window, since: dt.datetime | None
 ) -> pl.DataFrame:
@@ -268,7 +275,7 @@ def case_points(flt: Filter, *, win: Window, since: dt.datetime | None) -> pl.Da
     return _case_points(dataset().version, flt, scope(), win, since)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, ttl=LIVE_TTL)
 def _area_counts(version: tuple, flt: Filter, scope_: Scope) -> dict[str, int]:
     ds = dataset()
     return {
