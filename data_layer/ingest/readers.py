@@ -17,6 +17,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import sys
 import zipfile
@@ -249,6 +250,18 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
+@dataclass
+class _CsvHead:
+    """The first records of a CSV file, read through the Python csv reader."""
+
+    raw: io.BufferedReader  # the open file (the batches close it)
+    reader: Iterator[list[str]]  # the csv reader over the file's lines
+    records: Iterator[tuple[int, list | None, str | None]]  # (line, record | None, error)
+    delimiter: str
+    scanned: list[tuple[int, list]]  # (line, cells) of the first non-blank records
+    triples: list[tuple[int, list | None, str | None]]  # the same, as records
+
+
 def read_csv(
     path: Path,
     *,
@@ -258,50 +271,55 @@ def read_csv(
     scratch: Path | None = None,
     fast: bool = True,
 ) -> Table:
+    """Detect the encoding, read the first records, pick the header; then polars' fast
+    reader when the file allows it (``_polars_batches``), else the careful Python reader."""
     enc = detect_encoding(path, encoding)
+    head = _read_head(path, enc)
+    h = _pick_header(head.scanned, header_row)
+    headers = _dedupe(head.scanned[h][1])
+    line = head.scanned[h][0]
+    table = Table(
+        headers=headers,
+        batches=iter(()),
+        format="csv",
+        encoding=enc,
+        header_row=line,
+        size=path.stat().st_size,
+    )
+    clean = not any(err for _, _, err in head.triples)
+    polars_read = None
+    if fast and scratch is not None and clean:
+        polars_read = _polars_batches(path, enc, line, headers, head.delimiter, batch_rows, scratch)
+    if polars_read is not None:
+        head.raw.close()
+        table.batches, table.total_rows = polars_read
+        return table
+    table.batches = _careful_batches(head, head.triples[h + 1 :], len(headers), enc, batch_rows)
+    table.batches = _named(table.batches, headers)
+    raw = head.raw
+    table.position = lambda: raw.tell() if not raw.closed else table.size
+    return table
+
+
+def _read_head(path: Path, enc: str) -> _CsvHead:
+    """Open the file, sniff the delimiter on the first lines and parse the first
+    ``HEADER_SCAN`` records (the header is among them); the record stream goes on from there."""
     raw = open(path, "rb")  # noqa: SIM115 - closed by the batch generator
     text = io.TextIOWrapper(raw, encoding=enc, newline="", errors="strict")
-
-    def lines() -> Iterator[str]:
-        for line in text:
-            yield line.replace("\x00", "") if "\x00" in line else line
-
-    src = lines()
-    head_lines: list[str] = []
-    for line in src:
-        head_lines.append(line)
-        if len(head_lines) >= HEADER_SCAN:
-            break
+    src = (line.replace("\x00", "") if "\x00" in line else line for line in text)
+    try:
+        head_lines = list(itertools.islice(src, HEADER_SCAN))
+    except UnicodeDecodeError as exc:
+        raw.close()
+        raise DataError(f"文件编码错误 / encoding error ({enc}): {exc}") from exc
     first = next((ln for ln in head_lines if ln.strip()), "")
     delimiter = _sniff_delimiter(first)
-
-    # parse the first lines to find the header, then continue on the same line stream
-    chained = _chain(head_lines, src)
-    reader = csv.reader(chained, delimiter=delimiter)
-    state = {"prev": 0}
+    reader = csv.reader(itertools.chain(head_lines, src), delimiter=delimiter)
+    records = _records(reader)
     scanned: list[tuple[int, list]] = []
     triples: list[tuple[int, list | None, str | None]] = []
-
-    def records() -> Iterator[tuple[int, list | None, str | None]]:
-        while True:
-            try:
-                rec = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                start = state["prev"] + 1
-                state["prev"] = reader.line_num
-                yield start, None, f"CSV 格式错误 / malformed CSV: {exc}"
-                continue
-            start = state["prev"] + 1
-            state["prev"] = reader.line_num
-            if not rec or all(not c.strip() for c in rec):
-                continue  # blank line: not a row
-            yield start, rec, None
-
-    it = records()
     try:
-        for num, rec, err in it:
+        for num, rec, err in records:
             scanned.append((num, rec if rec is not None else []))
             triples.append((num, rec, err))
             if len(scanned) >= HEADER_SCAN or reader.line_num >= len(head_lines):
@@ -312,74 +330,73 @@ def read_csv(
     if not scanned:
         raw.close()
         raise DataError(f"文件中没有数据 / the file has no rows: {path.name}")
-    h = _pick_header(scanned, header_row)
-    headers = _dedupe(scanned[h][1])
-    pending = triples[h + 1 :]
-    n = len(headers)
-    fast = None
-    if fast and scratch is not None and not any(err for _, _, err in triples):
-        fast = _polars_batches(path, enc, scanned[h][0], headers, delimiter, batch_rows, scratch)
-    if fast is not None:
-        raw.close()
-        size = path.stat().st_size
-        return Table(
-            headers=headers,
-            batches=fast[0],
-            format="csv",
-            encoding=enc,
-            header_row=scanned[h][0],
-            size=size,
-            total_rows=fast[1],
-        )
+    return _CsvHead(raw, reader, records, delimiter, scanned, triples)
 
-    def batches() -> Iterator[pl.DataFrame]:
-        rows: list[list] = []
-        numbers: list[int] = []
-        errors: list[str | None] = []
 
-        def add(num: int, rec: list | None, err: str | None) -> None:
-            if rec is None:
-                rec, err = [None] * n, err
-            elif len(rec) > n and any(c.strip() for c in rec[n:]):
-                err = f"字段数 {len(rec)} 多于表头 {n} 列 / {len(rec)} fields, header has {n}"
-                rec = rec[:n]
-            elif len(rec) != n:
-                rec = (rec + [None] * n)[:n]
-            rows.append(rec)
+def _records(reader) -> Iterator[tuple[int, list | None, str | None]]:
+    """(first line, record, None) per non-blank record; (first line, None, error) for a
+    record the csv module refuses."""
+    prev = 0
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            start, prev = prev + 1, reader.line_num
+            yield start, None, f"CSV 格式错误 / malformed CSV: {exc}"
+            continue
+        start, prev = prev + 1, reader.line_num
+        if not rec or all(not c.strip() for c in rec):
+            continue  # blank line: not a row
+        yield start, rec, None
+
+
+def _fit_record(rec: list | None, err: str | None, n: int) -> tuple[list, str | None]:
+    """A record cut or padded to ``n`` fields; a value beyond the last header is an error."""
+    if rec is None:
+        return [None] * n, err
+    if len(rec) > n and any(c.strip() for c in rec[n:]):
+        return rec[:n], f"字段数 {len(rec)} 多于表头 {n} 列 / {len(rec)} fields, header has {n}"
+    if len(rec) != n:
+        return (rec + [None] * n)[:n], err
+    return rec, err
+
+
+def _careful_batches(
+    head: _CsvHead,
+    pending: list[tuple[int, list | None, str | None]],
+    n: int,
+    enc: str,
+    batch_rows: int,
+) -> Iterator[tuple[list[list], list[int], list[str | None]]]:
+    """The Python csv reader's records after the header, ``batch_rows`` at a time, as
+    (rows, row numbers, errors)."""
+    rows: list[list] = []
+    numbers: list[int] = []
+    errors: list[str | None] = []
+    try:
+        for num, rec, err in itertools.chain(pending, head.records):
+            cells, err = _fit_record(rec, err, n)
+            rows.append(cells)
             numbers.append(num)
             errors.append(err)
-
-        try:
-            for num, rec, err in pending:
-                add(num, rec, err)
-            for num, rec, err in it:
-                add(num, rec, err)
-                if len(rows) >= batch_rows:
-                    yield _frame(headers, rows, numbers, errors)
-                    rows, numbers, errors = [], [], []
-        except UnicodeDecodeError as exc:
-            raise DataError(
-                f"文件编码错误 / encoding error ({enc}) near line {reader.line_num + 1}: {exc.reason}"
-            ) from exc
-        finally:
-            raw.close()
-        if rows:
-            yield _frame(headers, rows, numbers, errors)
-
-    return Table(
-        headers=headers,
-        batches=batches(),
-        format="csv",
-        encoding=enc,
-        header_row=scanned[h][0],
-        size=path.stat().st_size,
-        position=lambda: raw.tell() if not raw.closed else path.stat().st_size,
-    )
+            if len(rows) >= batch_rows:
+                yield rows, numbers, errors
+                rows, numbers, errors = [], [], []
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"文件编码错误 / encoding error ({enc}) near line {head.reader.line_num + 1}: {exc.reason}"
+        ) from exc
+    finally:
+        head.raw.close()
+    if rows:
+        yield rows, numbers, errors
 
 
-def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
-    yield from first
-    yield from rest
+def _named(parts, headers: list[str]) -> Iterator[pl.DataFrame]:
+    for rows, numbers, errors in parts:
+        yield _frame(headers, rows, numbers, errors)
 
 
 # --------------------------------------------------------------------------------------------
