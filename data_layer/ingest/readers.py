@@ -429,10 +429,100 @@ def read_excel(
     sheet: str | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> Table:
+    """An .xlsx through calamine (``fastexcel``, the engine of ``polars.read_excel``): every
+    cell as text, row numbers as in the spreadsheet. A workbook calamine cannot open is read
+    once more with openpyxl (``read_excel_openpyxl``), which also says why it cannot."""
+    _check_workbook_file(path)
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(path)
+        cells = reader.load_sheet(
+            sheet if sheet else 0, header_row=None, skip_rows=0, dtypes="string"
+        ).to_polars()
+    except fastexcel.SheetNotFoundError as exc:
+        raise DataError(f"找不到工作表 / sheet not found: {sheet}") from exc
+    except Exception:  # noqa: BLE001 - calamine refused it: openpyxl tries, and says why
+        return read_excel_openpyxl(path, header_row=header_row, sheet=sheet, batch_rows=batch_rows)
+    return _sheet_table(path, _sheet_text(cells), header_row=header_row, batch_rows=batch_rows)
+
+
+def _check_workbook_file(path: Path) -> None:
     if path.stat().st_size == 0:
         raise DataError(f"文件为空 / the file is empty: {path.name}")
-    if zipfile.is_zipfile(path):  # an .xlsx is a zip: its limits hold before openpyxl unpacks it
+    if zipfile.is_zipfile(path):  # an .xlsx is a zip: its limits hold before a reader unpacks it
         check_zip_file(path, nested_allowed=True)  # a workbook may embed another
+
+
+def _sheet_text(cells: pl.DataFrame) -> pl.DataFrame:
+    """calamine's text of the cells as ``cell_text`` writes them: stripped, empty → null, a
+    time-only cell as its time (calamine dates it 1899-12-31)."""
+    cols = [f"c{i}" for i in range(cells.width)]
+    text = pl.all().str.strip_chars()
+    return cells.rename(dict(zip(cells.columns, cols, strict=True))).select(
+        pl.when(text != "")
+        .then(text.str.replace(r"^1899-12-3[01] (\d\d:\d\d:\d\d(?:\.\d+)?)$", "${1}"))
+        .name.keep()
+    )
+
+
+def _sheet_table(
+    path: Path, cells: pl.DataFrame, *, header_row: int | None, batch_rows: int
+) -> Table:
+    """The header among the first rows of a sheet of text cells, then the rows below it in
+    batches (blank rows skipped, a value right of the last header an error)."""
+    top = cells.head(HEADER_SCAN).rows()
+    scanned = [(i + 1, list(r)) for i, r in enumerate(top) if any(c is not None for c in r)]
+    if not scanned:
+        raise DataError(f"工作表为空 / the sheet is empty: {path.name}")
+    h = _pick_header(scanned, header_row)
+    header_cells = scanned[h][1]
+    while header_cells and header_cells[-1] is None:
+        header_cells = header_cells[:-1]
+    headers = _dedupe(header_cells)
+    n, first = len(headers), scanned[h][0]
+    inside, beyond = cells.columns[:n], cells.columns[n:]
+    body = cells.slice(first).with_columns(
+        pl.int_range(first + 1, first + 1 + pl.len(), dtype=pl.Int64).alias(ROW)
+    )
+    body = body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in cells.columns))
+    extra = pl.any_horizontal(pl.col(c).is_not_null() for c in beyond) if beyond else pl.lit(False)
+    body = body.select(
+        *(pl.col(c).alias(hd) for c, hd in zip(inside, headers, strict=True)),
+        pl.col(ROW),
+        pl.when(extra)
+        .then(pl.lit(EXCEL_BEYOND.format(n=n + 1)))
+        .otherwise(None)
+        .cast(pl.String)
+        .alias(ERROR),
+    )
+    del cells
+
+    def batches() -> Iterator[pl.DataFrame]:
+        yield from body.iter_slices(batch_rows)
+
+    return Table(
+        headers=headers,
+        batches=batches(),
+        format="xlsx",
+        header_row=first,
+        size=path.stat().st_size,
+        total_rows=body.height,
+    )
+
+
+EXCEL_BEYOND = "第 {n} 列之后还有数据，但没有表头 / values beyond the last header column"
+
+
+def read_excel_openpyxl(
+    path: Path,
+    *,
+    header_row: int | None = None,
+    sheet: str | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Table:
+    """The careful, slower reader (openpyxl, streamed): for a workbook calamine cannot open."""
+    _check_workbook_file(path)
     import openpyxl
 
     try:
@@ -475,9 +565,7 @@ def read_excel(
         def add(num: int, cells: list) -> None:
             err = None
             if len(cells) > n and any(c is not None for c in cells[n:]):
-                err = (
-                    f"第 {n + 1} 列之后还有数据，但没有表头 / values beyond the last header column"
-                )
+                err = EXCEL_BEYOND.format(n=n + 1)
             rows.append((list(cells) + [None] * n)[:n])
             numbers.append(num)
             errors.append(err)
