@@ -290,15 +290,17 @@ def _import_cases(
         first, dups = _first_of_each_id(accepted)
         problems = pl.concat(
             [pl.read_parquet(p) for p in sorted(parts.glob("p*.parquet"))]
-            + [_duplicate_report(dups, resolved)],
+            + [_duplicate_report(dups, resolved).with_columns(severity=pl.lit("rejected"))],
             how="vertical",
         )
-        result.report = (
-            problems.with_columns(pl.lit("rejected").alias("severity"))
-            .sort("row", "column")
-            .select(list(FULL_REPORT_COLUMNS))
+        rejected = problems.filter(pl.col("severity") == "rejected")["row"]
+        # a warning of a row rejected later (a duplicate id) is not listed
+        problems = problems.filter(
+            (pl.col("severity") == "rejected") | ~pl.col("row").is_in(rejected.implode())
         )
-        result.rejected = problems["row"].n_unique()
+        result.report = problems.sort("row", "column").select(list(FULL_REPORT_COLUMNS))
+        result.rejected = rejected.n_unique()
+        result.warned = problems.filter(pl.col("severity") == "warning")["row"].n_unique()
         result.imported = first.height
         _write_cases(accepted, first=first, dups=dups, work=work, result=result, progress=progress)
     finally:
@@ -320,7 +322,8 @@ def _open_mapped(
     if missing:
         raise DataError(
             f"缺少必填字段 / required fields not mapped: {'; '.join(missing)}. "
-            f"文件中的表头 / headers in the file: {', '.join(table.headers[:40])}. "
+            f"文件中的表头（{len(table.headers)} 个）/ the file's {len(table.headers)} headers: "
+            f"{', '.join(table.headers)}. "
             "请在映射文件 [columns] 中指定（导入页面可以生成映射文件）/ map them in a mapping file."
         )
     return table, resolved
