@@ -272,6 +272,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             level=args.level,
             mapping=args.mapping,
             crs=args.crs,
+            district=args.district,
             dry_run=args.dry_run,
             strict=args.strict,
             progress=progress,
@@ -459,6 +460,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--crs",
         help="coordinate system of the file(s): wgs84, cgcs2000, gcj02, bd09 or EPSG:NNNN "
         "(boundaries: overrides the file's; cases: default wgs84)",
+    )
+    imp.add_argument(
+        "--district",
+        help="name of the district the imported streets belong to (when the file has no "
+        "district attribute; or [options] district in the mapping file)",
     )
     imp.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
     imp.add_argument("--report", type=Path, help="write the row report (CSV, personal data masked)")

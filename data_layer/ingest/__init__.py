@@ -9,6 +9,7 @@ temporary folder and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import tempfile
@@ -82,13 +83,15 @@ def run_import(
     level: str | None = None,
     mapping: Mapping | Path | str | None = None,
     crs: str | None = None,
+    district: str | None = None,
     dry_run: bool = False,
     strict: bool = False,
     progress: Progress | None = None,
     now: dt.datetime | None = None,
     _fail_after_write: bool = False,
 ) -> list[ImportResult]:
-    """Import boundaries and/or cases into ``data_dir`` as one new version.
+    """Import boundaries and/or cases into ``data_dir`` as one new version (``district``: the
+    district name imported streets carry when the file has none).
 
     Boundaries are imported first, so cases are matched against the new grids. Nothing in
     ``data_dir`` changes on a dry run, on any exception, or when no row could be imported.
@@ -108,7 +111,9 @@ def run_import(
         boundaries=boundaries,
         level=level,
         crs=_normalized_crs(crs),
-        mapping=mapping if isinstance(mapping, Mapping) else Mapping.load(mapping),
+        mapping=_with_district(
+            mapping if isinstance(mapping, Mapping) else Mapping.load(mapping), district
+        ),
         strict=strict,
         progress=progress or _noop,
         now=now,
@@ -117,6 +122,13 @@ def run_import(
     if dry_run:
         return _dry_run(data_dir, job)
     return _new_version(data_dir, job, fail_after_write=_fail_after_write)
+
+
+def _with_district(mapping: Mapping, district: str | None) -> Mapping:
+    """``--district`` (the name imported streets carry) over the mapping's [options] district."""
+    if not district:
+        return mapping
+    return dataclasses.replace(mapping, options={**mapping.options, "district": district})
 
 
 def _normalized_crs(crs: str | None) -> str | None:
