@@ -113,11 +113,12 @@ def _mapping_editor(info: dict, base: Mapping) -> Mapping:
 def _show_result(results, *, dry_run: bool) -> None:
     st.subheader(t("import.result.dry") if dry_run else t("import.result.done"))
     for r in results:
-        a, b, c, d = st.columns(4)
+        a, b, c, d, e = st.columns(5)
         a.metric(t("import.read"), f"{r.read:,}")
         b.metric(t("import.imported"), f"{r.imported:,}")
         c.metric(t("import.rejected"), f"{r.rejected:,}")
         d.metric(t("import.updated"), f"{r.updated:,}")
+        e.metric(t("import.warned"), f"{r.warned:,}")
         counts = {
             "read": f"{r.read:,}",
             "imported": f"{r.imported:,}",
@@ -141,20 +142,23 @@ def _show_result(results, *, dry_run: bool) -> None:
                     "message": t("import.col.message"),
                 },
             )
-            st.markdown(f"**{t('import.rows')}**")
-            st.dataframe(
-                r.report.head(1000),
-                hide_index=True,
-                column_order=["row", "column", "value", "severity", "reason", "message"],
-                column_config={
-                    "row": t("import.col.row"),
-                    "column": t("import.map.column"),
-                    "value": t("import.col.value"),
-                    "severity": t("import.col.severity"),
-                    "reason": t("import.col.reason"),
-                    "message": t("import.col.message"),
-                },
-            )
+            for severity, title in (("rejected", "import.rows"), ("warning", "import.warnings")):
+                lines = r.problems(severity)
+                if lines.is_empty():
+                    continue
+                st.markdown(f"**{t(title)}**")
+                st.dataframe(
+                    lines.head(1000),
+                    hide_index=True,
+                    column_order=["row", "column", "value", "reason", "message"],
+                    column_config={
+                        "row": t("import.col.row"),
+                        "column": t("import.map.column"),
+                        "value": t("import.col.value"),
+                        "reason": t("import.col.reason"),
+                        "message": t("import.col.message"),
+                    },
+                )
             name = f"import-report-{r.kind.replace(':', '-')}.csv"
             st.download_button(
                 t("import.report.download"),

@@ -130,6 +130,10 @@ class ImportResult:
     def reconciled(self) -> bool:
         return self.read == self.imported + self.rejected
 
+    def problems(self, severity: str) -> pl.DataFrame:
+        """The report's lines of one severity: "rejected" (not imported) or "warning"."""
+        return self.report.filter(pl.col("severity") == severity)
+
     def reasons(self) -> pl.DataFrame:
         """Rejected problems counted by reason (a row may have several)."""
         if self.report.is_empty():
