@@ -311,7 +311,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="GridPulse 网格治理驾驶舱 — data tools: generate a demo district, print KPIs, check a data directory.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_demo_parser,
+        _add_kpis_parser,
+        _add_simulate_parser,
+        _add_check_parser,
+        _add_import_parser,
+        add_users_parser,
+        add_db_parser,
+    ):
+        add(sub)
+    return parser
 
+
+def _add_demo_parser(sub) -> None:
     from data_layer.demo.scales import SCALES
 
     scales = "; ".join(f"{name}: {info['description']}" for name, info in SCALES.items())
@@ -329,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
 
+
+def _add_kpis_parser(sub) -> None:
     kpis = sub.add_parser(
         "kpis",
         help="print every metric with numerator and denominator",
@@ -394,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--format", choices=["json", "csv"], default="json")
     kpis.set_defaults(func=cmd_kpis)
 
+
+def _add_simulate_parser(sub) -> None:
     sim = sub.add_parser(
         "simulate",
         help="keep reporting new cases and moving open ones through the loop (live demo)",
@@ -421,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     sim.set_defaults(func=cmd_simulate)
 
+
+def _add_check_parser(sub) -> None:
     check = sub.add_parser(
         "check",
         help="validate a data directory",
@@ -431,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-geometry", action="store_true", help="skip the boundary checks")
     check.set_defaults(func=cmd_check)
 
+
+def _add_import_parser(sub) -> None:
     imp = sub.add_parser(
         "import",
         help="import cases (Excel/CSV/Open311 JSON) and boundaries (GeoJSON/Shapefile/GeoPackage)",
@@ -466,9 +487,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="stop when the boundary checks find gaps/overlaps"
     )
     imp.set_defaults(func=cmd_import)
-    add_users_parser(sub)
-    add_db_parser(sub)
-    return parser
 
 
 def _read_password(args: argparse.Namespace) -> str:
