@@ -225,7 +225,8 @@ def _unit_lists(units: pl.DataFrame, config: ranking.RankingConfig) -> tuple:
     return top, bottom, units.height - scored.height
 
 
-def ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
+def _community_table(board, config, *, lang: str) -> tuple[Table, Table]:
+    """The red and the black list of communities."""
     columns = (
         text("meeting.col.rank", lang=lang),
         text("meeting.col.community", lang=lang),
@@ -264,6 +265,11 @@ def ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
         numeric,
         empty=none if board.red.is_empty() else text("meeting.ranking.black_empty", lang=lang),
     )
+    return red, black
+
+
+def _unit_table(units: pl.DataFrame, config, *, lang: str) -> Table:
+    """The handling units at the top and the bottom, and how many were too small to rank."""
     top, bottom, unranked = _unit_lists(units, config)
     unit_columns = (
         text("meeting.col.list", lang=lang),
@@ -283,7 +289,7 @@ def ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
         for group, frame in (("red", top), ("black", bottom))
         for r in frame.iter_rows(named=True)
     ]
-    units_table = Table(
+    return Table(
         text("meeting.ranking.units", lang=lang, n=UNIT_TOP),
         unit_columns,
         tuple(unit_rows),
@@ -293,8 +299,12 @@ def ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
         )
         if unranked
         else None,
-        empty=none,
+        empty=text("meeting.ranking.none", lang=lang, n=config.min_denominator),
     )
+
+
+def ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
+    red, black = _community_table(board, config, lang=lang)
     notes = []
     if board.flagged:
         notes.append(text("meeting.ranking.flagged", lang=lang, n=board.flagged))
@@ -304,7 +314,7 @@ def ranking_slide(board, units: pl.DataFrame, config, *, lang: str) -> Slide:
         key="ranking",
         number=3,
         title=text("meeting.slide.ranking", lang=lang),
-        tables=(red, black, units_table),
+        tables=(red, black, _unit_table(units, config, lang=lang)),
         notes=tuple(notes),
     )
 
