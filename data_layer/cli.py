@@ -665,6 +665,10 @@ def cmd_db(args: argparse.Namespace) -> int:
         rows = ", ".join(f"{table} {n:,}" for table, n in counts.items())
         print(f"loaded {args.data} in {time.monotonic() - started:.1f} s: {rows}")
         return 0
+    if args.db_command == "prune":
+        gone = pg_admin.prune_tombstones(args.db, keep_days=args.keep_days)
+        print(f"pruned {gone:,} tombstone(s) older than {args.keep_days} days")
+        return 0
     for line in pg_admin.status(args.db).lines():
         print(line)
     return 0
@@ -724,7 +728,20 @@ def add_db_parser(sub) -> None:
         description="Show the schema version, rows and change counters per table, and the last writes.",
     )
     status.add_argument("--db", required=True, metavar="URL", help=url_help)
-    for command in (init, load, status):
+    prune = db_sub.add_parser(
+        "prune",
+        help="delete old tombstones (deleted cases); readers then reload cases once",
+        description=(
+            "Delete the tombstones of cases deleted more than --keep-days ago, in one "
+            "transaction; when any goes, every reader reloads cases whole once, so none misses "
+            "a deletion. Run it from cron, e.g. nightly."
+        ),
+    )
+    prune.add_argument("--db", required=True, metavar="URL", help=url_help)
+    prune.add_argument(
+        "--keep-days", type=int, default=30, help="keep this many days of tombstones (default 30)"
+    )
+    for command in (init, load, status, prune):
         command.set_defaults(func=cmd_db)
     local = db_sub.add_parser(
         "local",
