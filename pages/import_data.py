@@ -107,7 +107,9 @@ def _mapping_editor(info: dict, base: Mapping) -> Mapping:
     options_out = dict(base.options)
     if default_source:
         options_out["default_source"] = default_source
-    return Mapping(columns=columns, values=base.values, options=options_out)
+    return Mapping(
+        columns=columns, values=base.values, options=options_out, date_formats=base.date_formats
+    )
 
 
 def _show_result(results, *, dry_run: bool) -> None:

@@ -13,7 +13,10 @@ Each row either lands or is rejected with the row number, the column, the value 
   kept in ``category_original``, ``source_original``, ``status_original``); an unknown category
   becomes ``other``, other unknown words are rejected so nothing is mislabelled silently;
 * status words fill the loop: a closed status takes ``closed_at`` from the update time when the
-  file has no closing time, a registered-or-later status marks the case registered.
+  file has no closing time, a registered-or-later status marks the case registered;
+* inconsistencies that leave the row usable land it with a warning (``case_rules.WARNINGS``): an
+  open status with a closing time (counted as closed), an update before the report, the other
+  orders of ``check.TIME_WARNINGS``.
 
 ``CaseBatcher.process`` parses a batch (``CaseRows``), applies the rules
 (``case_rules.problems``: rejections, then warnings) and builds the accepted rows from what did not get rejected.
