@@ -275,6 +275,22 @@ def test_fast_xlsx_reader_batches_and_sheet_errors(tmp_path):
         read_excel(path, sheet="nope")
 
 
+def test_a_huge_sheet_is_streamed_by_openpyxl(tmp_path, monkeypatch):
+    from data_layer.ingest import readers
+
+    path = tricky_workbook(tmp_path / "t.xlsx")
+    used = []
+    careful = readers.read_excel_openpyxl
+    monkeypatch.setattr(
+        readers, "read_excel_openpyxl", lambda *a, **k: used.append(1) or careful(*a, **k)
+    )
+    readers.read_excel(path)
+    assert used == []
+    monkeypatch.setattr(readers, "CALAMINE_MAX_SHEET_BYTES", 100)
+    table = readers.read_excel(path)
+    assert used == [1] and pl.concat(list(table.batches)).height == 5
+
+
 def test_the_fast_csv_path_runs(tmp_path):
     src = write_csv(tmp_path / "f.csv", good_rows(3))
     table = read_csv(src, scratch=tmp_path)

@@ -37,6 +37,8 @@ BATCH_ROWS = 100_000
 HEADER_SCAN = 30
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
+# ≈ 450,000 rows of a 13-column export (≈ 650 MB while calamine reads it)
+CALAMINE_MAX_SHEET_BYTES = 256 << 20
 TABULAR = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json")
 
 
@@ -431,8 +433,14 @@ def read_excel(
 ) -> Table:
     """An .xlsx through calamine (``fastexcel``, the engine of ``polars.read_excel``): every
     cell as text, row numbers as in the spreadsheet. A workbook calamine cannot open is read
-    once more with openpyxl (``read_excel_openpyxl``), which also says why it cannot."""
+    once more with openpyxl (``read_excel_openpyxl``), which also says why it cannot.
+
+    calamine holds the whole sheet in memory (about 2.4 bytes per byte of the sheet's XML); a
+    sheet larger than ``CALAMINE_MAX_SHEET_BYTES`` is streamed by openpyxl instead (slower,
+    memory bounded by the batch)."""
     _check_workbook_file(path)
+    if _largest_sheet_bytes(path) > CALAMINE_MAX_SHEET_BYTES:
+        return read_excel_openpyxl(path, header_row=header_row, sheet=sheet, batch_rows=batch_rows)
     import fastexcel
 
     try:
@@ -445,6 +453,16 @@ def read_excel(
     except Exception:  # noqa: BLE001 - calamine refused it: openpyxl tries, and says why
         return read_excel_openpyxl(path, header_row=header_row, sheet=sheet, batch_rows=batch_rows)
     return _sheet_table(path, _sheet_text(cells), header_row=header_row, batch_rows=batch_rows)
+
+
+def _largest_sheet_bytes(path: Path) -> int:
+    """The unpacked size of the workbook's largest worksheet XML (0 when it is not a zip)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            sizes = [i.file_size for i in zf.infolist() if i.filename.startswith("xl/worksheets/")]
+    except zipfile.BadZipFile:
+        return 0
+    return max(sizes, default=0)
 
 
 def _check_workbook_file(path: Path) -> None:
