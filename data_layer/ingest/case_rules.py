@@ -4,13 +4,17 @@ A rule looks at one parsed batch (``CaseRows``) and yields ``Rejection``s — th
 the field to blame, a reason code (``report.REASONS``) and, where it helps, the value to show and
 a detail for the message. ``rejections`` runs every rule and turns what they yield into report
 rows (``report.REPORT_COLUMNS``); the order of ``RULES`` is the order of the report.
+
+``WARNINGS`` are rules of the same form for rows that land but are inconsistent (an open status
+with a closing time, an update before the report): ``problems`` lists them, with severity
+"warning", after the rejections, for the rows no rule refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -398,7 +402,7 @@ def time_warnings(r: CaseRows) -> Iterator[Rejection]:
         reason = (
             "updated_before_reported"
             if (early, late) == ("reported_at", "updated_at")
-            else ("time_order_warning")
+            else "time_order_warning"
         )
         yield Rejection(mask, late, reason, detail=detail)
 
@@ -416,15 +420,8 @@ def problems(r: CaseRows) -> pl.DataFrame:
     rows that land."""
     rejected = rejections(r)
     refused = r.raw[ROW].is_in(rejected["row"].implode())
-    frames = [
-        f
-        for rule in WARNINGS
-        for x in rule(r)
-        if (
-            f := _report_rows(r, Rejection(x.mask & ~refused, x.field, x.reason, x.value, x.detail))
-        )
-        is not None
-    ]
+    landed = (replace(x, mask=x.mask & ~refused) for rule in WARNINGS for x in rule(r))
+    frames = [f for x in landed if (f := _report_rows(r, x)) is not None]
     parts = [rejected.with_columns(pl.lit("rejected").alias("severity"))]
     parts += [f.with_columns(pl.lit("warning").alias("severity")) for f in frames]
     return pl.concat(parts, how="vertical").select(list(FULL_REPORT_COLUMNS))
