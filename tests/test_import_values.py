@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import zipfile
 
 import openpyxl
 import polars as pl
@@ -265,6 +267,30 @@ def test_fast_xlsx_reader_reads_what_openpyxl_reads(tmp_path):
     ]
     assert a["备注"].to_list()[:2] == [None, None]  # formula without a cached value, blanks
     assert a["__error__"].is_not_null().to_list() == [False, False, True, False, False]
+
+
+def test_an_error_cell_reads_as_excel_shows_it(tmp_path):
+    """A formula's cached error (#DIV/0!) is text, as openpyxl reads it, not an empty cell."""
+    wb = openpyxl.Workbook()
+    wb.active.append(["事件编号", "上报时间"])
+    wb.active.append(["A1", "placeholder"])
+    wb.save(tmp_path / "plain.xlsx")
+    with (
+        zipfile.ZipFile(tmp_path / "plain.xlsx") as src,
+        zipfile.ZipFile(tmp_path / "e.xlsx", "w") as dst,
+    ):
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(
+                    rb'<c r="B2"[^>]*>.*?</c>',
+                    b'<c r="B2" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
+                    data,
+                )
+            dst.writestr(info, data)
+    fast = pl.concat(list(read_excel(tmp_path / "e.xlsx").batches))
+    careful = pl.concat(list(read_excel_openpyxl(tmp_path / "e.xlsx").batches))
+    assert fast["上报时间"].to_list() == careful["上报时间"].to_list() == ["#DIV/0!"]
 
 
 def test_fast_xlsx_reader_batches_and_sheet_errors(tmp_path):

@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import itertools
 import json
+import re
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -445,14 +446,46 @@ def read_excel(
 
     try:
         reader = fastexcel.read_excel(path)
-        cells = reader.load_sheet(
+        loaded = reader.load_sheet(
             sheet if sheet else 0, header_row=None, skip_rows=0, dtypes="string"
-        ).to_polars()
+        )
+        batch, errors = loaded.to_arrow_with_errors()
+        del loaded, reader  # calamine's copy of the sheet
+        cells = _with_error_cells(pl.from_arrow(batch), errors.errors if errors else [])
+        del batch
     except fastexcel.SheetNotFoundError as exc:
         raise DataError(f"找不到工作表 / sheet not found: {sheet}") from exc
     except Exception:  # noqa: BLE001 - calamine refused it: openpyxl tries, and says why
         return read_excel_openpyxl(path, header_row=header_row, sheet=sheet, batch_rows=batch_rows)
     return _sheet_table(path, _sheet_text(cells), header_row=header_row, batch_rows=batch_rows)
+
+
+# calamine's cell error → the text Excel shows (and openpyxl reads)
+EXCEL_ERRORS = {
+    "Div0": "#DIV/0!",
+    "NA": "#N/A",
+    "Name": "#NAME?",
+    "Null": "#NULL!",
+    "Num": "#NUM!",
+    "Ref": "#REF!",
+    "Value": "#VALUE!",
+}
+
+
+def _with_error_cells(cells: pl.DataFrame, errors: list) -> pl.DataFrame:
+    """Error cells (a formula's cached ``#DIV/0!``) as their text, as openpyxl reads them:
+    calamine leaves them null and lists them apart."""
+    by_column: dict[int, list[tuple[int, str]]] = {}
+    for err in errors:
+        kind = re.search(r"Error\((\w+)\)", err.detail)
+        if kind:
+            text = EXCEL_ERRORS.get(kind.group(1), f"#{kind.group(1).upper()}")
+            by_column.setdefault(err.position[1], []).append((err.position[0], text))
+    fixed = []
+    for j, found in by_column.items():
+        rows, texts = zip(*found, strict=True)
+        fixed.append(cells.to_series(j).clone().scatter(list(rows), list(texts)))
+    return cells.with_columns(fixed) if fixed else cells
 
 
 def _largest_sheet_bytes(path: Path) -> int:
