@@ -270,6 +270,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             cases=args.cases,
             boundaries=args.boundaries,
             level=args.level,
+            table=args.table,
+            file=args.file,
             mapping=args.mapping,
             crs=args.crs,
             dry_run=args.dry_run,
@@ -303,6 +305,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         print(f"nothing imported; {source_name(args)} unchanged")
     return 0 if imported or args.dry_run else 1
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from data_layer.ingest.template import template_bytes
+
+    tables = open_source(args).tables if (args.data or args.db) else None
+    data = template_bytes(args.table, tables=tables)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(data)
+    print(f"template of {args.table} written to {args.out} ({len(data):,} bytes)")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -431,9 +444,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-geometry", action="store_true", help="skip the boundary checks")
     check.set_defaults(func=cmd_check)
 
+    from data_layer.ingest.table_specs import TABLES as IMPORT_TABLES
+
     imp = sub.add_parser(
         "import",
-        help="import cases (Excel/CSV/Open311 JSON) and boundaries (GeoJSON/Shapefile/GeoPackage)",
+        help=(
+            "import cases (Excel/CSV/Open311 JSON), boundaries (GeoJSON/Shapefile/GeoPackage) "
+            "and the reference tables (Excel/CSV)"
+        ),
         description=(
             "Import real data into a data directory as a new version (docs/import.md). Every row "
             "lands or is rejected with row, column, value and reason; read = imported + rejected. "
@@ -442,8 +460,9 @@ def build_parser() -> argparse.ArgumentParser:
             "nothing could be imported, 2 when the file cannot be used at all."
         ),
         epilog=(
-            "example: python -m data_layer import --data data --boundaries grids.zip --level grid "
-            "--crs gcj02 --cases 案件导出.xlsx --report report.csv --dry-run"
+            "examples: python -m data_layer import --data data --boundaries grids.zip --level grid "
+            "--crs gcj02 --cases 案件导出.xlsx --report report.csv --dry-run; "
+            "python -m data_layer import --data data --table compounds --file 小区.xlsx"
         ),
     )
     add_source_args(imp, data_help="data directory (created if missing)")
@@ -452,6 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--boundaries", type=Path, help="boundaries: .geojson, .zip (Shapefile), .shp or .gpkg"
     )
     imp.add_argument("--level", choices=list(areas.LEVELS), help="level of --boundaries")
+    imp.add_argument(
+        "--table",
+        choices=["cases", *IMPORT_TABLES],
+        help="what --file holds (a template: python -m data_layer template --table T)",
+    )
+    imp.add_argument("--file", type=Path, help="the file of --table: .csv (UTF-8/GBK) or .xlsx")
     imp.add_argument(
         "--mapping", type=Path, help="column mapping file (TOML; the import page saves one)"
     )
@@ -466,6 +491,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="stop when the boundary checks find gaps/overlaps"
     )
     imp.set_defaults(func=cmd_import)
+
+    tpl = sub.add_parser(
+        "template",
+        help="write the .xlsx import template of a table",
+        description=(
+            "Write the .xlsx template of a table: the Chinese headers, one example row and a "
+            "sheet 说明 explaining each column (docs/import.md). With --data/--db the example "
+            "row names a grid, community and team of that data, so it imports as it is."
+        ),
+        epilog="example: python -m data_layer template --table compounds --out 小区模板.xlsx --data data",
+    )
+    tpl.add_argument("--table", required=True, choices=list(IMPORT_TABLES))
+    tpl.add_argument("--out", required=True, type=Path, help="the .xlsx to write")
+    where = tpl.add_mutually_exclusive_group()
+    where.add_argument("--data", type=Path, help="data directory for the example's areas")
+    where.add_argument("--db", metavar="URL", help="or the live database")
+    tpl.set_defaults(func=cmd_template)
     add_users_parser(sub)
     add_db_parser(sub)
     return parser
