@@ -68,6 +68,7 @@ class AreaNames:
     """Join tables on the stated names (columns prefixed ``_`` to join onto a batch)."""
 
     grid_info: pl.DataFrame  # grid_code → _g_comm, _g_street
+    community_info: pl.DataFrame  # community_code → _c_street
     grid_by_name: pl.DataFrame  # _gname → _by_name (first), _by_name_n (how many)
     grid_by_community_code: pl.DataFrame  # (_ccode, _gname) → _by_cc, where unique
     grid_by_community_name: pl.DataFrame  # (_cname, _gname) → _by_cn, where unique
@@ -93,6 +94,9 @@ class AreaNames:
             how="left",
         )
         return cls(
+            community_info=ref.communities.select(
+                "community_code", pl.col("street_code").alias("_c_street")
+            ),
             grid_info=g.select(
                 "grid_code",
                 pl.col("community_code").alias("_g_comm"),

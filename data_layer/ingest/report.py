@@ -65,6 +65,7 @@ REASONS: dict[str, str] = {
     "not_polygon": "边界不是面 / geometry is not a polygon",
     "boundary_warning": "边界检查提示 / boundary check",
     # compounds, volunteer teams, activities, party report-ins, micro-wishes
+    "community_not_in_street": "社区不属于所填街道 / community is not in the given street office",
     "ambiguous_community": "社区名称不唯一，请提供社区编码或所属街道 / community name is not unique",
     "unknown_team": "志愿服务队不存在（请先导入志愿服务队） / unknown volunteer team (import the teams first)",
     "ambiguous_team": "队伍名称不唯一，请提供队伍编号 / team name is not unique",

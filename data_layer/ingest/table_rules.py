@@ -36,6 +36,7 @@ class Places:
     community_by_name: pl.Series  # found from the name (unique in the street or district)
     community_by_name_count: pl.Series  # communities in the district with that name
     community: pl.Series  # the row's community: stated, else the grid's, else the team's
+    community_street: pl.Series  # street of ``community``
     street_code: pl.Series  # stated
     street_name: pl.Series
     street_by_name: pl.Series
@@ -216,6 +217,18 @@ def unknown_street(r: TableRows) -> Iterator[Rejection]:
     yield Rejection(no_such_name, "street_name", "unknown_street", value=at.street_name)
 
 
+def community_not_in_street(r: TableRows) -> Iterator[Rejection]:
+    at = r.place
+    known_code = pl.select(
+        pl.when(at.street_code.is_in(at.known_streets)).then(at.street_code)
+    ).to_series()
+    stated = pl.select(pl.coalesce(known_code, at.street_by_name)).to_series()
+    outside = at.community.is_not_null() & stated.is_not_null() & (at.community_street != stated)
+    fld = "street_code" if "street_code" in r.header else "street_name"
+    given = pl.select(pl.coalesce(at.street_code, at.street_name)).to_series()
+    yield Rejection(outside, fld, "community_not_in_street", value=given)
+
+
 def no_location(r: TableRows) -> Iterator[Rejection]:
     """Nothing that names the row's grid (compounds) or community (the others)."""
     stated = pl.select(pl.any_horizontal(r.states(f) for f in r.spec.locate_by)).to_series()
@@ -289,6 +302,7 @@ PLACE: list[Rule] = [
     ambiguous_community,
     grid_not_in_community,
     unknown_street,
+    community_not_in_street,
     no_location,
 ]
 RULES: dict[str, list[Rule]] = {

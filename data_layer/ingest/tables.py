@@ -257,7 +257,12 @@ def _places(
     ).to_series()
     team_community = (
         pl.DataFrame({"team_id": team_rows.team})
-        .join(teams.select("team_id", "community_code"), on="team_id", how="left")
+        .join(
+            teams.select("team_id", "community_code"),
+            on="team_id",
+            how="left",
+            maintain_order="left",
+        )
         .get_column("community_code")
         if team_rows is not None
         else pl.Series([None] * raw.height, dtype=pl.String)
@@ -271,6 +276,11 @@ def _places(
             ),
         )
     ).to_series()
+    community_street = (
+        pl.DataFrame({"community_code": community})
+        .join(names.community_info, on="community_code", how="left", maintain_order="left")
+        .get_column("_c_street")
+    )
     return Places(
         grid_code=stated["grid_code"],
         grid_name=stated["grid_name"],
@@ -282,6 +292,7 @@ def _places(
         community_by_name=by_name,
         community_by_name_count=g["_cn_n"],
         community=community,
+        community_street=community_street,
         street_code=stated["street_code"],
         street_name=raw["street_name"],
         street_by_name=g["_sn_code"],
