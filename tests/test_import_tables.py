@@ -427,3 +427,45 @@ def test_imported_activities_and_wishes_change_the_volunteer_figures(capsys, tmp
     kinds = volunteer.activities_by_kind(open_dataset(tiny_dir), flt, Scope.everything())
     patrol = kinds.filter(pl.col("kind") == "patrol")
     assert patrol["activities"].to_list() == [2]  # a1 and h1
+
+
+def test_the_coverage_and_volunteer_pages_show_the_imported_figures(
+    monkeypatch, tmp_path, tiny_dir
+):
+    """The same imports as above, seen on the pages: 物业服务覆盖率 80.0% = 4 / 5 and
+    服务时长 32.5 h in March."""
+    from test_pages_analytics import MARCH as MARCH_URL
+    from test_pages_analytics import ROOT, assert_clean, run_page
+
+    from data_layer.domain.formatting import format_fraction, format_value
+    from data_layer.domain.labels import lookup
+
+    run(
+        tiny_dir,
+        "compounds",
+        write_csv(
+            tmp_path / "c.csv",
+            COMPOUND_HEADER,
+            [["k2", "乙小区", G2, "520", "兜底型"], ["k9", "新小区", G1, "80", "无"]],
+        ),
+    )
+    run(
+        tiny_dir,
+        "activities",
+        write_csv(
+            tmp_path / "a.csv",
+            ["活动编号", "队伍编号", "活动日期", "服务时长", "参与人数", "活动类型"],
+            [["h1", "t1", "2025-03-10", "12", "4", "平安巡逻"]],
+        ),
+    )
+    app = ROOT / "app.py"
+    at = run_page(monkeypatch, tiny_dir, app, "coverage", MARCH_URL)
+    assert_clean(at)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown[lookup("metric", "property_coverage")] == format_value("property_coverage", 0.8)
+    assert format_fraction(4, 5) in [c.value for c in at.caption]
+    at = run_page(monkeypatch, tiny_dir, app, "volunteer", MARCH_URL)
+    assert_clean(at)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown[lookup("metric", "volunteer_hours")] == format_value("volunteer_hours", 32.5)
+    assert shown[lookup("metric", "activities")] == format_value("activities", 4)
