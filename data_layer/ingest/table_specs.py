@@ -13,7 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from data_layer.domain import labels, schema
-from data_layer.ingest.mapping import CASE_ALIASES, alias_index
+from data_layer.ingest.mapping import (
+    CASE_ALIASES,
+    CASE_FIELDS,
+    Mapping,
+    alias_index,
+    missing_required,
+    resolve_columns,
+)
 
 # field kinds: how a field's text is parsed
 ID, TEXT, COUNT, NUMBER, DATE, DATETIME, WORD, AREA = (
@@ -513,3 +520,16 @@ SPECS: dict[str, TableSpec] = {
     s.table: s for s in (COMPOUNDS, VOLUNTEER_TEAMS, ACTIVITIES, PARTY_REPORTS, WISHES)
 }
 TABLES = tuple(SPECS)
+
+
+def fields_of(kind: str) -> dict[str, str]:
+    """The fields a column may feed for ``kind`` (cases or a table): field → '中文 / English'."""
+    return CASE_FIELDS if kind == "cases" else SPECS[kind].names()
+
+
+def missing_of(kind: str, headers: list[str], mapping: Mapping) -> list[str]:
+    """Required fields of ``kind`` that no header feeds under ``mapping``."""
+    if kind == "cases":
+        return missing_required(resolve_columns(headers, mapping))
+    spec = SPECS[kind]
+    return spec.missing(resolve_columns(headers, mapping, index=spec.index))
