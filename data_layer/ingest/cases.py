@@ -39,7 +39,7 @@ from data_layer.ingest.case_rules import (
     rejections,
 )
 from data_layer.ingest.mapping import Mapping
-from data_layer.ingest.readers import ERROR, ROW
+from data_layer.ingest.readers import ERROR, ROW, text_fields
 from data_layer.ingest.reference import (
     AreaNames,
     Reference,
@@ -117,7 +117,7 @@ class CaseBatcher:
 
     # --- parse values ----------------------------------------------------------------------
     def _parse(self, batch: pl.DataFrame) -> CaseRows:
-        raw = _text_fields(batch, self.resolved)
+        raw = text_fields(batch, self.resolved, TEXT_FIELDS)
         times, time_errors = {}, {}
         for fld in EVENT_TIMES:
             times[fld], time_errors[fld] = V.parse_datetime(raw, fld)
@@ -292,18 +292,6 @@ class CaseBatcher:
 # --------------------------------------------------------------------------------------------
 # parse steps that need nothing of the batcher
 # --------------------------------------------------------------------------------------------
-
-
-def _text_fields(batch: pl.DataFrame, header: dict[str, str]) -> pl.DataFrame:
-    """ROW, ERROR and one stripped text column per field (empty → null, absent → null)."""
-    cols = {}
-    for fld in TEXT_FIELDS:
-        if fld in header:
-            c = pl.col(header[fld]).str.strip_chars()
-            cols[fld] = pl.when(c != "").then(c)
-        else:
-            cols[fld] = pl.lit(None, dtype=pl.String)
-    return batch.select(pl.col(ROW), pl.col(ERROR), *(e.alias(f) for f, e in cols.items()))
 
 
 def _loop(times: dict[str, pl.Series], words: Words) -> Loop:

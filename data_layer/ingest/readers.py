@@ -57,6 +57,19 @@ class Table:
     total_rows: int | None = None  # known up front by the fast CSV reader
 
 
+def text_fields(batch: pl.DataFrame, header: dict[str, str], fields) -> pl.DataFrame:
+    """ROW, ERROR and one stripped text column per field of ``fields`` (``header``: field →
+    the file's header; empty → null, a field without a column → null)."""
+    cols = {}
+    for fld in fields:
+        if fld in header:
+            c = pl.col(header[fld]).str.strip_chars()
+            cols[fld] = pl.when(c != "").then(c)
+        else:
+            cols[fld] = pl.lit(None, dtype=pl.String)
+    return batch.select(pl.col(ROW), pl.col(ERROR), *(e.alias(f) for f, e in cols.items()))
+
+
 def _dedupe(headers: list[object]) -> list[str]:
     out: list[str] = []
     seen: dict[str, int] = {}

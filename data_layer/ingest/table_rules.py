@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from data_layer.ingest import table_specs as T
+from data_layer.ingest.case_rules import unknown_street  # the same check on a case's street
 from data_layer.ingest.readers import ERROR, ROW
 from data_layer.ingest.report import REPORT_COLUMNS, Rejection, rejection_rows
 from data_layer.ingest.table_specs import TableSpec, allowed_text
@@ -195,35 +196,42 @@ def ambiguous_community(r: TableRows) -> Iterator[Rejection]:
     yield Rejection(many, "community_name", "ambiguous_community", value=at.community_name)
 
 
+def _outside(
+    area: pl.Series,
+    parent: pl.Series,
+    *,
+    code: pl.Series,
+    known: list[str],
+    by_name: pl.Series,
+) -> pl.Series:
+    """Rows whose ``area`` lies in a ``parent`` other than the one stated (by a known
+    ``code``, else by a name found as ``by_name``)."""
+    stated = pl.select(pl.coalesce(pl.when(code.is_in(known)).then(code), by_name)).to_series()
+    return area.is_not_null() & stated.is_not_null() & (parent != stated)
+
+
 def grid_not_in_community(r: TableRows) -> Iterator[Rejection]:
     at = r.place
-    known_code = pl.select(
-        pl.when(at.community_code.is_in(at.known_communities)).then(at.community_code)
-    ).to_series()
-    stated = pl.select(pl.coalesce(known_code, at.community_by_name)).to_series()
-    outside = at.grid.is_not_null() & stated.is_not_null() & (at.grid_community != stated)
+    outside = _outside(
+        at.grid,
+        at.grid_community,
+        code=at.community_code,
+        known=at.known_communities,
+        by_name=at.community_by_name,
+    )
     given = pl.select(pl.coalesce(at.community_code, at.community_name)).to_series()
     yield Rejection(outside, _community_field(r), "grid_not_in_community", value=given)
 
 
-def unknown_street(r: TableRows) -> Iterator[Rejection]:
-    at = r.place
-    code = at.street_code
-    fld = "street_code" if "street_code" in r.header else "street_name"
-    yield Rejection(
-        code.is_not_null() & ~code.is_in(at.known_streets), fld, "unknown_street", value=code
-    )
-    no_such_name = at.street_name.is_not_null() & at.street_by_name.is_null()
-    yield Rejection(no_such_name, "street_name", "unknown_street", value=at.street_name)
-
-
 def community_not_in_street(r: TableRows) -> Iterator[Rejection]:
     at = r.place
-    known_code = pl.select(
-        pl.when(at.street_code.is_in(at.known_streets)).then(at.street_code)
-    ).to_series()
-    stated = pl.select(pl.coalesce(known_code, at.street_by_name)).to_series()
-    outside = at.community.is_not_null() & stated.is_not_null() & (at.community_street != stated)
+    outside = _outside(
+        at.community,
+        at.community_street,
+        code=at.street_code,
+        known=at.known_streets,
+        by_name=at.street_by_name,
+    )
     fld = "street_code" if "street_code" in r.header else "street_name"
     given = pl.select(pl.coalesce(at.street_code, at.street_name)).to_series()
     yield Rejection(outside, fld, "community_not_in_street", value=given)

@@ -26,7 +26,7 @@ from data_layer.domain.filters import now_local
 from data_layer.ingest import table_specs as T
 from data_layer.ingest import values as V
 from data_layer.ingest.mapping import Mapping, resolve_columns
-from data_layer.ingest.readers import ERROR, ROW, open_cases_file
+from data_layer.ingest.readers import ERROR, ROW, open_cases_file, text_fields
 from data_layer.ingest.reference import (
     AreaNames,
     Reference,
@@ -157,7 +157,8 @@ def parse(
     now: dt.datetime,
 ) -> TableRows:
     """The file's text per field, each value parsed, and the rows' places."""
-    raw = _text_fields(frame, spec, resolved)
+    fields = dict.fromkeys([*(f.name for f in spec.fields), *AREA_FIELDS, "team_id", "team_name"])
+    raw = text_fields(frame, resolved, fields)
     values: dict[str, pl.Series] = {}
     errors: dict[str, pl.Series] = {}
     for f in spec.fields:
@@ -175,19 +176,6 @@ def parse(
         place=_places(raw, stated, names, team_rows, teams),
         teams=team_rows,
     )
-
-
-def _text_fields(frame: pl.DataFrame, spec: TableSpec, header: dict[str, str]) -> pl.DataFrame:
-    """ROW, ERROR and one stripped text column per field (empty → null, absent → null)."""
-    fields = dict.fromkeys([*(f.name for f in spec.fields), *AREA_FIELDS, "team_id", "team_name"])
-    cols = {}
-    for fld in fields:
-        if fld in header:
-            c = pl.col(header[fld]).str.strip_chars()
-            cols[fld] = pl.when(c != "").then(c)
-        else:
-            cols[fld] = pl.lit(None, dtype=pl.String)
-    return frame.select(pl.col(ROW), pl.col(ERROR), *(e.alias(f) for f, e in cols.items()))
 
 
 def _value(raw: pl.DataFrame, f: T.Field, mapping: Mapping) -> tuple[pl.Series, pl.Series]:
