@@ -324,7 +324,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="GridPulse 网格治理驾驶舱 — data tools: generate a demo district, print KPIs, check a data directory.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_demo_parser,
+        _add_kpis_parser,
+        _add_simulate_parser,
+        _add_check_parser,
+        _add_import_parser,
+        _add_template_parser,
+        add_users_parser,
+        add_db_parser,
+    ):
+        add(sub)
+    return parser
 
+
+def _add_demo_parser(sub) -> None:
     from data_layer.demo.scales import SCALES
 
     scales = "; ".join(f"{name}: {info['description']}" for name, info in SCALES.items())
@@ -342,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
 
+
+def _add_kpis_parser(sub) -> None:
     kpis = sub.add_parser(
         "kpis",
         help="print every metric with numerator and denominator",
@@ -407,6 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--format", choices=["json", "csv"], default="json")
     kpis.set_defaults(func=cmd_kpis)
 
+
+def _add_simulate_parser(sub) -> None:
     sim = sub.add_parser(
         "simulate",
         help="keep reporting new cases and moving open ones through the loop (live demo)",
@@ -434,6 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     sim.set_defaults(func=cmd_simulate)
 
+
+def _add_check_parser(sub) -> None:
     check = sub.add_parser(
         "check",
         help="validate a data directory",
@@ -444,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-geometry", action="store_true", help="skip the boundary checks")
     check.set_defaults(func=cmd_check)
 
+
+def _add_import_parser(sub) -> None:
     from data_layer.ingest.table_specs import TABLES as IMPORT_TABLES
 
     imp = sub.add_parser(
@@ -492,6 +514,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(func=cmd_import)
 
+
+def _add_template_parser(sub) -> None:
+    from data_layer.ingest.table_specs import TABLES as IMPORT_TABLES
+
     tpl = sub.add_parser(
         "template",
         help="write the .xlsx import template of a table",
@@ -508,9 +534,6 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--data", type=Path, help="data directory for the example's areas")
     where.add_argument("--db", metavar="URL", help="or the live database")
     tpl.set_defaults(func=cmd_template)
-    add_users_parser(sub)
-    add_db_parser(sub)
-    return parser
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -689,6 +712,10 @@ def cmd_db(args: argparse.Namespace) -> int:
         rows = ", ".join(f"{table} {n:,}" for table, n in counts.items())
         print(f"loaded {args.data} in {time.monotonic() - started:.1f} s: {rows}")
         return 0
+    if args.db_command == "prune":
+        gone = pg_admin.prune_tombstones(args.db, keep_days=args.keep_days)
+        print(f"pruned {gone:,} tombstone(s) older than {args.keep_days} days")
+        return 0
     for line in pg_admin.status(args.db).lines():
         print(line)
     return 0
@@ -748,7 +775,20 @@ def add_db_parser(sub) -> None:
         description="Show the schema version, rows and change counters per table, and the last writes.",
     )
     status.add_argument("--db", required=True, metavar="URL", help=url_help)
-    for command in (init, load, status):
+    prune = db_sub.add_parser(
+        "prune",
+        help="delete old tombstones (deleted cases); readers then reload cases once",
+        description=(
+            "Delete the tombstones of cases deleted more than --keep-days ago, in one "
+            "transaction; when any goes, every reader reloads cases whole once, so none misses "
+            "a deletion. Run it from cron, e.g. nightly."
+        ),
+    )
+    prune.add_argument("--db", required=True, metavar="URL", help=url_help)
+    prune.add_argument(
+        "--keep-days", type=int, default=30, help="keep this many days of tombstones (default 30)"
+    )
+    for command in (init, load, status, prune):
         command.set_defaults(func=cmd_db)
     local = db_sub.add_parser(
         "local",
