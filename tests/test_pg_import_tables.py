@@ -63,3 +63,22 @@ def test_import_db_table_again_is_idempotent_and_a_dry_run_writes_nothing(
     assert "更新 updated 1" in out and "no change" in out
     assert read_dataset(pg_url)["wishes"].equals(first)
     assert rows_of(pg_url, "compounds") == TINY_COMPOUNDS
+
+
+def test_the_import_page_on_the_live_source_writes_to_the_database(monkeypatch, tiny_dir, pg_url):
+    """With GRIDPULSE_DATABASE_URL the 数据导入 page imports into the database (as
+    ``import --db``), and the data directory, which holds only accounts and audit, is left."""
+    from test_import_page import COMPOUNDS_CSV, button, choose, page, shown_text, upload
+
+    from data_layer.storage.source import signature
+
+    pg_admin.load(pg_url, tiny_dir)
+    monkeypatch.setenv("GRIDPULSE_DATABASE_URL", pg_url)
+    monkeypatch.setenv("GRIDPULSE_DB_POLL_SECONDS", "0")
+    at = upload(choose(page(monkeypatch, tiny_dir), "compounds"), "小区.csv", COMPOUNDS_CSV)
+    stamp = signature(tiny_dir)
+    at = button(at, "import_go")
+    assert not at.error, [e.value for e in at.error]
+    assert "读取 2 = 导入 1 + 拒绝 1" in shown_text(at)
+    assert rows_of(pg_url, "compounds") == TINY_COMPOUNDS + 1
+    assert signature(tiny_dir) == stamp
