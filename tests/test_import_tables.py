@@ -198,7 +198,7 @@ def test_activities_rules_teams_hours_and_places(tmp_path, tiny_dir):
             "活动类型",
         ],
         [
-            ["h1", "t1", "", "", "2025/3/10", "20", "10", "环境整治"],  # 2: community of t1
+            ["h1", "t1", "", "", "2025/3/10", "20小时", "10人", "环境整治"],  # 2: t1's community
             ["h2", "t9", "一社区", "", "2025-03-10", "20", "10", "环境整治"],  # 3: unknown team
             ["h3", "t1", "一社区", "", "2025-03-10", "300", "10", "平安巡逻"],  # 4: > 24 × 10
             ["h4", "t1", "一社区", "", "2025-03-10", "0", "10", "平安巡逻"],  # 5: 0 hours
@@ -221,10 +221,10 @@ def test_activities_rules_teams_hours_and_places(tmp_path, tiny_dir):
     }
     new = open_dataset(tiny_dir)["activities"].filter(pl.col("activity_id").is_in(["h1", "h5"]))
     assert new.sort("activity_id").select(
-        "team_id", "community_code", "grid_code", "date", "kind"
+        "team_id", "community_code", "grid_code", "date", "hours", "participants", "kind"
     ).rows() == [
-        ("t1", C1, None, dt.date(2025, 3, 10), "cleanup"),
-        (None, C2, G3, dt.date(2025, 3, 11), "health"),
+        ("t1", C1, None, dt.date(2025, 3, 10), 20.0, 10, "cleanup"),
+        (None, C2, G3, dt.date(2025, 3, 11), 6.0, 3, "health"),
     ]
 
 

@@ -45,6 +45,11 @@ from data_layer.ingest.table_rules import Places, TableRows, Teams, rejections
 from data_layer.ingest.table_specs import SPECS, TableSpec
 from data_layer.storage.source import DataError
 
+# a unit after a number, as exports write it: "420户", "36人", "2.5小时", "3 h"
+UNITS = {
+    T.COUNT: r"\s*(户|人|名|个|次|项)$",
+    T.NUMBER: r"\s*(个小时|小时|时|h|hrs?|hours?)$",
+}
 AREA_FIELDS = (
     "grid_code",
     "grid_name",
@@ -185,10 +190,10 @@ def _value(raw: pl.DataFrame, f: T.Field, mapping: Mapping) -> tuple[pl.Series, 
         return excel_code(raw[f.name]), none
     if f.kind in (T.TEXT, T.AREA):
         return raw[f.name], none
-    if f.kind == T.COUNT:
-        return V.parse_int(raw, f.name)
-    if f.kind == T.NUMBER:
-        return V.parse_float(raw, f.name)
+    if f.kind in UNITS:
+        bare = raw.select(pl.col(f.name).str.replace(UNITS[f.kind], ""))
+        parse = V.parse_int if f.kind == T.COUNT else V.parse_float
+        return parse(bare, f.name)
     if f.kind in (T.DATE, T.DATETIME):
         value, err = V.parse_datetime(raw, f.name)
         return (value.dt.date() if f.kind == T.DATE else value), err
