@@ -149,9 +149,11 @@ def scope_from_args(args: argparse.Namespace) -> Scope:
     return scope_for(user)
 
 
-def add_source_args(parser: argparse.ArgumentParser, *, data_help: str = "data directory") -> None:
+def add_source_args(
+    parser: argparse.ArgumentParser, *, data_help: str = "data directory", required: bool = True
+) -> None:
     """``--data DIR`` or ``--db URL`` (the live PostgreSQL source, docs/live-source.md)."""
-    where = parser.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--data", type=Path, help=data_help)
     where.add_argument(
         "--db", metavar="URL", help="PostgreSQL database instead: postgresql://user@host:port/db"
@@ -270,6 +272,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             cases=args.cases,
             boundaries=args.boundaries,
             level=args.level,
+            table=args.table,
+            file=args.file,
             mapping=args.mapping,
             crs=args.crs,
             district=args.district,
@@ -306,6 +310,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if imported or args.dry_run else 1
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from data_layer.ingest.template import template_bytes
+
+    tables = open_source(args).tables if (args.data or args.db) else None
+    data = template_bytes(args.table, tables=tables)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(data)
+    print(f"template of {args.table} written to {args.out} ({len(data):,} bytes)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m data_layer",
@@ -318,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_simulate_parser,
         _add_check_parser,
         _add_import_parser,
+        _add_template_parser,
         add_users_parser,
         add_db_parser,
     ):
@@ -453,9 +469,14 @@ def _add_check_parser(sub) -> None:
 
 
 def _add_import_parser(sub) -> None:
+    from data_layer.ingest.table_specs import TABLES as IMPORT_TABLES
+
     imp = sub.add_parser(
         "import",
-        help="import cases (Excel/CSV/Open311 JSON) and boundaries (GeoJSON/Shapefile/GeoPackage)",
+        help=(
+            "import cases (Excel/CSV/Open311 JSON), boundaries (GeoJSON/Shapefile/GeoPackage) "
+            "and the reference tables (Excel/CSV)"
+        ),
         description=(
             "Import real data into a data directory as a new version (docs/import.md). Every row "
             "lands or is rejected with row, column, value and reason; read = imported + rejected. "
@@ -464,8 +485,9 @@ def _add_import_parser(sub) -> None:
             "nothing could be imported, 2 when the file cannot be used at all."
         ),
         epilog=(
-            "example: python -m data_layer import --data data --boundaries grids.zip --level grid "
-            "--crs gcj02 --cases 案件导出.xlsx --report report.csv --dry-run"
+            "examples: python -m data_layer import --data data --boundaries grids.zip --level grid "
+            "--crs gcj02 --cases 案件导出.xlsx --report report.csv --dry-run; "
+            "python -m data_layer import --data data --table compounds --file 小区.xlsx"
         ),
     )
     add_source_args(imp, data_help="data directory (created if missing)")
@@ -474,6 +496,12 @@ def _add_import_parser(sub) -> None:
         "--boundaries", type=Path, help="boundaries: .geojson, .zip (Shapefile), .shp or .gpkg"
     )
     imp.add_argument("--level", choices=list(areas.LEVELS), help="level of --boundaries")
+    imp.add_argument(
+        "--table",
+        choices=["cases", *IMPORT_TABLES],
+        help="what --file holds (a template: python -m data_layer template --table T)",
+    )
+    imp.add_argument("--file", type=Path, help="the file of --table: .csv (UTF-8/GBK) or .xlsx")
     imp.add_argument(
         "--mapping", type=Path, help="column mapping file (TOML; the import page saves one)"
     )
@@ -493,6 +521,25 @@ def _add_import_parser(sub) -> None:
         "--strict", action="store_true", help="stop when the boundary checks find gaps/overlaps"
     )
     imp.set_defaults(func=cmd_import)
+
+
+def _add_template_parser(sub) -> None:
+    from data_layer.ingest.table_specs import TABLES as IMPORT_TABLES
+
+    tpl = sub.add_parser(
+        "template",
+        help="write the .xlsx import template of a table",
+        description=(
+            "Write the .xlsx template of a table: the Chinese headers, one example row and a "
+            "sheet 说明 explaining each column (docs/import.md). With --data/--db the example "
+            "row names a grid, community and team of that data, so it imports as it is."
+        ),
+        epilog="example: python -m data_layer template --table compounds --out 小区模板.xlsx --data data",
+    )
+    tpl.add_argument("--table", required=True, choices=list(IMPORT_TABLES))
+    tpl.add_argument("--out", required=True, type=Path, help="the .xlsx to write")
+    add_source_args(tpl, data_help="data directory for the example's areas", required=False)
+    tpl.set_defaults(func=cmd_template)
 
 
 def _read_password(args: argparse.Namespace) -> str:

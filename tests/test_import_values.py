@@ -339,3 +339,22 @@ def test_xlsx_import_of_a_tricky_workbook_reconciles(tiny_dir, tmp_path):
     cases = open_dataset(tiny_dir)["cases"].filter(pl.col("case_id").is_in(["X0", "X2"]))
     got = cases.sort("case_id")["reported_at"].to_list()
     assert got == [dt.datetime(2025, 3, 1, 8, 5), dt.datetime(2025, 1, 3, 8, 5)]
+
+
+def test_a_table_date_that_is_no_date_is_rejected_and_date_format_reads_it(tiny_dir, tmp_path):
+    header = ["活动编号", "队伍编号", "所属社区", "活动日期", "服务时长", "参与人数", "活动类型"]
+    rows = [
+        ["h1", "t1", "一社区", "10.03.2025", "6", "3", "文化活动"],
+        ["h2", "t1", "一社区", "下周一", "6", "3", "文化活动"],
+    ]
+    src = tmp_path / "活动.csv"
+    src.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    (r,) = run_import(tiny_dir, table="activities", file=src, now=NOW, dry_run=True)
+    assert r.read == r.imported + r.rejected == 2
+    assert dict(r.report.select("row", "reason").rows()) == {2: "unrecognised", 3: "unrecognised"}
+    mapping = tmp_path / "m.toml"  # a table's mapping file: its own date fields
+    mapping.write_text('[date_formats]\ndate = "%d.%m.%Y"\n', encoding="utf-8")
+    (r,) = run_import(tiny_dir, table="activities", file=src, mapping=mapping, now=NOW)
+    assert (r.imported, r.rejected) == (1, 1)
+    new = open_dataset(tiny_dir)["activities"].filter(pl.col("activity_id") == "h1")
+    assert new["date"].to_list() == [dt.date(2025, 3, 10)]

@@ -61,6 +61,19 @@ class Table:
     total_rows: int | None = None  # known up front by the fast CSV reader
 
 
+def text_fields(batch: pl.DataFrame, header: dict[str, str], fields) -> pl.DataFrame:
+    """ROW, ERROR and one stripped text column per field of ``fields`` (``header``: field →
+    the file's header; empty → null, a field without a column → null)."""
+    cols = {}
+    for fld in fields:
+        if fld in header:
+            c = pl.col(header[fld]).str.strip_chars()
+            cols[fld] = pl.when(c != "").then(c)
+        else:
+            cols[fld] = pl.lit(None, dtype=pl.String)
+    return batch.select(pl.col(ROW), pl.col(ERROR), *(e.alias(f) for f, e in cols.items()))
+
+
 def _dedupe(headers: list[object]) -> list[str]:
     out: list[str] = []
     seen: dict[str, int] = {}
@@ -90,8 +103,10 @@ def _frame(headers: list[str], rows: list[list], numbers: list[int], errors: lis
     return pl.DataFrame(data)
 
 
-def _pick_header(rows: list[tuple[int, list]], header_row: int | None) -> int:
-    """Index (into ``rows``) of the header row."""
+def _pick_header(
+    rows: list[tuple[int, list]], header_row: int | None, index: dict[str, str] | None = None
+) -> int:
+    """Index (into ``rows``) of the header row (``index``: the table's header aliases)."""
     if header_row:
         for i, (num, _) in enumerate(rows):
             if num == header_row:
@@ -99,7 +114,7 @@ def _pick_header(rows: list[tuple[int, list]], header_row: int | None) -> int:
         raise DataError(f"找不到第 {header_row} 行表头 / header row {header_row} not found")
     best, best_score = None, 1
     for i, (_, cells) in enumerate(rows):
-        score = header_score(cells)
+        score = header_score(cells, index)
         if score > best_score:
             best, best_score = i, score
     if best is not None:
@@ -273,12 +288,13 @@ def read_csv(
     batch_rows: int = BATCH_ROWS,
     scratch: Path | None = None,
     fast: bool = True,
+    header_index: dict[str, str] | None = None,
 ) -> Table:
     """Detect the encoding, read the first records, pick the header; then polars' fast
     reader when the file allows it (``_polars_batches``), else the careful Python reader."""
     enc = detect_encoding(path, encoding)
     head = _read_head(path, enc)
-    h = _pick_header(head.scanned, header_row)
+    h = _pick_header(head.scanned, header_row, header_index)
     headers = _dedupe(head.scanned[h][1])
     line = head.scanned[h][0]
     table = Table(
@@ -431,6 +447,7 @@ def read_excel(
     header_row: int | None = None,
     sheet: str | None = None,
     batch_rows: int = BATCH_ROWS,
+    header_index: dict[str, str] | None = None,
 ) -> Table:
     """An .xlsx through calamine (``fastexcel``, the engine of ``polars.read_excel``): every
     cell as text, row numbers as in the spreadsheet. A workbook calamine cannot open is read
@@ -441,7 +458,13 @@ def read_excel(
     memory bounded by the batch)."""
     _check_workbook_file(path)
     if _largest_sheet_bytes(path) > CALAMINE_MAX_SHEET_BYTES:
-        return read_excel_openpyxl(path, header_row=header_row, sheet=sheet, batch_rows=batch_rows)
+        return read_excel_openpyxl(
+            path,
+            header_row=header_row,
+            sheet=sheet,
+            batch_rows=batch_rows,
+            header_index=header_index,
+        )
     import fastexcel
 
     try:
@@ -456,8 +479,20 @@ def read_excel(
     except fastexcel.SheetNotFoundError as exc:
         raise DataError(f"找不到工作表 / sheet not found: {sheet}") from exc
     except Exception:  # noqa: BLE001 - calamine refused it: openpyxl tries, and says why
-        return read_excel_openpyxl(path, header_row=header_row, sheet=sheet, batch_rows=batch_rows)
-    return _sheet_table(path, _sheet_text(cells), header_row=header_row, batch_rows=batch_rows)
+        return read_excel_openpyxl(
+            path,
+            header_row=header_row,
+            sheet=sheet,
+            batch_rows=batch_rows,
+            header_index=header_index,
+        )
+    return _sheet_table(
+        path,
+        _sheet_text(cells),
+        header_row=header_row,
+        batch_rows=batch_rows,
+        header_index=header_index,
+    )
 
 
 # calamine's cell error → the text Excel shows (and openpyxl reads)
@@ -518,7 +553,12 @@ def _sheet_text(cells: pl.DataFrame) -> pl.DataFrame:
 
 
 def _sheet_table(
-    path: Path, cells: pl.DataFrame, *, header_row: int | None, batch_rows: int
+    path: Path,
+    cells: pl.DataFrame,
+    *,
+    header_row: int | None,
+    batch_rows: int,
+    header_index: dict[str, str] | None = None,
 ) -> Table:
     """The header among the first rows of a sheet of text cells, then the rows below it in
     batches (blank rows skipped, a value right of the last header an error)."""
@@ -526,7 +566,7 @@ def _sheet_table(
     scanned = [(i + 1, list(r)) for i, r in enumerate(top) if any(c is not None for c in r)]
     if not scanned:
         raise DataError(f"工作表为空 / the sheet is empty: {path.name}")
-    h = _pick_header(scanned, header_row)
+    h = _pick_header(scanned, header_row, header_index)
     header_cells = scanned[h][1]
     while header_cells and header_cells[-1] is None:
         header_cells = header_cells[:-1]
@@ -571,6 +611,7 @@ def read_excel_openpyxl(
     header_row: int | None = None,
     sheet: str | None = None,
     batch_rows: int = BATCH_ROWS,
+    header_index: dict[str, str] | None = None,
 ) -> Table:
     """The careful, slower reader (openpyxl, streamed): for a workbook calamine cannot open."""
     _check_workbook_file(path)
@@ -601,7 +642,7 @@ def read_excel_openpyxl(
     if not scanned:
         wb.close()
         raise DataError(f"工作表为空 / the sheet is empty: {path.name}")
-    h = _pick_header(scanned, header_row)
+    h = _pick_header(scanned, header_row, header_index)
     header_cells = scanned[h][1]
     while header_cells and header_cells[-1] is None:
         header_cells = header_cells[:-1]
@@ -718,9 +759,11 @@ def open_table(
     batch_rows: int = BATCH_ROWS,
     scratch: Path | None = None,
     fast: bool = True,
+    header_index: dict[str, str] | None = None,
 ) -> Table:
     """Open a CSV / Excel / JSON file by its extension (``scratch``: a folder for a UTF-8 copy
-    of a GBK file, enabling the fast CSV reader)."""
+    of a GBK file, enabling the fast CSV reader; ``header_index``: the header aliases that
+    find the header row, default the cases')."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"文件不存在 / file not found: {path}")
@@ -733,9 +776,16 @@ def open_table(
             batch_rows=batch_rows,
             scratch=scratch,
             fast=fast,
+            header_index=header_index,
         )
     if ext in (".xlsx", ".xlsm"):
-        return read_excel(path, header_row=header_row, sheet=sheet, batch_rows=batch_rows)
+        return read_excel(
+            path,
+            header_row=header_row,
+            sheet=sheet,
+            batch_rows=batch_rows,
+            header_index=header_index,
+        )
     if ext == ".json":
         return read_json(path, batch_rows=batch_rows)
     if ext == ".xls":
@@ -748,14 +798,21 @@ def open_table(
 
 
 def open_cases_file(
-    path: Path | str, mapping: Mapping, *, scratch: Path | None = None, fast: bool = True
+    path: Path | str,
+    mapping: Mapping,
+    *,
+    scratch: Path | None = None,
+    fast: bool = True,
+    header_index: dict[str, str] | None = None,
 ) -> Table:
-    """``open_table`` with the mapping file's [options] (header row, encoding, sheet, batch)."""
+    """``open_table`` with the mapping file's [options] (header row, encoding, sheet, batch);
+    ``header_index``: another table's header aliases (default the cases')."""
     header_row = mapping.option("header_row")
     return open_table(
         path,
         scratch=scratch,
         fast=fast,
+        header_index=header_index,
         header_row=int(header_row) if header_row else None,
         encoding=mapping.option("encoding"),
         sheet=mapping.option("sheet"),
