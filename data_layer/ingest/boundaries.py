@@ -27,7 +27,7 @@ import shapely
 from data_layer.domain import schema
 from data_layer.domain.areas import DIGITS, KEY, PARENT, TABLE, code_of, district_of
 from data_layer.ingest.boundary_files import read_boundaries
-from data_layer.ingest.mapping import BOUNDARY_ALIASES, Mapping, normalize_header
+from data_layer.ingest.mapping import BOUNDARY_ALIASES, Mapping, same_attribute
 from data_layer.ingest.report import FULL_REPORT_COLUMNS, ImportResult, message
 from data_layer.storage.source import DataError
 from geo.boundaries import check_hierarchy
@@ -57,27 +57,50 @@ PARTY_ORG_WORDS = {
 
 
 def _attr_columns(gdf: gpd.GeoDataFrame, level: str, mapping: Mapping) -> dict[str, str]:
-    """field → attribute column."""
+    """field → attribute column: the mapping file's ``[boundary_columns]`` first, then the
+    built-in aliases; exact names before names cut to a Shapefile's 10 bytes. Each field
+    takes the first attribute that fits, and an attribute feeds one field."""
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    explicit = {normalize_header(k): v for k, v in mapping.columns.items()}
+    explicit = mapping.boundary_mapping(level)
+    ignored = {a for a, fld in explicit.items() if not fld}
     out: dict[str, str] = {}
-    for c in columns:
-        target = explicit.get(normalize_header(c))
-        if target and target not in out:
-            out[target] = c
-    aliases = BOUNDARY_ALIASES[level]
-    for fld, names in aliases.items():
-        if fld in out:
-            continue
-        wanted = [normalize_header(n) for n in names]
-        for n in wanted:
+
+    def take(fld: str, names: list[str], *, truncated: bool) -> None:
+        for name in names:
             hit = next(
-                (c for c in columns if normalize_header(c) == n and c not in out.values()), None
+                (
+                    c
+                    for c in columns
+                    if c not in out.values()
+                    and not any(same_attribute(c, a) for a in ignored)
+                    and same_attribute(c, name, truncated=truncated)
+                ),
+                None,
             )
-            if hit:
+            if hit is not None:
                 out[fld] = hit
-                break
+                return
+
+    for truncated in (False, True):
+        for attr, fld in explicit.items():
+            if fld and fld not in out:
+                take(fld, [attr], truncated=truncated)
+        for fld in BOUNDARY_ALIASES[level]:
+            if fld not in out:
+                take(fld, looked_for(level, fld, mapping), truncated=truncated)
     return out
+
+
+def looked_for(level: str, fld: str, mapping: Mapping) -> list[str]:
+    """The attribute names a boundary field of ``level`` is looked for under: the mapping
+    file's, then the built-in aliases (each also cut to 10 bytes, as a Shapefile has it)."""
+    explicit = [a for a, f in mapping.boundary_mapping(level).items() if f == fld]
+    return list(dict.fromkeys([*explicit, *BOUNDARY_ALIASES[level].get(fld, ())]))
+
+
+def _names_text(names: list[str], limit: int = 30) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown + (f" … (+{len(names) - limit})" if len(names) > limit else "")
 
 
 def _text(series) -> list[str | None]:
@@ -181,7 +204,13 @@ def import_boundaries(
     }
     problems = _Problems(cols)
     feats = _Features.read(gdf, cols)
-    rejected = _check_codes(feats, level=level, existing=existing, problems=problems)
+    rejected = _check_codes(
+        feats,
+        level=level,
+        existing=existing,
+        problems=problems,
+        where=_code_where(gdf, level=level, mapping=mapping, cols=cols),
+    )
     rejected |= _check_geometries(feats, skip=rejected, problems=problems)
     ok = np.flatnonzero(~rejected)
 
@@ -205,12 +234,33 @@ def import_boundaries(
 # --- validate ----------------------------------------------------------------------------------
 
 
+def _code_where(
+    gdf: gpd.GeoDataFrame, *, level: str, mapping: Mapping, cols: dict[str, str]
+) -> str:
+    """Where the code was looked for, for a missing_code rejection: the attribute used (it was
+    empty), or the names looked for and the names the file has."""
+    if "code" in cols:
+        return f"属性 {cols['code']} 为空 / attribute {cols['code']} is empty"
+    attributes = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    return (
+        f"查找的属性名 / attribute names looked for: {_names_text(looked_for(level, 'code', mapping))}"
+        f"（含截为 10 字节的形式 / or cut to 10 bytes）; 文件中的属性 / the file has: "
+        f"{_names_text(attributes) or '—'}; 可在映射文件 [boundary_columns] 中指定 / map it "
+        'in a mapping file: [boundary_columns] "<attribute>" = "code"'
+    )
+
+
 def _check_codes(
-    feats: _Features, *, level: str, existing: dict[str, pl.DataFrame], problems: _Problems
+    feats: _Features,
+    *,
+    level: str,
+    existing: dict[str, pl.DataFrame],
+    problems: _Problems,
+    where: str = "",
 ) -> np.ndarray:
     """Codes: given, or found by (parent, name) among existing areas; of the documented form,
     agreeing with a given parent, unique. Sets ``feats.codes`` / ``feats.parents``; returns the
-    rejected features."""
+    rejected features. ``where`` says where a missing code was looked for."""
     parent_level = PARENT[level]
     by_name, parent_by_name = _known_names(level, existing)
     rejected = np.zeros(len(feats.codes), dtype=bool)
@@ -222,7 +272,7 @@ def _check_codes(
             pc = next(iter(found)) if len(found) == 1 else None
         if feats.codes[i] is None and feats.names[i] is not None:
             feats.codes[i] = by_name.get((pc, feats.names[i]))
-        problem = _code_problem(feats, i, level=level, parent=pc, seen=seen)
+        problem = _code_problem(feats, i, level=level, parent=pc, seen=seen, where=where)
         if problem is not None:
             problems.add(i + 1, *problem)
             rejected[i] = True
@@ -255,7 +305,13 @@ def _known_names(
 
 
 def _code_problem(
-    feats: _Features, i: int, *, level: str, parent: str | None, seen: dict[str, int]
+    feats: _Features,
+    i: int,
+    *,
+    level: str,
+    parent: str | None,
+    seen: dict[str, int],
+    where: str = "",
 ) -> tuple[str, object, str, str] | None:
     """(field, value, reason, detail) of the first thing wrong with feature ``i``'s code."""
     code, digits, parent_level = feats.codes[i], DIGITS[level], PARENT[level]
@@ -264,7 +320,8 @@ def _code_problem(
             "code",
             None,
             "missing_code",
-            f"{level} 需要 {digits} 位编码 / needs a {digits}-digit code",
+            f"{level} 需要 {digits} 位编码 / needs a {digits}-digit code"
+            + (f"; {where}" if where else ""),
         )
     if not (len(code) == digits and code.isascii() and code.isdigit()):
         return "code", code, "bad_code", f"应为 {digits} 位数字 / must be {digits} digits"
