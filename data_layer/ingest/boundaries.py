@@ -15,6 +15,7 @@ GeoPackage, converted to WGS 84 and merged into the reference tables by code.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,10 @@ import shapely
 
 from data_layer.domain import schema
 from data_layer.domain.areas import DIGITS, KEY, PARENT, TABLE, code_of, district_of
+from data_layer.domain.filters import now_local
 from data_layer.ingest.boundary_files import read_boundaries
 from data_layer.ingest.mapping import BOUNDARY_ALIASES, Mapping, same_attribute
+from data_layer.ingest.redivision import NOTE, Redivision, apply_replace, current_only
 from data_layer.ingest.report import FULL_REPORT_COLUMNS, ImportResult, message
 from data_layer.storage.source import DataError
 from geo.boundaries import check_hierarchy
@@ -186,9 +189,16 @@ def import_boundaries(
     mapping: Mapping,
     crs: str | None,
     strict: bool = False,
+    replace: bool = False,
+    now: dt.datetime | None = None,
     progress=None,
 ) -> tuple[ImportResult, dict[str, pl.DataFrame]]:
-    """Read, validate and merge one level; returns the result and the updated tables."""
+    """Read, validate and merge one level; returns the result and the updated tables.
+
+    ``replace``: the file is the new division of the parents it covers (``redivision``): the
+    areas it no longer has are retired at ``now``; ``result.detected["retired"]`` lists them
+    per level. A file with a rejected feature does not re-divide anything (DataError): a
+    feature that failed a check would otherwise be taken for a retired area."""
     started = time.monotonic()
     gdf, source = read_boundaries(
         path, crs=crs or mapping.options.get("crs"), layer=mapping.options.get("layer")
@@ -217,8 +227,19 @@ def import_boundaries(
     frame = _level_frame(feats, ok, level=level, gdf=gdf, cols=cols)
     tables, result.updated = _merge(existing, level=level, frame=frame)
     result.notes += _dissolve_missing_parents(tables, level=level, names=_parent_names(feats, ok))
+    if replace:
+        _refuse_partial_replace(problems, rejected=int(rejected.sum()))
+        when = now or now_local()
+        tables, redivided = apply_replace(
+            existing, tables, level=level, file_codes=[feats.codes[i] for i in ok], now=when
+        )
+        result.detected["redivided_at"] = when
+        result.detected["retired"] = redivided.retired
+        result.detected["added"] = redivided.added
+        result.notes += _redivision_notes(redivided)
+        problems.rows += _retired_rows(redivided)
     row_of = {feats.codes[i]: i + 1 for i in ok}
-    problems.rows += _hierarchy_warnings(tables, row_of=row_of, strict=strict)
+    problems.rows += _hierarchy_warnings(current_only(tables), row_of=row_of, strict=strict)
 
     result.report = problems.frame()
     result.imported = len(ok)
@@ -229,6 +250,52 @@ def import_boundaries(
     if progress:
         progress(n, 1.0, f"boundaries:{level}")
     return result, tables
+
+
+def _refuse_partial_replace(problems: _Problems, *, rejected: int) -> None:
+    if not rejected:
+        return
+    first = [p for p in problems.rows if p["severity"] == "rejected"][:5]
+    raise DataError(
+        f"--replace 需要文件中的每个要素都能导入，{rejected} 个被拒绝，未做任何更改 / --replace needs "
+        f"every feature to land; {rejected} rejected, nothing changed (a rejected area would be "
+        "taken for a retired one): "
+        + "; ".join(f"#{p['row']} {p['message']}" for p in first)
+        + ". 请修正后重试，或先不带 --replace 做 --dry-run 查看完整报告 / fix them and import "
+        "again (a --dry-run without --replace shows the full report)."
+    )
+
+
+def _redivision_notes(redivided: Redivision) -> list[str]:
+    notes = [
+        f"网格调整：撤销 {len(codes)} 个{lv} / re-division: retired {len(codes)} {lv}(s): "
+        + ", ".join(codes[:10])
+        + (" …" if len(codes) > 10 else "")
+        for lv, codes in redivided.retired.items()
+        if codes
+    ]
+    if redivided.added:
+        notes.append(
+            f"网格调整：新增 {len(redivided.added)} 个 / re-division: {len(redivided.added)} "
+            "new area(s), in the division from now on"
+        )
+    return notes
+
+
+def _retired_rows(redivided: Redivision) -> list[dict]:
+    return [
+        {
+            "row": None,
+            "column": "code",
+            "field": "code",
+            "value": code,
+            "reason": "area_retired",
+            "message": f"{message('area_retired')} ({lv})",
+            "severity": NOTE,
+        }
+        for lv, codes in redivided.retired.items()
+        for code in codes
+    ]
 
 
 # --- validate ----------------------------------------------------------------------------------

@@ -25,8 +25,9 @@ REPORT_COLUMNS = {
     "reason": pl.String,
     "message": pl.String,
 }
-# the report as written and shown: severity "rejected" (the row did not land) or "warning"
-# (it landed, e.g. a repaired boundary or an overlap found by the boundary checks)
+# the report as written and shown: severity "rejected" (the row did not land), "warning"
+# (it landed, e.g. a repaired boundary or an overlap found by the boundary checks) or "note"
+# (what a re-division did: an area retired, a case re-assigned or kept; row is null for a case)
 FULL_REPORT_COLUMNS = {**REPORT_COLUMNS, "severity": pl.String}
 
 REASONS: dict[str, str] = {
@@ -63,6 +64,11 @@ REASONS: dict[str, str] = {
     "missing_geometry": "没有边界 / no geometry",
     "not_polygon": "边界不是面 / geometry is not a polygon",
     "boundary_warning": "边界检查提示 / boundary check",
+    # re-division (import --boundaries --replace): notes, not problems
+    "area_retired": "已撤销（文件中不再有）/ retired (no longer in the file)",
+    "case_reassigned": "案件按坐标改派到现有网格 / case re-assigned by its point",
+    "case_kept": "案件保留在已撤销网格 / case kept under the retired grid",
+    "no_point": "没有坐标 / no coordinates",
 }
 
 
