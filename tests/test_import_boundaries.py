@@ -462,3 +462,29 @@ def test_the_map_draws_the_current_division(redivided):
 
     _, after, _, _ = redivided
     assert level_geometries(after, level="grid")["code"].to_list() == [NEW, *GRIDS[2:]]
+
+
+def test_replace_into_the_live_database(tmp_path, pg_url):
+    """import --db --replace: the same re-division, written to PostgreSQL in one transaction."""
+    from data_layer.ingest.database import import_into_database
+    from data_layer.storage import pg_admin
+    from data_layer.storage.postgres import read_dataset
+
+    data = tmp_path / "data"
+    run_import(data, boundaries=zipped_shapefile(tmp_path, grids_gdf()), level="grid")
+    run_import(data, cases=_cases_csv(tmp_path), now=REDIVIDED - dt.timedelta(days=2))
+    pg_admin.load(pg_url, data)
+    before = read_dataset(pg_url)
+    (r,) = import_into_database(
+        pg_url, boundaries=_redivided_file(tmp_path), level="grid", replace=True, now=REDIVIDED
+    )
+    assert r.detected["retired"] == {"grid": GRIDS[:2]}
+    after = read_dataset(pg_url)
+    retired = after["grids"].filter(pl.col("retired_at").is_not_null())["grid_code"].to_list()
+    assert sorted(retired) == GRIDS[:2]
+    assert after["cases"].height == 4
+    assert sorted(after["case_moves"]["case_id"].to_list()) == ["K1", "K4"]
+    grid = dict(zip(after["cases"]["case_id"], after["cases"]["grid_code"], strict=True))
+    assert (grid["K1"], grid["K2"]) == (NEW, GRIDS[1])
+    for by in ("community", "grid"):
+        assert_frame_equal(_kpis(after, by=by, as_of=BEFORE), _kpis(before, by=by, as_of=BEFORE))
