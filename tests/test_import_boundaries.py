@@ -405,6 +405,9 @@ def test_after_the_redivision_the_kept_case_counts_in_its_community_under_a_reti
     # the division: 东湖社区 now has one grid (770 households: basic, outside 300–500)
     east = new.filter(pl.col("code") == COMMS[0]).row(0, named=True)
     assert (east["grids"], east["basic_grids"], east["basic_grids_size_ok"]) == (1, 1, 0)
+    assert east["reported"] == 3  # K1, K2, K4
+    east = old.filter(pl.col("code") == COMMS[0]).row(0, named=True)
+    assert (east["grids"], east["basic_grids"], east["basic_grids_size_ok"]) == (2, 2, 2)
     by_grid = _kpis(after, by="grid", as_of=now)
     rows = {r["code"]: r for r in by_grid.iter_rows(named=True)}
     assert sorted(rows) == [GRIDS[1], NEW, *GRIDS[2:]]  # grid 1 kept no case: not listed
@@ -488,3 +491,17 @@ def test_replace_into_the_live_database(tmp_path, pg_url):
     assert (grid["K1"], grid["K2"]) == (NEW, GRIDS[1])
     for by in ("community", "grid"):
         assert_frame_equal(_kpis(after, by=by, as_of=BEFORE), _kpis(before, by=by, as_of=BEFORE))
+
+
+def test_a_retired_grid_is_labelled_in_both_languages():
+    from data_layer.domain import labels
+
+    assert (
+        labels.area_name("第1网格", retired=True, level="grid", lang="zh")
+        == "第1网格（已撤销网格）"
+    )
+    assert (
+        labels.area_name("第1网格", retired=True, level="grid", lang="en")
+        == "第1网格 (retired grid)"
+    )
+    assert labels.area_name("第1网格", retired=False, level="grid", lang="zh") == "第1网格"
