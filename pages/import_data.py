@@ -169,8 +169,9 @@ def _show_result(results, *, dry_run: bool) -> None:
         st.warning(t("import.nothing"))
 
 
-def _choices() -> tuple[str, str | None, str]:
-    """What to import (cases or boundaries), the boundary level and the source CRS."""
+def _choices() -> tuple[str, str | None, str, bool]:
+    """What to import (cases or boundaries), the boundary level, the source CRS and whether
+    the boundary file is a re-division (--replace)."""
     kind = st.radio(
         t("import.kind"),
         ["cases", "boundaries"],
@@ -178,7 +179,7 @@ def _choices() -> tuple[str, str | None, str]:
         horizontal=True,
         key="import_kind",
     )
-    level = None
+    level, replace = None, False
     left, right = st.columns(2)
     if kind == "boundaries":
         level = left.selectbox(
@@ -188,6 +189,9 @@ def _choices() -> tuple[str, str | None, str]:
             key="import_level",
         )
         st.caption(t("import.boundaries.note"))
+        replace = st.checkbox(
+            t("import.replace"), help=t("import.replace.help"), key="import_replace"
+        )
     crs = right.selectbox(
         t("import.crs"),
         CRS_CHOICES,
@@ -195,7 +199,7 @@ def _choices() -> tuple[str, str | None, str]:
         help=t("import.crs.help"),
         key="import_crs",
     )
-    return kind, level, crs
+    return kind, level, crs, replace
 
 
 def _uploads(kind: str):
@@ -207,11 +211,9 @@ def _uploads(kind: str):
         key=f"import_upload_{kind}",
         max_upload_size=settings.upload_max_mb(),
     )
-    mapping_upload = (
-        st.file_uploader(t("import.mapping.upload"), type=["toml"], key="import_mapping_upload")
-        if kind == "cases"
-        else None
-    )
+    mapping_upload = st.file_uploader(
+        t("import.mapping.upload"), type=["toml"], key="import_mapping_upload"
+    )  # boundaries: its [boundary_columns]
     return upload, mapping_upload
 
 
@@ -241,7 +243,9 @@ def _case_preview(path: Path, mapping: Mapping) -> Mapping:
     return mapping
 
 
-def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str) -> None:
+def _run(
+    kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str, replace: bool = False
+) -> None:
     """Dry run or import on a button press, with progress and the result."""
     run_dry, run_real = st.columns(2)
     dry = run_dry.button(t("import.dry_run"), type="secondary", key="import_dry")
@@ -260,6 +264,7 @@ def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str
             mapping=mapping,
             crs=crs or None,
             dry_run=dry,
+            replace=replace,
             progress=progress,
         )
     except DataError as exc:
@@ -301,7 +306,7 @@ def body() -> None:
     signin.require(signin.may_import)
     st.title(t("import.title"))
     st.caption(t("import.intro"))
-    kind, level, crs = _choices()
+    kind, level, crs, replace = _choices()
     upload, mapping_upload = _uploads(kind)
     if upload is None:
         st.info(t("import.need_file"))
@@ -320,7 +325,7 @@ def body() -> None:
         except DataError as exc:
             show_error(t("import.error"), reason=exc)
             return
-        _run(kind, path, level=level, mapping=mapping, crs=crs)
+        _run(kind, path, level=level, mapping=mapping, crs=crs, replace=replace)
 
 
 if __name__ == "__main__":  # run by st.navigation; app.py imports the module for URL_KEYS
