@@ -538,3 +538,35 @@ def test_a_data_directory_from_before_the_lifetime_columns_still_opens(tmp_path)
     again = open_dataset(old)
     assert again["grids"]["retired_at"].null_count() == again["grids"].height == 4
     assert again["case_moves"].is_empty()
+
+
+def test_a_community_redivision_retires_the_community_and_its_grids(tmp_path):
+    """A street file of communities: 西湖社区 is gone, a new 南湖社区 comes; 西湖's grids go with
+    it, and their cases — whose points now lie in no current grid — stay under them."""
+    data = tmp_path / "data"
+    run_import(data, boundaries=zipped_shapefile(tmp_path, grids_gdf()), level="grid")
+    run_import(data, cases=_cases_csv(tmp_path), now=REDIVIDED - dt.timedelta(days=2))
+    south = S + "003"
+    gdf = gpd.GeoDataFrame(
+        {"社区编码": [COMMS[0], south], "社区名称": ["东湖社区", "南湖社区"]},
+        geometry=[
+            shapely.box(X0, Y0, X0 + 2 * D, Y0 + D),
+            shapely.box(X0 + 2 * D, Y0, X0 + 4 * D, Y0 + D),
+        ],
+        crs="EPSG:4326",
+    )
+    (r,) = run_import(
+        data, boundaries=geojson(tmp_path, gdf), level="community", replace=True, now=REDIVIDED
+    )
+    assert r.detected["retired"] == {"community": [COMMS[1]], "grid": GRIDS[2:]}
+    assert r.detected["added"] == [south]
+    assert (r.detected["cases_reassigned"], r.detected["cases_kept"]) == (0, 1)  # K3
+    ds = open_dataset(data)
+    assert ds["cases"].height == 4
+    now = REDIVIDED + dt.timedelta(hours=1)
+    by_community = {
+        row["code"]: row for row in _kpis(ds, by="community", as_of=now).iter_rows(named=True)
+    }
+    assert by_community[COMMS[1]]["retired"] and by_community[COMMS[1]]["reported"] == 1
+    assert by_community[south]["reported"] == 0 and not by_community[south]["retired"]
+    assert _kpis(ds, by=None, as_of=now)["reported"].to_list() == [4]
