@@ -151,9 +151,11 @@ def scope_from_args(args: argparse.Namespace) -> Scope:
     return scope_for(user)
 
 
-def add_source_args(parser: argparse.ArgumentParser, *, data_help: str = "data directory") -> None:
+def add_source_args(
+    parser: argparse.ArgumentParser, *, data_help: str = "data directory", required: bool = True
+) -> None:
     """``--data DIR`` or ``--db URL`` (the live PostgreSQL source, docs/live-source.md)."""
-    where = parser.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--data", type=Path, help=data_help)
     where.add_argument(
         "--db", metavar="URL", help="PostgreSQL database instead: postgresql://user@host:port/db"
@@ -539,9 +541,7 @@ def _add_template_parser(sub) -> None:
     )
     tpl.add_argument("--table", required=True, choices=list(IMPORT_TABLES))
     tpl.add_argument("--out", required=True, type=Path, help="the .xlsx to write")
-    where = tpl.add_mutually_exclusive_group()
-    where.add_argument("--data", type=Path, help="data directory for the example's areas")
-    where.add_argument("--db", metavar="URL", help="or the live database")
+    add_source_args(tpl, data_help="data directory for the example's areas", required=False)
     tpl.set_defaults(func=cmd_template)
 
 
