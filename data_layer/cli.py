@@ -126,6 +126,8 @@ def kpi_rows(frame) -> list[dict]:
                 "metrics": {key: metrics.metric_fields(row, key) for key in metrics.METRICS},
             }
         )
+        if row.get("retired"):  # a grid retired by a re-division that still holds cases
+            out[-1]["retired"] = True
     return out
 
 
@@ -279,6 +281,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             district=args.district,
             dry_run=args.dry_run,
             strict=args.strict,
+            replace=args.replace,
             progress=progress,
         )
     finally:
@@ -519,6 +522,12 @@ def _add_import_parser(sub) -> None:
     imp.add_argument("--report", type=Path, help="write the row report (CSV, personal data masked)")
     imp.add_argument(
         "--strict", action="store_true", help="stop when the boundary checks find gaps/overlaps"
+    )
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="re-division (网格调整): areas of --level under the parents the file covers that "
+        "the file no longer has are retired; their cases move by their point (docs/import.md)",
     )
     imp.set_defaults(func=cmd_import)
 

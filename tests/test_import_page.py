@@ -169,3 +169,25 @@ def test_a_table_import_previews_masked_then_dry_runs_and_confirms(monkeypatch, 
         "professional"
     ]
     assert compounds.height == 5
+
+
+def test_a_redivision_from_the_page(monkeypatch, tmp_path):
+    import datetime as dt
+
+    import test_import_boundaries as tb
+
+    from data_layer.ingest import run_import
+
+    data = tmp_path / "data"
+    run_import(data, boundaries=tb.zipped_shapefile(tmp_path, tb.grids_gdf()), level="grid")
+    run_import(data, cases=tb._cases_csv(tmp_path), now=tb.REDIVIDED - dt.timedelta(days=2))
+    at = page(monkeypatch, data)
+    at.radio(key="import_kind").set_value("boundaries").run()
+    at.checkbox(key="import_replace").check().run()
+    upload(at, "new.geojson", tb._redivided_file(tmp_path).read_bytes())
+    button(at, "import_go")
+    ds = open_dataset(data)
+    retired = ds["grids"].filter(pl.col("retired_at").is_not_null())["grid_code"].to_list()
+    assert sorted(retired) == tb.GRIDS[:2]
+    assert ds["cases"].height == 4 and ds["case_moves"].height == 2
+    assert "re-division" in shown_text(at) or "网格调整" in shown_text(at)

@@ -91,6 +91,7 @@ def run_import(
     district: str | None = None,
     dry_run: bool = False,
     strict: bool = False,
+    replace: bool = False,
     progress: Progress | None = None,
     now: dt.datetime | None = None,
     _fail_after_write: bool = False,
@@ -101,7 +102,8 @@ def run_import(
     ``table`` (compounds, volunteer_teams, activities, party_reports, wishes; or cases) names
     what ``file`` holds. Boundaries are imported first, so cases and tables are matched against
     the new grids. Nothing in ``data_dir`` changes on a dry run, on any exception, or when no
-    row could be imported.
+    row could be imported. ``replace``: the boundary file is a re-division
+    (``ingest.redivision``, docs/import.md).
 
     Raises
     ------
@@ -122,6 +124,8 @@ def run_import(
         raise DataError("--cases 与 --table 不能同时使用 / one of --cases and --table")
     if boundaries is not None and level not in areas.LEVELS:
         raise DataError("导入边界需要 --level street|community|grid / boundaries need --level")
+    if replace and boundaries is None:
+        raise DataError("--replace 只用于边界导入 / --replace needs --boundaries")
     job = _Job(
         cases=cases,
         boundaries=boundaries,
@@ -134,6 +138,7 @@ def run_import(
             district,
         ),
         strict=strict,
+        replace=replace,
         progress=progress or _noop,
         now=now,
     )
@@ -173,6 +178,7 @@ class _Job:
     crs: str | None
     mapping: Mapping
     strict: bool
+    replace: bool
     progress: Progress
     now: dt.datetime | None
 
@@ -195,6 +201,8 @@ class _Job:
                     progress=self.progress,
                 )
             )
+        if self.boundaries is not None and results[0].detected.get("retired", {}).get("grid"):
+            _move_cases(work, ref_tables, results[0], now=self.now)
         if self.table is not None:
             results.append(self._import_table(work, ref_tables))
         return results
@@ -230,6 +238,8 @@ class _Job:
             mapping=self.mapping,
             crs=self.crs,
             strict=self.strict,
+            replace=self.replace,
+            now=self.now,
             progress=self.progress,
         )
         if result.imported:
@@ -251,6 +261,37 @@ class _Job:
             "file": str(self.file) if self.file else None,
             "results": [r.summary() for r in results],
         }
+
+
+def _move_cases(
+    work: _Work, ref_tables: dict[str, pl.DataFrame], result: ImportResult, *, now
+) -> None:
+    """Cases of the grids a re-division retired: moved by their point, or kept (redivision)."""
+    from data_layer.ingest import redivision  # shapely only for re-divisions
+
+    source = work.table_file("cases")
+    if not source.is_file() and work.previous is not None:
+        source = table_path(work.previous, "cases")
+    if not source.is_file():
+        return
+    cases = pl.read_parquet(source, columns=["case_id", "grid_code", "lon", "lat"])
+    now = result.detected.get("redivided_at") or now
+    plan = redivision.plan_moves(
+        cases, ref_tables, retired=result.detected["retired"]["grid"], now=now
+    )
+    if source != work.table_file("cases"):
+        shutil.copyfile(source, work.table_file("cases"))
+    redivision.write_moved_cases(work.table_file("cases"), plan.moves)
+    moves = pl.concat([_existing(work.previous, "case_moves"), plan.moves], how="vertical")
+    moves.write_parquet(work.table_file("case_moves"), compression="zstd")
+    result.report = pl.concat([result.report, plan.report()], how="vertical")
+    result.detected["cases_reassigned"] = plan.moves.height
+    result.detected["cases_kept"] = plan.kept.height
+    result.notes.append(
+        f"网格调整：{plan.moves.height} 件案件按坐标改派，{plan.kept.height} 件保留在已撤销网格 / "
+        f"re-division: {plan.moves.height} case(s) re-assigned by their point, "
+        f"{plan.kept.height} kept under their retired grid (listed in the report)"
+    )
 
 
 def _dry_run(data_dir: Path, job: _Job) -> list[ImportResult]:

@@ -26,8 +26,9 @@ REPORT_COLUMNS = {
     "reason": pl.String,
     "message": pl.String,
 }
-# the report as written and shown: severity "rejected" (the row did not land) or "warning"
-# (it landed, e.g. a repaired boundary or an overlap found by the boundary checks)
+# the report as written and shown: severity "rejected" (the row did not land), "warning"
+# (it landed, e.g. a repaired boundary or an overlap found by the boundary checks) or "note"
+# (what a re-division did: an area retired, a case re-assigned or kept; row is null for a case)
 FULL_REPORT_COLUMNS = {**REPORT_COLUMNS, "severity": pl.String}
 
 REASONS: dict[str, str] = {
@@ -89,6 +90,11 @@ REASONS: dict[str, str] = {
     "claimed_before_created": "认领时间早于提出时间 / claimed before it was raised",
     "fulfilled_before_claimed": "实现时间早于认领时间 / fulfilled before it was claimed",
     "fulfilled_without_claim": "有实现时间但没有认领时间 / fulfilled but never claimed",
+    # re-division (import --boundaries --replace): notes, not problems
+    "area_retired": "已撤销（文件中不再有）/ retired (no longer in the file)",
+    "case_reassigned": "案件按坐标改派到现有网格 / case re-assigned by its point",
+    "case_kept": "案件保留在已撤销网格 / case kept under the retired grid",
+    "no_point": "没有坐标 / no coordinates",
 }
 
 
