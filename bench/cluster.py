@@ -542,6 +542,9 @@ async def drive(
                 async with gate:
                     await _guarded(viewer, open_viewer(browser, cl.nginx.base_url, viewer), "open")
                 sample()
+                done = viewer.times.get("overview")
+                log(f"  viewer {viewer.index:2} on {viewer.replica or '?'}: "
+                    + (f"ready in {done:.1f} s" if done else f"failed {viewer.errors}"))  # fmt: skip
 
             t0 = time.monotonic()
             await asyncio.gather(*(one(v) for v in people))
