@@ -26,8 +26,6 @@ from data_layer.cli import main as cli_main
 from data_layer.domain.formatting import format_value
 from data_layer.storage.pg_local import find_bindir, has_postgis
 
-pytestmark = pytest.mark.browser  # drives Chromium: `pytest -m "not browser"` leaves it out
-
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
@@ -83,6 +81,7 @@ def cli_figures(data: Path, basis: str, capsys) -> dict:
     return json.loads(capsys.readouterr().out)[0]["metrics"]
 
 
+@pytest.mark.browser  # drives Chromium: `pytest -m "not browser"` leaves it out
 def test_two_replicas_sticky_and_fail_over(capsys) -> None:
     _needs()
     with bench_cluster.cluster(replicas=2, scale="tiny", log=lambda *_: None) as cl:
