@@ -149,9 +149,11 @@ def scope_from_args(args: argparse.Namespace) -> Scope:
     return scope_for(user)
 
 
-def add_source_args(parser: argparse.ArgumentParser, *, data_help: str = "data directory") -> None:
+def add_source_args(
+    parser: argparse.ArgumentParser, *, data_help: str = "data directory", required: bool = True
+) -> None:
     """``--data DIR`` or ``--db URL`` (the live PostgreSQL source, docs/live-source.md)."""
-    where = parser.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--data", type=Path, help=data_help)
     where.add_argument(
         "--db", metavar="URL", help="PostgreSQL database instead: postgresql://user@host:port/db"
@@ -274,6 +276,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             file=args.file,
             mapping=args.mapping,
             crs=args.crs,
+            district=args.district,
             dry_run=args.dry_run,
             strict=args.strict,
             progress=progress,
@@ -507,6 +510,11 @@ def _add_import_parser(sub) -> None:
         help="coordinate system of the file(s): wgs84, cgcs2000, gcj02, bd09 or EPSG:NNNN "
         "(boundaries: overrides the file's; cases: default wgs84)",
     )
+    imp.add_argument(
+        "--district",
+        help="name of the district the imported streets belong to (when the file has no "
+        "district attribute; or [options] district in the mapping file)",
+    )
     imp.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
     imp.add_argument("--report", type=Path, help="write the row report (CSV, personal data masked)")
     imp.add_argument(
@@ -530,9 +538,7 @@ def _add_template_parser(sub) -> None:
     )
     tpl.add_argument("--table", required=True, choices=list(IMPORT_TABLES))
     tpl.add_argument("--out", required=True, type=Path, help="the .xlsx to write")
-    where = tpl.add_mutually_exclusive_group()
-    where.add_argument("--data", type=Path, help="data directory for the example's areas")
-    where.add_argument("--db", metavar="URL", help="or the live database")
+    add_source_args(tpl, data_help="data directory for the example's areas", required=False)
     tpl.set_defaults(func=cmd_template)
 
 

@@ -11,6 +11,7 @@ temporary folder and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import tempfile
@@ -87,13 +88,15 @@ def run_import(
     file: Path | str | None = None,
     mapping: Mapping | Path | str | None = None,
     crs: str | None = None,
+    district: str | None = None,
     dry_run: bool = False,
     strict: bool = False,
     progress: Progress | None = None,
     now: dt.datetime | None = None,
     _fail_after_write: bool = False,
 ) -> list[ImportResult]:
-    """Import boundaries, cases and/or one reference table into ``data_dir`` as one new version.
+    """Import boundaries, cases and/or one reference table into ``data_dir`` as one new version
+    (``district``: the district name imported streets carry when the file has none).
 
     ``table`` (compounds, volunteer_teams, activities, party_reports, wishes; or cases) names
     what ``file`` holds. Boundaries are imported first, so cases and tables are matched against
@@ -126,7 +129,10 @@ def run_import(
         table=table,
         file=file,
         crs=_normalized_crs(crs),
-        mapping=mapping if isinstance(mapping, Mapping) else Mapping.load(mapping, fields=fields),
+        mapping=_with_district(
+            mapping if isinstance(mapping, Mapping) else Mapping.load(mapping, fields=fields),
+            district,
+        ),
         strict=strict,
         progress=progress or _noop,
         now=now,
@@ -135,6 +141,13 @@ def run_import(
     if dry_run:
         return _dry_run(data_dir, job)
     return _new_version(data_dir, job, fail_after_write=_fail_after_write)
+
+
+def _with_district(mapping: Mapping, district: str | None) -> Mapping:
+    """``--district`` (the name imported streets carry) over the mapping's [options] district."""
+    if not district:
+        return mapping
+    return dataclasses.replace(mapping, options={**mapping.options, "district": district})
 
 
 def _normalized_crs(crs: str | None) -> str | None:
@@ -334,15 +347,21 @@ def _import_cases(
         first, dups = first_of_each_id(accepted, key="case_id")
         problems = pl.concat(
             [pl.read_parquet(p) for p in sorted(parts.glob("p*.parquet"))]
-            + [duplicate_report(dups, key="case_id", column=resolved.get("case_id", "case_id"))],
+            + [
+                duplicate_report(
+                    dups, key="case_id", column=resolved.get("case_id", "case_id")
+                ).with_columns(severity=pl.lit("rejected"))
+            ],
             how="vertical",
         )
-        result.report = (
-            problems.with_columns(pl.lit("rejected").alias("severity"))
-            .sort("row", "column")
-            .select(list(FULL_REPORT_COLUMNS))
+        rejected = problems.filter(pl.col("severity") == "rejected")["row"]
+        # a warning of a row rejected later (a duplicate id) is not listed
+        problems = problems.filter(
+            (pl.col("severity") == "rejected") | ~pl.col("row").is_in(rejected.implode())
         )
-        result.rejected = problems["row"].n_unique()
+        result.report = problems.sort("row", "column").select(list(FULL_REPORT_COLUMNS))
+        result.rejected = rejected.n_unique()
+        result.warned = problems.filter(pl.col("severity") == "warning")["row"].n_unique()
         result.imported = first.height
         _write_cases(accepted, first=first, dups=dups, work=work, result=result, progress=progress)
     finally:
@@ -364,7 +383,8 @@ def _open_mapped(
     if missing:
         raise DataError(
             f"缺少必填字段 / required fields not mapped: {'; '.join(missing)}. "
-            f"文件中的表头 / headers in the file: {', '.join(table.headers[:40])}. "
+            f"文件中的表头（{len(table.headers)} 个）/ the file's {len(table.headers)} headers: "
+            f"{', '.join(table.headers)}. "
             "请在映射文件 [columns] 中指定（导入页面可以生成映射文件）/ map them in a mapping file."
         )
     return table, resolved

@@ -186,8 +186,13 @@ def import_boundaries(
     ok = np.flatnonzero(~rejected)
 
     frame = _level_frame(feats, ok, level=level, gdf=gdf, cols=cols)
+    district = _district_name(mapping, existing)
+    if level == "street" and district:
+        frame = frame.with_columns(pl.col("district").fill_null(pl.lit(district)))
     tables, result.updated = _merge(existing, level=level, frame=frame)
-    result.notes += _dissolve_missing_parents(tables, level=level, names=_parent_names(feats, ok))
+    result.notes += _dissolve_missing_parents(
+        tables, level=level, names=_parent_names(feats, ok), district=district
+    )
     row_of = {feats.codes[i]: i + 1 for i in ok}
     problems.rows += _hierarchy_warnings(tables, row_of=row_of, strict=strict)
 
@@ -339,6 +344,16 @@ def _repaired(g):
 # --- build tables ------------------------------------------------------------------------------
 
 
+def _district_name(mapping: Mapping, existing: dict[str, pl.DataFrame]) -> str | None:
+    """The district name of streets that do not state one: ``--district`` / [options]
+    district, else the one name every existing street carries."""
+    given = mapping.option("district")
+    if given:
+        return str(given).strip() or None
+    names = existing["streets"]["district"].drop_nulls().unique()
+    return names.item() if names.len() == 1 else None
+
+
 def _level_frame(
     feats: _Features, ok: np.ndarray, *, level: str, gdf: gpd.GeoDataFrame, cols: dict[str, str]
 ) -> pl.DataFrame:
@@ -411,10 +426,15 @@ def _parent_names(feats: _Features, ok: np.ndarray) -> dict[str, str]:
 
 
 def _dissolve_missing_parents(
-    tables: dict[str, pl.DataFrame], *, level: str, names: dict[str, str]
+    tables: dict[str, pl.DataFrame],
+    *,
+    level: str,
+    names: dict[str, str],
+    district: str | None = None,
 ) -> list[str]:
     """Create the parents (and theirs) that do not exist yet by dissolving their children, in
-    ``tables``; ``names`` names the level's own parents. Returns a note per level created."""
+    ``tables``; ``names`` names the level's own parents, ``district`` is the created streets'
+    district name. Returns a note per level created."""
     notes = []
     child_level = level
     while PARENT[child_level]:
@@ -426,7 +446,9 @@ def _dissolve_missing_parents(
         )
         if not missing:
             break
-        created = _dissolved(children, par, missing, names if child_level == level else {})
+        created = _dissolved(
+            children, par, missing, names if child_level == level else {}, district
+        )
         tables[ptable] = schema.conform(
             ptable, pl.concat([tables[ptable], created], how="vertical").sort(pkey)
         )
@@ -438,7 +460,11 @@ def _dissolve_missing_parents(
 
 
 def _dissolved(
-    children: pl.DataFrame, par: str, missing: list[str], names: dict[str, str]
+    children: pl.DataFrame,
+    par: str,
+    missing: list[str],
+    names: dict[str, str],
+    district: str | None = None,
 ) -> pl.DataFrame:
     """Rows of level ``par`` for the ``missing`` codes: the union of their children, and the
     children's households and population summed (a community's street: its code prefix)."""
@@ -456,7 +482,7 @@ def _dissolved(
             for c in ("households", "population"):
                 row[c] = int(kids[c].sum()) if kids[c].null_count() < kids.height else None
         if par == "street":
-            row["district"] = district_of(pcode)
+            row["district"] = district or district_of(pcode)
         rows.append(row)
     return pl.DataFrame(rows, schema=schema.TABLES[ptable])
 

@@ -15,6 +15,11 @@ can save::
     header_row = 3         # 1-based row of the header (default: found automatically)
     default_source = "hotline_12345"
     crs = "gcj02"          # coordinates of the cases (wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n)
+    date_format = "%m/%d/%y %H:%M"   # dates no built-in form reads (docs/import.md)
+    district = "东湖区"     # the district of imported streets
+
+    [date_formats]         # per field, before [options] date_format
+    reported_at = "%d/%m/%Y %H:%M"
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data_layer.ingest.values import check_date_format
 from data_layer.storage.source import DataError
 
 # Case fields the importer understands: the cases table (DESIGN §3) plus helper fields that are
@@ -59,6 +65,16 @@ CASE_FIELDS: dict[str, str] = {
     "updated_at": "更新时间 / updated at",
 }
 CASE_REQUIRED = ("case_id", "reported_at")
+DATE_FIELDS = (
+    "reported_at",
+    "registered_at",
+    "dispatched_at",
+    "handled_at",
+    "verified_at",
+    "closed_at",
+    "due_at",
+    "updated_at",
+)
 # A grid must be found from one of these (codes, names, or coordinates).
 CASE_LOCATION = ("grid_code", "grid_name", "lon")
 
@@ -203,6 +219,11 @@ class Mapping:
     columns: dict[str, str] = field(default_factory=dict)  # header → field ("" = ignore)
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # field → word → code
     options: dict[str, object] = field(default_factory=dict)
+    date_formats: dict[str, str] = field(default_factory=dict)  # field → strptime format
+
+    def date_format(self, fld: str) -> str | None:
+        """The format of ``fld``'s dates: [date_formats], else [options] date_format."""
+        return self.date_formats.get(fld) or self.option("date_format")
 
     def option(self, key: str, default: object = None) -> object:
         """An [options] value; an empty one counts as not given."""
@@ -217,6 +238,10 @@ class Mapping:
         lines += [f"{q(k)} = {q(v)}" for k, v in self.columns.items()]
         for fld, words in self.values.items():
             lines += ["", f"[values.{fld}]"] + [f"{q(k)} = {q(v)}" for k, v in words.items()]
+        if self.date_formats:
+            lines += ["", "[date_formats]"] + [
+                f"{k} = {q(v)}" for k, v in self.date_formats.items()
+            ]
         if self.options:
             lines += ["", "[options]"]
             for k, v in self.options.items():
@@ -247,7 +272,11 @@ class Mapping:
             str(f): {str(k): str(v) for k, v in words.items()}
             for f, words in (raw.get("values") or {}).items()
         }
-        return cls(columns=columns, values=values, options=dict(raw.get("options") or {}))
+        options = dict(raw.get("options") or {})
+        date_formats = {str(k): v for k, v in (raw.get("date_formats") or {}).items()}
+        known = DATE_FIELDS if fields is CASE_FIELDS else tuple(fields)
+        _check_date_formats(options, date_formats, known)
+        return cls(columns=columns, values=values, options=options, date_formats=date_formats)
 
     @classmethod
     def load(cls, path: Path | str | None, *, fields: dict[str, str] | None = None) -> Mapping:
@@ -257,6 +286,32 @@ class Mapping:
             return cls.from_toml(Path(path).read_text(encoding="utf-8"), fields=fields)
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(f"无法读取映射文件 / cannot read mapping file {path}: {exc}") from exc
+
+
+def _check_date_formats(
+    options: dict[str, object], date_formats: dict[str, object], known: tuple[str, ...]
+) -> None:
+    """A DataError naming each date format that cannot work, and each key of [date_formats]
+    that is not one of the ``known`` (date) fields."""
+    problems = [
+        f"[date_formats] {k}: 不是日期字段 / not a date field (可用 / known: {', '.join(known)})"
+        for k in date_formats
+        if k not in known
+    ]
+    given = {f"[date_formats] {k}": v for k, v in date_formats.items() if k in known}
+    if options.get("date_format") not in (None, ""):
+        given["[options] date_format"] = options["date_format"]
+    for where, fmt in given.items():
+        why = check_date_format(fmt)
+        if why:
+            problems.append(f"{where} = {fmt!r}: {why}")
+    if problems:
+        raise DataError(
+            "映射文件中的日期格式有误 / bad date format in the mapping file: "
+            + "; ".join(problems)
+            + '. 格式写法如 / write it as, e.g. "%m/%d/%y %H:%M" (%Y 四位年, %y 两位年, %m 月, '
+            "%d 日, %H 时, %M 分, %S 秒; docs/import.md)"
+        )
 
 
 def alias_target(header: str, index: dict[str, str] | None = None) -> str | None:

@@ -124,7 +124,7 @@ def _about(book, spec: T.TableSpec, bold) -> None:
             _required_text(spec, field),
             _allowed(field),
             FORMATS[field.kind],
-            "、".join(a for a in field.aliases if a != field.name),
+            "、".join(a for a in field.aliases if a not in (field.name, field.zh)),
         )
         for col, value in enumerate(cells):
             about.write_string(row, col, value)
