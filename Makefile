@@ -7,7 +7,7 @@ SCALE ?= district
 PORT ?= 8501
 export GRIDPULSE_DATA ?= $(DATA)
 
-.PHONY: run dev run-db test demo check bench viewers soak lint clean-data
+.PHONY: run dev run-db test demo check bench viewers soak cluster-bench lint clean-data
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,12 @@ viewers: $(VENV)/.installed
 SOAK_MINUTES ?= 30
 soak: $(VENV)/.installed
 	$(PY) bench/soak.py --minutes $(SOAK_MINUTES)
+
+# Scale-out on this machine (docs/deploy.md): PostgreSQL, 3 replicas behind nginx, 40 viewers
+# in headless Chromium, one replica stopped mid-run; writes bench/results-cluster.json.
+# CLUSTER_ARGS="--replicas 2 --viewers 8 --scale tiny" for a quick one. Not part of `make test`.
+cluster-bench: $(VENV)/.installed
+	$(PY) bench/cluster.py $(CLUSTER_ARGS)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(VENV)/bin/lint-imports

@@ -17,9 +17,9 @@ from data_layer.domain.formatting import (
 )
 from data_layer.domain.metrics import METRICS
 from data_layer.settings import min_denominator
-from documents.briefing import figure
+from documents.slides import figure
 from ui import state
-from ui.i18n import lang, metric_formula, metric_label, t
+from ui.i18n import area_names, lang, metric_formula, metric_label, t
 
 # Rates over due cases: their row also shows how registered cases split into due + in progress.
 _DUE_RATES = ("closure_rate", "on_time_rate")
@@ -35,7 +35,7 @@ def kpi_card(
 ) -> None:
     """One KPI: value, numerator/denominator, change against the previous period stated with
     its dates (较上期 (11-01 至 11-02)), formula on hover. The figure is the briefing's
-    (``documents.briefing.figure``), so a card and a slide show the same change; a 样本少
+    (``documents.slides.figure``), so a card and a slide show the same change; a 样本少
     rate says so under it and its change is not coloured good or bad."""
     fig = figure(key, current, lang=lang(), previous=previous)
     help_text = fig.formula
@@ -134,7 +134,7 @@ def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
     marshalling a Styler cost ~7 % of a warm Overview view's server CPU (issue #16).
     """
     data: dict[str, list] = {
-        t("col.name"): frame["name"].to_list(),
+        t("col.name"): area_names(frame),
         t("col.code"): frame["code"].to_list(),
     }
     config: dict[str, object] = {}
