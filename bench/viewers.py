@@ -115,10 +115,21 @@ def percentile(values: list[float], q: float) -> float:
 
 # -- one viewer in the browser (async: a batch runs concurrently in one Chromium) ---------
 
-PAINTED_JS = """() => {
-  const g = window.gridpulse;
-  if (!g || !g.layers) return false;
-  return Object.values(g.layers).some(r => r && r.painted !== null && r.count > 0);
+# From the page itself (the component's iframe is same-origin), so that an iframe replaced
+# while we wait is simply looked up again: the map's areas added, projected and painted.
+MAP_PAINTED_JS = """() => {
+  const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
+  const w = f && f.contentWindow;
+  if (!w || !w.gridpulse || !w.gridpulse.layers || !w.L || !w.map || !w.map._layers) return false;
+  const painted = Object.values(w.gridpulse.layers).some(
+    r => r && r.painted !== null && r.count > 0);
+  if (!painted) return false;
+  for (const id in w.map._layers) {
+    const l = w.map._layers[id];
+    if (l instanceof w.L.Polygon && l.feature && l.options.interactive !== false && l._pxBounds)
+      return true;
+  }
+  return false;
 }"""
 PAGE_DONE_JS = """(title) => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -139,6 +150,7 @@ class Viewer:
     page: Any = None
     errors: list[str] = field(default_factory=list)
     ready_s: list[float] = field(default_factory=list)
+    sign_in_s: float | None = None
     figures: dict[str, list[str]] = field(default_factory=dict)
 
     async def open_context(self) -> None:
@@ -194,15 +206,7 @@ class Viewer:
             await self.page.wait_for_function(PAGE_DONE_JS, arg=title, timeout=TIMEOUT_MS)
             await self.page.wait_for_timeout(100)
         if has_map:
-            handle = await self.page.wait_for_selector(
-                b.MAP_IFRAME, state="attached", timeout=TIMEOUT_MS
-            )
-            frame = await handle.content_frame()
-            await frame.wait_for_function(PAINTED_JS, polling="raf", timeout=TIMEOUT_MS)
-            await frame.wait_for_function(
-                f"({b.COUNT_POLYGONS_JS})() > 0", polling="raf", timeout=TIMEOUT_MS
-            )
-            await frame.evaluate(b.TWO_FRAMES_JS)
+            await self.page.wait_for_function(MAP_PAINTED_JS, polling=100, timeout=TIMEOUT_MS)
         await self.page.evaluate(b.TWO_FRAMES_JS)
         boxes = await self.page.locator('[data-testid="stException"]').count()
         boxes += await self.page.locator('[data-testid="stAlertContentError"]').count()
@@ -291,7 +295,11 @@ async def one_viewer(
     await viewer.open_context()
     spy = None
     try:
+        await asyncio.to_thread(wait_idle, pid)
+        before = cpu_seconds(pid)
         await viewer.sign_in()
+        await asyncio.to_thread(wait_idle, pid)
+        sign_in_cpu = cpu_seconds(pid) - before  # a cold start: data read, first queries
         per_page: dict[str, list[float]] = {p: [] for p in PAGES}
         ready: dict[str, list[float]] = {p: [] for p in PAGES}
         order = ["map", "cases", "overview"]
@@ -309,6 +317,7 @@ async def one_viewer(
                     ready[page].append(elapsed)
         return {
             "views_per_page": views,
+            "first_sign_in_cpu_s": sign_in_cpu,
             "cpu_per_view_s": {p: b.median(v) for p, v in per_page.items()},
             "cpu_per_view_all_s": per_page,
             "ready_s": {p: b.median(v) for p, v in ready.items()},
@@ -323,14 +332,30 @@ async def one_viewer(
 # -- 2. a batch of concurrent viewers ----------------------------------------------------
 
 
-async def viewer_session(viewer: Viewer) -> int:
-    """Sign in; per page: open it, read the cards, choose the first street, read them
-    again, clear the street. Returns the number of views (page opens and filter changes)."""
+async def _evidence(viewer: Viewer, exc: Exception) -> None:
+    """A viewer that did not get through: counted, with a screenshot."""
+    viewer.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    with contextlib.suppress(Exception):
+        b.OUT.mkdir(parents=True, exist_ok=True)
+        shot = b.OUT / f"viewer-{viewer.name}-{int(time.time())}.png"
+        await viewer.page.screenshot(path=str(shot))
+
+
+async def viewer_sign_in(viewer: Viewer) -> bool:
     await viewer.open_context()
+    try:
+        viewer.sign_in_s = await viewer.sign_in()
+        return True
+    except Exception as exc:
+        await _evidence(viewer, exc)
+        return False
+
+
+async def viewer_browse(viewer: Viewer) -> int:
+    """Per page: open it (Overview is open after sign-in), read the cards, choose the first
+    street, read them again, remove the street. Returns the number of views."""
     views = 0
     try:
-        await viewer.sign_in()
-        views += 1
         for page in ("overview", "map", "cases"):
             if page != "overview":
                 await viewer.open(page)
@@ -341,14 +366,8 @@ async def viewer_session(viewer: Viewer) -> int:
             await viewer.kpis(f"{page}/street")
             await viewer.clear_streets(page, name)
             views += 1
-    except Exception as exc:  # a viewer that did not get through: counted, with evidence
-        viewer.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-        with contextlib.suppress(Exception):
-            shot = b.OUT / f"viewer-{viewer.name}-{int(time.time())}.png"
-            b.OUT.mkdir(parents=True, exist_ok=True)
-            await viewer.page.screenshot(path=str(shot))
-    finally:
-        await viewer.close()
+    except Exception as exc:
+        await _evidence(viewer, exc)
     return views
 
 
@@ -368,14 +387,21 @@ async def batch(browser: Any, server: b.Server, *, n: int) -> dict[str, Any]:
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
-    views = await asyncio.gather(*(viewer_session(v) for v in viewers))
+    signed_in = await asyncio.gather(*(viewer_sign_in(v) for v in viewers))
+    await asyncio.to_thread(wait_idle, pid)
+    middle = cpu_seconds(pid)
+    views = await asyncio.gather(
+        *(viewer_browse(v) for v, ok in zip(viewers, signed_in, strict=True) if ok)
+    )
     wall = time.perf_counter() - started
     await asyncio.to_thread(wait_idle, pid)
-    spent = cpu_seconds(pid) - before
+    spent = cpu_seconds(pid) - middle
     done = True
     await sampler
+    for v in viewers:
+        await v.close()
     total_views = sum(views)
-    ready = [s for v in viewers for s in v.ready_s]
+    ready = [s for v in viewers for s in v.ready_s]  # page opens and filter changes
     # every reading of a page and filter at the same as-of minute must agree
     readings: dict[str, list[tuple[str, list[str]]]] = {}
     for v in viewers:
@@ -388,12 +414,16 @@ async def batch(browser: Any, server: b.Server, *, n: int) -> dict[str, Any]:
     painted = all(len(v.figures) == 2 * len(PAGES) for v in viewers)
     return {
         "viewers": n,
+        "signed_in": sum(signed_in),
+        "sign_in_cpu_s": middle - before,
+        "sign_in_cpu_per_viewer_s": (middle - before) / n,
         "views": total_views,
         "wall_s": wall,
         "server_cpu_s": spent,
         "cpu_per_view_s": spent / total_views if total_views else float("nan"),
         "ready_p50_s": percentile(ready, 0.5),
         "ready_p95_s": percentile(ready, 0.95),
+        "sign_in_p50_s": percentile([v.sign_in_s for v in viewers if v.sign_in_s], 0.5),
         "every_viewer_painted": painted,
         "same_figures": same,
         "figures": {key: group[0][1] for key, group in readings.items()},
