@@ -24,13 +24,23 @@ SCOPE_CODE = "all"
 # -- areas in scope ----------------------------------------------------------------------
 
 
-def scoped_communities(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
-    """Communities the filter and the role scope select (no geometry).
+def scoped_communities(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    as_of: dt.datetime | None = None,
+    retired: bool = False,
+) -> pl.LazyFrame:
+    """Communities the filter and the role scope select (no geometry): those of the division
+    at ``as_of`` (None: the current one), or every one ever (``retired``).
 
     Both the street and the community limits of the scope apply: a community account sees
     its communities only, whatever street or community the filter names.
     """
     lf = ds.lazy("communities").drop("geometry")
+    if not retired:
+        lf = lf.filter(areas.in_division(as_of))
     streets = scope.allowed_streets(flt.streets)
     if streets is not None:
         lf = lf.filter(pl.col("street_code").is_in(list(streets)))
@@ -40,37 +50,92 @@ def scoped_communities(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
     return lf
 
 
-def scoped_grids(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
-    """Grids in scope, with their community and street codes (no geometry)."""
-    return (
-        ds.lazy("grids")
-        .drop("geometry")
-        .join(
-            scoped_communities(ds, flt, scope).select("community_code", "street_code"),
-            on="community_code",
-            how="inner",
-        )
+def scoped_grids(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    as_of: dt.datetime | None = None,
+    retired: bool = False,
+) -> pl.LazyFrame:
+    """Grids in scope, with their community and street codes (no geometry): those of the
+    division at ``as_of`` (None: the current one), or every one ever (``retired``)."""
+    lf = ds.lazy("grids").drop("geometry")
+    if not retired:
+        lf = lf.filter(areas.in_division(as_of))
+    return lf.join(
+        scoped_communities(ds, flt, scope, as_of=as_of, retired=retired).select(
+            "community_code", "street_code"
+        ),
+        on="community_code",
+        how="inner",
     )
 
 
-def area_names(ds: Dataset, flt: Filter, scope: Scope, *, level: str) -> pl.DataFrame:
-    """code, name and parent codes of every area of ``level`` in scope, sorted by code."""
-    communities = scoped_communities(ds, flt, scope)
+def area_names(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    level: str,
+    as_of: dt.datetime | None = None,
+    with_retired_cases: bool = False,
+) -> pl.DataFrame:
+    """code, name and parent codes of every area of ``level`` in scope, sorted by code: the
+    division at ``as_of`` (None: the current one) and, ``with_retired_cases``, the areas
+    retired by then that still hold cases (kept under them by a re-division); ``retired``
+    tells them apart."""
+    communities = scoped_communities(ds, flt, scope, as_of=as_of, retired=with_retired_cases)
     if level == "street":
         codes = communities.select("street_code").unique()
         lf = ds.lazy("streets").drop("geometry").join(codes, on="street_code", how="semi")
-        lf = lf.select(pl.col("street_code").alias("code"), "name")
+        if not with_retired_cases:
+            lf = lf.filter(areas.in_division(as_of))
+        lf = lf.select(pl.col("street_code").alias("code"), "name", *_LIFETIME)
     elif level == "community":
-        lf = communities.select(pl.col("community_code").alias("code"), "name", "street_code")
+        lf = communities.select(
+            pl.col("community_code").alias("code"), "name", "street_code", *_LIFETIME
+        )
     else:
-        lf = scoped_grids(ds, flt, scope).select(
+        lf = scoped_grids(ds, flt, scope, as_of=as_of, retired=with_retired_cases).select(
             pl.col("grid_code").alias("code"),
             "name",
             "community_code",
             "street_code",
             "kind",
+            *_LIFETIME,
         )
-    return lf.sort("code").collect()
+    current = areas.in_division(as_of)
+    if with_retired_cases:
+        lf = lf.filter(_came(as_of))
+        if _any_retired(ds, level=level, as_of=as_of):
+            held = (
+                grid_at(ds.lazy("cases"), ds, as_of=as_of)
+                .select(areas.codes_of(pl.col("grid_code"), level=level).alias("code"))
+                .unique()
+                .collect()["code"]
+            )
+            lf = lf.filter(current | pl.col("code").is_in(held.to_list()))
+        else:
+            lf = lf.filter(current)
+    return lf.with_columns((~current).alias("retired")).drop(*_LIFETIME).sort("code").collect()
+
+
+def _came(as_of: dt.datetime | None) -> pl.Expr:
+    """Areas that existed at ``as_of`` (retired or not): not added by a later re-division."""
+    if as_of is None:
+        return pl.lit(True)
+    return pl.col("valid_from").is_null() | (
+        pl.col("valid_from") <= pl.lit(as_of, dtype=pl.Datetime("us"))
+    )
+
+
+def _any_retired(ds: Dataset, *, level: str, as_of: dt.datetime | None) -> bool:
+    """Whether any area of ``level`` is retired at ``as_of`` (cheap: most data never is)."""
+    return not ds[areas.TABLE[level]].filter(~areas.in_division(as_of) & _came(as_of)).is_empty()
+
+
+_LIFETIME = ("valid_from", "retired_at")
 
 
 def street_options(ds: Dataset, scope: Scope) -> pl.DataFrame:
@@ -92,15 +157,43 @@ def community_options(ds: Dataset, scope: Scope, *, streets: tuple[str, ...]) ->
 PERIOD_TIME = "period_time"
 
 
-def _scoped_cases(ds: Dataset, flt: Filter, scope: Scope, *, where: pl.Expr) -> pl.LazyFrame:
-    """Cases of scoped grids, category and source that satisfy ``where``."""
-    grids = scoped_grids(ds, flt, scope).select("grid_code", "community_code", "street_code")
+def grid_at(cases: pl.LazyFrame, ds: Dataset, *, as_of: dt.datetime | None) -> pl.LazyFrame:
+    """``cases`` with ``grid_code`` the grid each case was under at ``as_of``: a case moved by
+    a re-division after ``as_of`` counts under the grid it left (``case_moves``), so a frozen
+    meeting keeps its figures. None: the current grid."""
+    moves = ds.tables.get("case_moves")
+    if as_of is None or moves is None or moves.is_empty():
+        return cases
+    later = moves.filter(pl.col("moved_at") > pl.lit(as_of, dtype=pl.Datetime("us")))
+    if later.is_empty():
+        return cases
+    first = (
+        later.sort("moved_at")
+        .unique("case_id", keep="first", maintain_order=True)
+        .select("case_id", pl.col("from_grid_code").alias("_grid_then"))
+    )
+    return (
+        cases.join(first.lazy(), on="case_id", how="left")
+        .with_columns(pl.coalesce("_grid_then", "grid_code").alias("grid_code"))
+        .drop("_grid_then")
+    )
+
+
+def _scoped_cases(
+    ds: Dataset, flt: Filter, scope: Scope, *, where: pl.Expr, as_of: dt.datetime
+) -> pl.LazyFrame:
+    """Cases of scoped grids, category and source that satisfy ``where``, each under the grid
+    it was in at ``as_of``. Every grid counts, retired ones too: the cases a re-division kept
+    under a retired grid still count in its community (docs/import.md)."""
+    grids = scoped_grids(ds, flt, scope, retired=True).select(
+        "grid_code", "community_code", "street_code"
+    )
     lf = ds.lazy("cases").filter(where)
     if flt.categories:
         lf = lf.filter(pl.col("category").is_in(list(flt.categories)))
     if flt.sources:
         lf = lf.filter(pl.col("source").is_in(list(flt.sources)))
-    return lf.join(grids, on="grid_code", how="inner")
+    return grid_at(lf, ds, as_of=as_of).join(grids, on="grid_code", how="inner")
 
 
 def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
@@ -111,7 +204,9 @@ def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> p
     """
     reported = pl.col("reported_at")
     within = reported.is_between(window.start_time, window.end_time, closed="both")
-    return _scoped_cases(ds, flt, scope, where=within).with_columns(reported.alias(PERIOD_TIME))
+    return _scoped_cases(ds, flt, scope, where=within, as_of=window.as_of).with_columns(
+        reported.alias(PERIOD_TIME)
+    )
 
 
 def cases_assessed_in_window(
@@ -127,7 +222,9 @@ def cases_assessed_in_window(
     within = assessed.is_between(window.start_time, window.end_time, closed="both") & (
         pl.col("reported_at") <= window.as_of
     )
-    return _scoped_cases(ds, flt, scope, where=within).with_columns(assessed.alias(PERIOD_TIME))
+    return _scoped_cases(ds, flt, scope, where=within, as_of=window.as_of).with_columns(
+        assessed.alias(PERIOD_TIME)
+    )
 
 
 def basis_cases(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
@@ -184,7 +281,7 @@ def latest_month_with_cases(
         time = pl.col("reported_at")
     known = time <= pl.lit(as_of, dtype=pl.Datetime("us"))
     latest = (
-        _scoped_cases(ds, flt, scope, where=known.fill_null(False))
+        _scoped_cases(ds, flt, scope, where=known.fill_null(False), as_of=as_of)
         .select(time.max().alias("latest"))
         .collect()
         .item()
@@ -245,15 +342,18 @@ def kpis(
 
     if by is None:
         base = pl.DataFrame(
-            {"code": [SCOPE_CODE], "name": [None]},
-            schema={"code": pl.String, "name": pl.String},
+            {"code": [SCOPE_CODE], "name": [None], "retired": [False]},
+            schema={"code": pl.String, "name": pl.String, "retired": pl.Boolean},
         )
     else:
-        base = area_names(ds, flt, scope, level=by).select("code", "name")
+        base = area_names(
+            ds, flt, scope, level=by, as_of=window.as_of, with_retired_cases=True
+        ).select("code", "name", "retired")
 
     case_part = case_counts(ds, flt, scope, window, by=[key])
 
-    grids = scoped_grids(ds, flt, scope).with_columns(key)
+    # coverage counts the division at as_of: a retired grid is no longer a grid to staff
+    grids = scoped_grids(ds, flt, scope, as_of=window.as_of).with_columns(key)
     grid_part = grids.group_by("code").agg(
         *metrics.grid_coverage_aggregations(),
         pl.col("households").sum().cast(pl.Int64).alias("households"),
@@ -276,7 +376,7 @@ def kpis(
             .agg(metrics.activity_aggregations())
         )
     else:
-        communities = scoped_communities(ds, flt, scope).with_columns(key)
+        communities = scoped_communities(ds, flt, scope, as_of=window.as_of).with_columns(key)
         parts.append(
             communities.group_by("code").agg(
                 pl.col("community_workers").sum().cast(pl.Int64).alias("community_workers"),
