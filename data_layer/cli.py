@@ -139,14 +139,15 @@ def scope_from_args(args: argparse.Namespace) -> Scope:
         return Scope.everything()
     from data_layer.auth.demo import demo_users
     from data_layer.auth.roles import scope_for
-    from data_layer.auth.users import UserStore
+    from data_layer.auth.users import store_for
 
-    if getattr(args, "data", None) is None:
-        raise DataError("--user needs --data: accounts live in the data directory")
-    user = UserStore(args.data).users().get(args.user) or demo_users(args.data).get(args.user)
+    data_dir = getattr(args, "data", None)
+    store = store_for(data_dir, getattr(args, "db", None))
+    demo = demo_users(data_dir) if data_dir is not None else {}
+    user = store.users().get(args.user) or demo.get(args.user)
     if user is None:
         raise DataError(
-            f"no account {args.user!r} in this data directory (python -m data_layer users list)"
+            f"no account {args.user!r} in {store.where} (python -m data_layer users list)"
         )
     return scope_for(user)
 
@@ -569,10 +570,10 @@ def _read_password(args: argparse.Namespace) -> str:
 def cmd_users(args: argparse.Namespace) -> int:
     import getpass
 
-    from data_layer.auth.users import UserStore
-    from data_layer.storage.audit import AuditLog
+    from data_layer.auth.users import store_for
+    from data_layer.storage import audit
 
-    store = UserStore(args.data)
+    store = store_for(args.data, args.db)  # --db: gridpulse.users, else DIR/_auth/users.json
     try:
         if args.users_command == "list":
             return _list_users(store)
@@ -584,7 +585,7 @@ def cmd_users(args: argparse.Namespace) -> int:
         operator = f"cli:{getpass.getuser()}"
     except (OSError, KeyError):  # no user name in a bare container
         operator = "cli"
-    AuditLog.for_data_dir(args.data).record(
+    audit.for_source(args.data, args.db).record(
         user=operator, role=None, action=action, target=args.username, result=result
     )
     print(f"{args.username}: {result}")
@@ -599,12 +600,13 @@ def _list_users(store) -> int:
         for name, a in sorted(store.accounts().items())
     ]
     stored = {r[0] for r in rows}
-    rows += [(n, u, "demo", None) for n, u in demo_users(store.data_dir).items() if n not in stored]
+    demo = demo_users(store.data_dir) if store.data_dir is not None else {}
+    rows += [(n, u, "demo", None) for n, u in demo.items() if n not in stored]
     for name, user, sign_in, locked in rows:
         lock = f" locked until {locked:%Y-%m-%d %H:%M} UTC" if locked else ""
         print(f"{name}\t{user.display_name}\t{_describe(user)}\tsign-in={sign_in}{lock}")
     if not rows:
-        print(f"no users in {store.path}")
+        print(f"no users in {store.where}")
     return 0
 
 
@@ -659,7 +661,8 @@ def add_users_parser(sub) -> None:
         help="manage local sign-in accounts (add, remove, list, passwd, grant)",
         description=(
             "Manage the local accounts of a data directory (kept in DIR/_auth/users.json, outside "
-            "the imported tables). Passwords are read from a prompt or --password-stdin, never "
+            "the imported tables) or, with --db, of the live database (table gridpulse.users, "
+            "shared by every app replica). Passwords are read from a prompt or --password-stdin, never "
             "from the command line. Every change is written to the audit log."
         ),
         epilog=(
@@ -673,7 +676,7 @@ def add_users_parser(sub) -> None:
         p = users_sub.add_parser(name, help=help, description=help)
         if username:
             p.add_argument("username", help="user name (for OIDC: the e-mail or sub)")
-        p.add_argument("--data", required=True, type=Path, help="data directory")
+        add_source_args(p)
         p.set_defaults(func=cmd_users)
         return p
 
