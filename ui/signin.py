@@ -118,7 +118,7 @@ def stored_users() -> dict[str, User]:
     last_good = _last_good_users()
     try:
         if ttl > 0:
-            users = _db_users(url, int(time.time() // ttl))
+            users = _db_users(url, _cache_period(ttl))
         else:
             users = store_for(None, url).users()
     except DatabaseUnavailable:
@@ -128,6 +128,11 @@ def stored_users() -> dict[str, User]:
         return last_good[url]
     last_good[url] = users
     return users
+
+
+def _cache_period(ttl: float) -> int:
+    """The number of the current ``ttl``-long period: the cache key that expires the accounts."""
+    return int(time.time() // ttl)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
