@@ -20,8 +20,9 @@ from data_layer.auth.errors import InvalidCredentials
 from data_layer.auth.roles import User
 from data_layer.auth.users import DbUserStore, UserStoreError
 from data_layer.cli import main
-from data_layer.storage import pg_admin
+from data_layer.storage import migrate, pg_admin
 from data_layer.storage.pg_audit import PgAuditLog
+from data_layer.storage.source import DataError
 from ui import signin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,3 +272,20 @@ def test_a_database_account_does_not_exist_for_the_directory_and_vice_versa(live
     assert "db" not in signin.UserStore(tiny_dir).users()
     with pytest.raises(UserStoreError):
         DbUserStore(live).remove("nobody")
+
+
+def test_a_database_before_schema_3_says_to_run_db_init(
+    monkeypatch, capsys, pg_empty_url, tmp_path
+):
+    old = tmp_path / "migrations"
+    old.mkdir()
+    for path in sorted(migrate.MIGRATIONS_DIR.glob("000[12]_*.sql")):
+        (old / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    migrate.migrate(pg_empty_url, directory=old)
+    capsys.readouterr()
+    assert users_cli(monkeypatch, pg_empty_url, "list") == 2
+    assert "db init" in capsys.readouterr().err
+    with pytest.raises(DataError, match="db init"):
+        PgAuditLog(pg_empty_url).read_events()
+    assert migrate.migrate(pg_empty_url) == ["0003_accounts"]
+    assert users_cli(monkeypatch, pg_empty_url, "list") == 0

@@ -18,6 +18,7 @@ from data_layer.domain.filters import Filter
 from data_layer.storage.audit import ACTIONS, Event
 from data_layer.storage.pg_conn import connect, unavailable
 from data_layer.storage.pg_schema import SCHEMA
+from data_layer.storage.pg_users import schema_behind
 
 AUDIT_EVENTS = f"{SCHEMA}.audit_events"
 
@@ -59,6 +60,8 @@ class PgAuditLog:
                     result,
                 ),
             )
+        except psycopg.errors.UndefinedTable as exc:
+            raise schema_behind() from exc
         except psycopg.OperationalError as exc:
             raise unavailable(self.url, exc) from exc
         finally:
@@ -94,6 +97,8 @@ class PgAuditLog:
         conn = connect(self.url, autocommit=True)
         try:
             rows = conn.execute(sql, args).fetchall()
+        except psycopg.errors.UndefinedTable as exc:
+            raise schema_behind() from exc
         except psycopg.OperationalError as exc:
             raise unavailable(self.url, exc) from exc
         finally:

@@ -17,6 +17,7 @@ import psycopg
 
 from data_layer.storage.pg_conn import connect, transaction, unavailable
 from data_layer.storage.pg_schema import SCHEMA, USERS_LOCK
+from data_layer.storage.source import DataError
 
 USERS = f"{SCHEMA}.users"
 _COLUMNS = (
@@ -33,8 +34,19 @@ _COLUMNS = (
 
 
 def _select(conn: psycopg.Connection) -> dict[str, dict]:
-    rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM {USERS}").fetchall()
+    try:
+        rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM {USERS}").fetchall()
+    except psycopg.errors.UndefinedTable as exc:
+        raise schema_behind() from exc
     return {row[0]: _record(row) for row in rows}
+
+
+def schema_behind() -> DataError:
+    """The database predates the accounts and audit tables (schema 3)."""
+    return DataError(
+        "数据库中没有账号表 / the database has no accounts table (schema 3): "
+        "run `python -m data_layer db init --db URL`"
+    )
 
 
 def read_records(url: str) -> dict[str, dict]:
