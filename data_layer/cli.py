@@ -577,7 +577,10 @@ def cmd_users(args: argparse.Namespace) -> int:
     try:
         if args.users_command == "list":
             return _list_users(store)
-        action, result = _change_user(store, args)
+        if args.users_command == "copy":
+            changes = _copy_users(store, args)
+        else:
+            changes = [(args.username, *_change_user(store, args))]
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -585,11 +588,24 @@ def cmd_users(args: argparse.Namespace) -> int:
         operator = f"cli:{getpass.getuser()}"
     except (OSError, KeyError):  # no user name in a bare container
         operator = "cli"
-    audit.for_source(args.data, args.db).record(
-        user=operator, role=None, action=action, target=args.username, result=result
-    )
-    print(f"{args.username}: {result}")
+    log = audit.for_source(args.data, args.db)
+    for username, action, result in changes:
+        log.record(user=operator, role=None, action=action, target=username, result=result)
+        print(f"{username}: {result}")
     return 0
+
+
+def _copy_users(store, args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """``users copy --from-data DIR --db URL``: the accounts of DIR's users.json into the
+    database (names it has already are left as they are)."""
+    from data_layer.auth.users import UserStore
+
+    copied, skipped = store.copy_from(UserStore(args.from_data).accounts())
+    for name in skipped:
+        print(f"{name}: skipped (the database has this account already)")
+    if not copied and not skipped:
+        print(f"no accounts in {UserStore(args.from_data).where}")
+    return [(name, "user_change", "copied from users.json") for name in copied]
 
 
 def _list_users(store) -> int:
@@ -706,6 +722,18 @@ def add_users_parser(sub) -> None:
     passwd.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin"
     )
+    copy = users_sub.add_parser(
+        "copy",
+        help="copy the accounts of a data directory's users.json into the database",
+        description=(
+            "Copy every account of DIR/_auth/users.json that the database lacks into "
+            "gridpulse.users, password hashes as they are, in one transaction (moving a "
+            "deployment to the live source). Accounts the database has already stay as they are."
+        ),
+    )
+    copy.add_argument("--from-data", required=True, type=Path, help="data directory to copy from")
+    copy.add_argument("--db", required=True, metavar="URL", help="the live database")
+    copy.set_defaults(func=cmd_users, data=None)
     grant = command("grant", "change role, areas or rights of an account")
     area_flags(grant, role_required=False)
     grant.add_argument("--all-areas", action="store_true", help="remove the area limits")

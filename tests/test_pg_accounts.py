@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from data_layer.auth import passwords
 from data_layer.auth.errors import InvalidCredentials
 from data_layer.auth.roles import User
-from data_layer.auth.users import DbUserStore, UserStoreError
+from data_layer.auth.users import DbUserStore, UserStore, UserStoreError
 from data_layer.cli import main
 from data_layer.storage import migrate, pg_admin
 from data_layer.storage.pg_audit import PgAuditLog
@@ -269,7 +269,7 @@ def test_the_audit_page_reads_the_database(live, tiny_dir):
 
 def test_a_database_account_does_not_exist_for_the_directory_and_vice_versa(live, tiny_dir):
     DbUserStore(live).add(User(username="db", display_name="d", role="district"), password=PASSWORD)
-    assert "db" not in signin.UserStore(tiny_dir).users()
+    assert "db" not in UserStore(tiny_dir).users()
     with pytest.raises(UserStoreError):
         DbUserStore(live).remove("nobody")
 
@@ -289,3 +289,24 @@ def test_a_database_before_schema_3_says_to_run_db_init(
         PgAuditLog(pg_empty_url).read_events()
     assert migrate.migrate(pg_empty_url) == ["0003_accounts"]
     assert users_cli(monkeypatch, pg_empty_url, "list") == 0
+
+
+def test_users_copy_moves_a_users_json_into_the_database_with_its_hashes(
+    monkeypatch, capsys, pg_url, tmp_path
+):
+    data = tmp_path / "data"
+    UserStore(data).add(
+        User(username="wang", display_name="王", role="street", streets={S1}), password=PASSWORD
+    )
+    UserStore(data).add(User(username="li", display_name="李", role="district"), password=None)
+    DbUserStore(pg_url).add(User(username="li", display_name="db li", role="screen"), password=None)
+    capsys.readouterr()
+    assert main(["users", "copy", "--from-data", str(data), "--db", pg_url]) == 0
+    out = capsys.readouterr().out
+    assert "wang: copied from users.json" in out and "li: skipped" in out
+    db = DbUserStore(pg_url)
+    assert db.authenticate("wang", PASSWORD).streets == {S1}  # the same argon2 hash
+    assert db.users()["li"].display_name == "db li"  # what the database had stays
+    assert [(e.target, e.result) for e in PgAuditLog(pg_url).read_events()] == [
+        ("wang", "copied from users.json")
+    ]

@@ -231,6 +231,21 @@ class DbUserStore(UserStore):
                 if before.get(name) != account:
                     records[name] = _record(account)
 
+    def copy_from(self, accounts: dict[str, Account]) -> tuple[list[str], list[str]]:
+        """Add ``accounts`` (from a ``users.json``) that the database lacks, hashes as they are,
+        in one transaction; returns (copied, skipped: the names the database has already)."""
+        for account in accounts.values():
+            if account.password_hash is not None and not account.password_hash.startswith(
+                "$argon2"
+            ):
+                raise UserStoreError(f"{account.user.username}: not an argon2 hash")
+        with self._editing() as stored:
+            skipped = sorted(name for name in accounts if name in stored)
+            copied = sorted(name for name in accounts if name not in stored)
+            for name in copied:
+                stored[name] = replace(accounts[name], failures=0, locked_until=None)
+        return copied, skipped
+
 
 def store_for(data_dir: Path | str | None, database_url: str | None) -> UserStore:
     """The accounts of a source: the database's when ``database_url`` is set (the data
