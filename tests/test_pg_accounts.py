@@ -20,8 +20,9 @@ from data_layer.auth.errors import InvalidCredentials
 from data_layer.auth.roles import User
 from data_layer.auth.users import DbUserStore, UserStore, UserStoreError
 from data_layer.cli import main
-from data_layer.storage import migrate, pg_admin
+from data_layer.storage import migrate, pg_admin, pg_users
 from data_layer.storage.pg_audit import PgAuditLog
+from data_layer.storage.pg_conn import DatabaseUnavailable
 from data_layer.storage.source import DataError
 from ui import signin
 
@@ -310,3 +311,25 @@ def test_users_copy_moves_a_users_json_into_the_database_with_its_hashes(
     assert [(e.target, e.result) for e in PgAuditLog(pg_url).read_events()] == [
         ("wang", "copied from users.json")
     ]
+
+
+def test_in_a_database_outage_sessions_keep_the_last_accounts_and_new_sign_ins_wait(
+    live, monkeypatch
+):
+    monkeypatch.setenv("GRIDPULSE_ACCOUNTS_CACHE_SECONDS", "0")  # every run asks the database
+    DbUserStore(live).add(
+        User(username="wang", display_name="w", role="street", streets={S1}), password=PASSWORD
+    )
+    at = submit(app().run(), "wang", PASSWORD)
+    assert reported(at) == "9"
+
+    def down(*args, **kwargs):
+        raise DatabaseUnavailable("cannot reach the database")
+
+    monkeypatch.setattr(pg_users, "read_records", down)
+    monkeypatch.setattr(pg_users, "editing", down)
+    at.run()
+    assert not at.exception and reported(at) == "9"  # the accounts read last
+    fresh = submit(app().run(), "wang", PASSWORD)
+    assert on_sign_in_page(fresh) and not fresh.exception
+    assert "账号数据无法读取" in [i.value for i in fresh.info][0]
