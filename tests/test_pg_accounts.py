@@ -16,7 +16,7 @@ from fixtures_tiny import AS_OF, S1
 from streamlit.testing.v1 import AppTest
 
 from data_layer.auth import passwords
-from data_layer.auth.errors import InvalidCredentials
+from data_layer.auth.errors import AccountLocked, InvalidCredentials
 from data_layer.auth.roles import User
 from data_layer.auth.users import DbUserStore, UserStore, UserStoreError
 from data_layer.cli import main
@@ -138,9 +138,10 @@ def test_lock_out_is_counted_in_the_database(monkeypatch, pg_url):
     store.add(
         User(username="wang", display_name="w", role="street", streets={S1}), password=PASSWORD
     )
-    for _ in range(2):
-        with pytest.raises(Exception):  # noqa: B017 - InvalidCredentials, then AccountLocked
-            DbUserStore(pg_url).authenticate("wang", "wrong password")
+    with pytest.raises(InvalidCredentials):
+        DbUserStore(pg_url).authenticate("wang", "wrong password")
+    with pytest.raises(AccountLocked):  # the second failure, counted in the table
+        DbUserStore(pg_url).authenticate("wang", "wrong password")
     [(locked,)] = rows(pg_url, "SELECT locked_until FROM gridpulse.users")
     assert locked is not None  # a second replica sees the lock too
 
