@@ -8,8 +8,10 @@ same scoped areas and window selections, so their figures agree with the KPIs.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import polars as pl
 
@@ -19,6 +21,20 @@ from data_layer.domain.scope import Scope
 from data_layer.storage.source import Dataset
 
 SCOPE_CODE = "all"
+
+# The exact reference path: every case selection scans the whole cases table (the
+# evaluation the fast path must agree with; tests and bench/queries.py switch it on).
+_EXACT = contextvars.ContextVar("gridpulse_exact_path", default=False)
+
+
+@contextlib.contextmanager
+def exact_path() -> Iterator[None]:
+    """Within this block, queries select cases by scanning the whole table (no index)."""
+    token = _EXACT.set(True)
+    try:
+        yield
+    finally:
+        _EXACT.reset(token)
 
 
 # -- areas in scope ----------------------------------------------------------------------
