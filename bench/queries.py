@@ -94,7 +94,9 @@ def filters(ds: Dataset, *, streets: bool = True) -> list[tuple[str, Filter]]:
     for period in PERIODS:
         for area, codes in [("all", ()), ("street", (street,))] if streets else [("all", ())]:
             for basis in BASES:
-                out.append((f"{period}/{area}/{basis}", Filter(period=period, streets=codes, basis=basis)))
+                out.append(
+                    (f"{period}/{area}/{basis}", Filter(period=period, streets=codes, basis=basis))
+                )
     return out
 
 
@@ -158,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     ds = open_dataset(args.data)
     load_s = time.perf_counter() - t0
     rss_loaded = rss_mb()
-    print(f"load {load_s:.2f} s, RSS {rss0:.0f} → {rss_loaded:.0f} MB, cases {ds['cases'].height:,}")
+    print(
+        f"load {load_s:.2f} s, RSS {rss0:.0f} → {rss_loaded:.0f} MB, cases {ds['cases'].height:,}"
+    )
     result = {
         "data": str(args.data),
         "cases": ds["cases"].height,
@@ -187,7 +191,9 @@ def summary(result: dict) -> None:
     fast, exact = result.get("fast"), result.get("exact")
     base = fast or exact
     queries = next(iter(base.values())).keys()
-    print(f"\n{'query':22} {'fast max ms':>12} {'exact max ms':>13} {'ratio':>7}  (≤ {TARGET_S * 1000:.0f} ms)")
+    print(
+        f"\n{'query':22} {'fast max ms':>12} {'exact max ms':>13} {'ratio':>7}  (≤ {TARGET_S * 1000:.0f} ms)"
+    )
     for q in queries:
         f = max(v[q]["median_s"] for v in fast.values()) if fast else None
         e = max(v[q]["median_s"] for v in exact.values()) if exact else None
@@ -196,7 +202,9 @@ def summary(result: dict) -> None:
         es = f"{e * 1000:13.1f}" if e is not None else " " * 13
         flag = "  over" if f is not None and f > TARGET_S else ""
         print(f"{q:22} {fs} {es} {ratio:>7}{flag}")
-    print(f"load {result['load_s']:.2f} s, RSS after load {result['rss_loaded_mb']:.0f} MB, peak {result['peak_rss_mb']:.0f} MB")
+    print(
+        f"load {result['load_s']:.2f} s, RSS after load {result['rss_loaded_mb']:.0f} MB, peak {result['peak_rss_mb']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import polars as pl
 
 from data_layer.domain import areas, metrics
 from data_layer.domain.filters import BASES, Filter, Window
 from data_layer.domain.scope import Scope
+from data_layer.queries import case_index
 from data_layer.storage.source import Dataset
 
 SCOPE_CODE = "all"
@@ -108,15 +109,44 @@ def community_options(ds: Dataset, scope: Scope, *, streets: tuple[str, ...]) ->
 PERIOD_TIME = "period_time"
 
 
-def _scoped_cases(ds: Dataset, flt: Filter, scope: Scope, *, where: pl.Expr) -> pl.LazyFrame:
-    """Cases of scoped grids, category and source that satisfy ``where``."""
-    grids = scoped_grids(ds, flt, scope).select("grid_code", "community_code", "street_code")
-    lf = ds.lazy("cases").filter(where)
+def _scoped_cases(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    where: pl.Expr,
+    rows: Callable[[case_index.CaseIndex], pl.DataFrame | pl.LazyFrame] | None = None,
+) -> pl.LazyFrame:
+    """Cases of scoped grids, category and source that satisfy ``where``.
+
+    ``rows`` narrows the cases scanned (a window's slice of the case index); ``where`` still
+    decides. On the exact path (``exact_path``) the whole table is scanned and joined with
+    the scoped grids; the fast path filters the index's rows, which carry their grid's
+    community and street already, by the scoped communities: the same rows and columns.
+    """
+    if _EXACT.get():
+        grids = scoped_grids(ds, flt, scope).select("grid_code", "community_code", "street_code")
+        lf = ds.lazy("cases").filter(where)
+        lf = _by_codes(lf, flt)
+        return lf.join(grids, on="grid_code", how="inner")
+    index = case_index.case_index(ds)
+    lf = (rows(index) if rows is not None else index.cases).lazy().filter(where)
+    lf = _by_codes(lf, flt)
+    if (
+        scope.allowed_streets(flt.streets) is None
+        and scope.allowed_communities(flt.communities) is None
+    ):
+        return lf.filter(pl.col("community_code").is_not_null())
+    codes = scoped_communities(ds, flt, scope).select("community_code").collect()
+    return lf.filter(pl.col("community_code").is_in(codes.to_series().implode()))
+
+
+def _by_codes(lf: pl.LazyFrame, flt: Filter) -> pl.LazyFrame:
     if flt.categories:
         lf = lf.filter(pl.col("category").is_in(list(flt.categories)))
     if flt.sources:
         lf = lf.filter(pl.col("source").is_in(list(flt.sources)))
-    return lf.join(grids, on="grid_code", how="inner")
+    return lf
 
 
 def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
@@ -127,7 +157,13 @@ def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> p
     """
     reported = pl.col("reported_at")
     within = reported.is_between(window.start_time, window.end_time, closed="both")
-    return _scoped_cases(ds, flt, scope, where=within).with_columns(reported.alias(PERIOD_TIME))
+    return _scoped_cases(
+        ds,
+        flt,
+        scope,
+        where=within,
+        rows=lambda index: index.reported_between(window.start_time, window.end_time),
+    ).with_columns(reported.alias(PERIOD_TIME))
 
 
 def cases_assessed_in_window(
@@ -143,7 +179,13 @@ def cases_assessed_in_window(
     within = assessed.is_between(window.start_time, window.end_time, closed="both") & (
         pl.col("reported_at") <= window.as_of
     )
-    return _scoped_cases(ds, flt, scope, where=within).with_columns(assessed.alias(PERIOD_TIME))
+    return _scoped_cases(
+        ds,
+        flt,
+        scope,
+        where=within,
+        rows=lambda index: index.assessable_between(window.start_time, window.end_time),
+    ).with_columns(assessed.alias(PERIOD_TIME))
 
 
 def basis_cases(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
@@ -200,7 +242,13 @@ def latest_month_with_cases(
         time = pl.col("reported_at")
     known = time <= pl.lit(as_of, dtype=pl.Datetime("us"))
     latest = (
-        _scoped_cases(ds, flt, scope, where=known.fill_null(False))
+        _scoped_cases(
+            ds,
+            flt,
+            scope,
+            where=known.fill_null(False),
+            rows=(lambda index: index.reported_until(as_of)) if flt.basis != "assessment" else None,
+        )
         .select(time.max().alias("latest"))
         .collect()
         .item()
@@ -253,23 +301,39 @@ def kpis(
     With ``by`` one row per area of that level in scope — also areas with no cases —
     else one row for the whole scope. Columns: ``level``, ``code``, ``name``, the count
     columns of ``metrics``, and one column per metric key (rates null on a 0 denominator).
+
+    The steps: the rows (``_kpi_rows``), the counts of each family keyed by ``code``
+    (cases: ``case_counts``; coverage: ``_coverage_counts``; volunteers:
+    ``_volunteer_counts``), joined onto the rows, then the rates (``_with_rates``).
     """
     if by is not None and by not in areas.LEVELS:
         raise ValueError(f"by must be one of {areas.LEVELS}, got {by!r}")
     window = window or flt.window()
     key = _group_key(by)
+    grids = scoped_grids(ds, flt, scope).with_columns(key)
+    parts = [
+        case_counts(ds, flt, scope, window, by=[key]),
+        *_coverage_counts(ds, grids),
+        *_volunteer_counts(ds, flt, scope, window, by=by, grids=grids),
+    ]
+    result = _kpi_rows(ds, flt, scope, by=by).lazy()
+    for part in parts:
+        result = result.join(part, on="code", how="left")
+    return _with_rates(result, by=by).sort("code").collect()
 
+
+def _kpi_rows(ds: Dataset, flt: Filter, scope: Scope, *, by: str | None) -> pl.DataFrame:
+    """One row per area of ``by`` in scope (``code``, ``name``), or the one scope row."""
     if by is None:
-        base = pl.DataFrame(
+        return pl.DataFrame(
             {"code": [SCOPE_CODE], "name": [None]},
             schema={"code": pl.String, "name": pl.String},
         )
-    else:
-        base = area_names(ds, flt, scope, level=by).select("code", "name")
+    return area_names(ds, flt, scope, level=by).select("code", "name")
 
-    case_part = case_counts(ds, flt, scope, window, by=[key])
 
-    grids = scoped_grids(ds, flt, scope).with_columns(key)
+def _coverage_counts(ds: Dataset, grids: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """Grid coverage, households and grid population, and compounds, per ``code``."""
     grid_part = grids.group_by("code").agg(
         *metrics.grid_coverage_aggregations(),
         pl.col("households").sum().cast(pl.Int64).alias("households"),
@@ -281,57 +345,62 @@ def kpis(
         .group_by("code")
         .agg(metrics.compound_aggregations())
     )
+    return [grid_part, compounds]
 
+
+def _volunteer_counts(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    window: Window,
+    *,
+    by: str | None,
+    grids: pl.LazyFrame,
+) -> list[pl.LazyFrame]:
+    """Activities per ``code``; above the grid level also the community tables (workers and
+    population, party reports, wishes), which cannot be split by grid."""
     activities_lf = activities_in_window(ds, window)
-    parts = [case_part, grid_part, compounds]
     if by == "grid":
-        # Community-level tables (workers, wishes, party reports) cannot be split by grid.
-        parts.append(
+        return [
             activities_lf.join(grids.select("grid_code", "code"), on="grid_code", how="inner")
             .group_by("code")
             .agg(metrics.activity_aggregations())
-        )
-    else:
-        communities = scoped_communities(ds, flt, scope).with_columns(key)
-        parts.append(
-            communities.group_by("code").agg(
-                pl.col("community_workers").sum().cast(pl.Int64).alias("community_workers"),
-                pl.col("population").sum().cast(pl.Int64).alias("population"),
-            )
-        )
-        community_keys = communities.select("community_code", "code")
-        parts.append(
-            activities_lf.join(community_keys, on="community_code", how="inner")
+        ]
+    communities = scoped_communities(ds, flt, scope).with_columns(_group_key(by))
+    community_keys = communities.select("community_code", "code")
+
+    def per_code(frame: pl.LazyFrame, aggregations: list[pl.Expr]) -> pl.LazyFrame:
+        return (
+            frame.join(community_keys, on="community_code", how="inner")
             .group_by("code")
-            .agg(metrics.activity_aggregations())
-        )
-        parts.append(
-            party_reports_in_window(ds, window)
-            .join(community_keys, on="community_code", how="inner")
-            .group_by("code")
-            .agg(metrics.party_report_aggregations())
-            .select("code", "party_members_reported")
-        )
-        parts.append(
-            wishes_in_window(ds, window)
-            .join(community_keys, on="community_code", how="inner")
-            .group_by("code")
-            .agg(metrics.wish_aggregations(as_of=window.as_of))
-            .select("code", "wishes_collected", "wishes_claimed", "wishes_fulfilled")
+            .agg(aggregations)
         )
 
-    result = base.lazy()
-    for part in parts:
-        result = result.join(part, on="code", how="left")
+    return [
+        communities.group_by("code").agg(
+            pl.col("community_workers").sum().cast(pl.Int64).alias("community_workers"),
+            pl.col("population").sum().cast(pl.Int64).alias("population"),
+        ),
+        per_code(activities_lf, metrics.activity_aggregations()),
+        per_code(party_reports_in_window(ds, window), metrics.party_report_aggregations()).select(
+            "code", "party_members_reported"
+        ),
+        per_code(
+            wishes_in_window(ds, window), metrics.wish_aggregations(as_of=window.as_of)
+        ).select("code", "wishes_collected", "wishes_claimed", "wishes_fulfilled"),
+    ]
+
+
+def _with_rates(result: pl.LazyFrame, *, by: str | None) -> pl.LazyFrame:
+    """Counts absent from a part as 0, the population of the level, every rate, the metrics
+    a level cannot carry (e.g. wishes per grid) present but null, ``level`` first."""
     if by == "grid":
         result = result.rename({"grid_population": "population"})
     else:
         result = result.drop("grid_population")
-
     names = result.collect_schema().names()
     result = result.with_columns(pl.col([c for c in _ZERO_WHEN_ABSENT if c in names]).fill_null(0))
     result = metrics.add_rates(result)
-    # Metrics a level cannot carry (e.g. wishes per grid) are present but null.
     names = result.collect_schema().names()
     absent = [
         k
@@ -344,11 +413,7 @@ def kpis(
         pl.lit(by or "scope").alias("level"),
     )
     first = ["level", "code", "name"]
-    return (
-        result.select(first + [c for c in result.collect_schema().names() if c not in first])
-        .sort("code")
-        .collect()
-    )
+    return result.select(first + [c for c in result.collect_schema().names() if c not in first])
 
 
 _COMMUNITY_ONLY_COUNTS = (

@@ -7,8 +7,9 @@ A data directory holds one Parquet file per table of DESIGN §3 (docs/data-forma
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,12 +67,28 @@ class Dataset:
     tables: Mapping[str, pl.DataFrame]
     data_dir: Path | None = None
     version: tuple = field(default=())
+    # What queries derive from the tables once (an index of the cases): built on first use,
+    # shared by every caller of this Dataset like the tables themselves (``memo``).
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def lazy(self, table: str) -> pl.LazyFrame:
         return self.tables[table].lazy()
 
     def __getitem__(self, table: str) -> pl.DataFrame:
         return self.tables[table]
+
+    def memo(self, key: str, build: Callable[[Dataset], object]) -> object:
+        """``build(self)``, computed once per Dataset (so once per data version) under a lock:
+        concurrent sessions wait for the one build instead of making copies of their own."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        with self._memo_lock:
+            if key not in self._memo:
+                self._memo[key] = build(self)
+            return self._memo[key]
 
 
 def open_dataset(data_dir: Path | str) -> Dataset:
