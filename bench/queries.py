@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     as_of = dt.datetime.fromisoformat(args.as_of) if args.as_of else now_local().replace(second=0)
     rss0 = rss_mb()
     t0 = time.perf_counter()
-    ds = open_dataset(args.data)
+    ds = open_dataset(args.data, serving=True)  # as the app loads it (ui.state)
     load_s = time.perf_counter() - t0
     rss_loaded = rss_mb()
     print(

@@ -184,7 +184,9 @@ def cases_assessed_in_window(
         flt,
         scope,
         where=within,
-        rows=lambda index: index.assessable_between(window.start_time, window.end_time),
+        rows=lambda index: case_index.assessment_order(ds).assessable_between(
+            index.cases, window.start_time, window.end_time
+        ),
     ).with_columns(assessed.alias(PERIOD_TIME))
 
 
