@@ -22,7 +22,7 @@ from data_layer.domain import schema
 from data_layer.domain.filters import PERIODS, Filter
 from data_layer.domain.scope import Scope
 from data_layer.queries import case_index, cases, figures
-from data_layer.storage.source import Dataset, open_dataset
+from data_layer.storage.source import DataError, Dataset, open_dataset
 
 ANCHOR = dt.date(2026, 6, 30)
 
@@ -153,7 +153,7 @@ def test_fast_path_equals_exact_path_on_the_tiny_district(make):
     ds = make()
     rng = random.Random(16)
     first = dt.datetime(2025, 1, 1)
-    for _ in range(30):
+    for _ in range(15):
         as_of = rng.choice([AS_OF, random_as_of(rng, first, AS_OF + dt.timedelta(days=20))])
         flt, scope = random_filter(rng, ds, as_of)
         assert_same(ds, flt, scope, flt.window())
@@ -163,10 +163,32 @@ def test_fast_path_equals_exact_path_on_a_generated_district(district):
     rng = random.Random(1216)
     reported = district["cases"]["reported_at"]
     first, last = reported.min(), reported.max()
-    for i in range(24):
+    for i in range(16):
         as_of = random_as_of(rng, first, last)
         flt, scope = random_filter(rng, district, as_of)
         if i % 3 == 0:  # the live views' own filters: no category, source or scope limits
             flt = dataclasses.replace(flt, categories=(), sources=(), communities=())
             scope = Scope.everything()
         assert_same(district, flt, scope, flt.window())
+
+
+def test_serving_dataset_leaves_the_unread_columns_on_disk(tiny_dir):
+    full = open_dataset(tiny_dir)
+    served = open_dataset(tiny_dir, serving=True)
+    assert set(full["cases"].columns) - set(served["cases"].columns) == {
+        "description",
+        "updated_at",
+    }
+    flt = Filter(period="custom", start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31), as_of=AS_OF)
+    assert_same(served, flt, Scope.everything(), flt.window())
+    assert_frame_equal(
+        figures.kpis(served, flt, Scope.everything(), by="community"),
+        figures.kpis(full, flt, Scope.everything(), by="community"),
+    )
+
+
+def test_serving_dataset_still_refuses_a_cases_file_without_description(tiny_dir):
+    path = tiny_dir / "cases.parquet"
+    pl.read_parquet(path).drop("description").write_parquet(path)
+    with pytest.raises(DataError, match="description"):
+        open_dataset(tiny_dir, serving=True)
