@@ -185,76 +185,87 @@ def session_filter() -> Filter:
     )
 
 
-def filter_sidebar() -> Filter:
-    """The one shared filter: street → community, period, basis, category, source."""
+def _apply_pending() -> None:
+    """Areas or a period a page asked for on the last run (map click, breadcrumb, latest month)."""
     pending = st.session_state.pop(SessionKey.PENDING_AREAS, None)
-    if pending is not None:  # a page asked for other areas (map click, breadcrumb)
+    if pending is not None:
         st.session_state[SessionKey.STREETS] = list(pending[0])
         st.session_state[SessionKey.COMMUNITIES] = list(pending[1])
     period_asked = st.session_state.pop(SessionKey.PENDING_PERIOD, None)
-    if period_asked is not None:  # a page offered the latest month with data
+    if period_asked is not None:
         st.session_state[SessionKey.PERIOD] = "custom"
         st.session_state[SessionKey.RANGE] = period_asked
+
+
+def _multiselect(key: str, label: str, options: list, format_func) -> list:
+    """A multiselect that forgets codes no longer offered; empty means all."""
+    keep_known(key, options)
+    return st.multiselect(
+        label, options, key=key, format_func=format_func, placeholder=t("filter.all")
+    )
+
+
+def _area_pickers() -> tuple[list[str], list[str]]:
+    streets = state.street_options()
+    chosen_streets = _multiselect(
+        SessionKey.STREETS, t("filter.street"), list(streets), streets.get
+    )
+    communities = state.community_options(tuple(chosen_streets))
+    chosen_communities = _multiselect(
+        SessionKey.COMMUNITIES, t("filter.community"), list(communities), communities.get
+    )
+    return chosen_streets, chosen_communities
+
+
+def _period_picker() -> tuple[str, dt.date | None, dt.date | None]:
+    """The period, and for a custom one its first and last day once both are picked."""
+    period = st.selectbox(
+        t("filter.period"),
+        PERIODS,
+        key=SessionKey.PERIOD,
+        format_func=lambda p: t(f"period.{p}"),
+    )
+    start = end = None
+    if period == "custom":
+        today = state.live_now().date()
+        if len(st.session_state.get(SessionKey.RANGE) or ()) != 2:
+            st.session_state[SessionKey.RANGE] = (today.replace(day=1), today)
+        picked = st.date_input(
+            t("filter.range"), key=SessionKey.RANGE, max_value=today + dt.timedelta(days=366)
+        )
+        if isinstance(picked, tuple | list) and len(picked) == 2:
+            start, end = picked
+    return period, start, end
+
+
+def _basis_picker() -> str:
+    return st.radio(
+        t("filter.basis"),
+        BASES,
+        key=SessionKey.BASIS,
+        horizontal=True,
+        format_func=lambda b: t(f"basis.{b}"),
+        help=f"{t('basis.report')}：{t('basis.report.note')}\n\n"
+        f"{t('basis.assessment')}：{t('basis.assessment.note')}",
+    )
+
+
+def filter_sidebar() -> Filter:
+    """The one shared filter: street → community, period, basis, category, source."""
+    _apply_pending()
     with st.sidebar:
         st.header(t("filter.header"))
-        streets = state.street_options()
-        keep_known(SessionKey.STREETS, list(streets))
-        chosen_streets = st.multiselect(
-            t("filter.street"),
-            list(streets),
-            key=SessionKey.STREETS,
-            format_func=streets.get,
-            placeholder=t("filter.all"),
-        )
-        communities = state.community_options(tuple(chosen_streets))
-        keep_known(SessionKey.COMMUNITIES, list(communities))
-        chosen_communities = st.multiselect(
-            t("filter.community"),
-            list(communities),
-            key=SessionKey.COMMUNITIES,
-            format_func=communities.get,
-            placeholder=t("filter.all"),
-        )
-        period = st.selectbox(
-            t("filter.period"),
-            PERIODS,
-            key=SessionKey.PERIOD,
-            format_func=lambda p: t(f"period.{p}"),
-        )
-        start = end = None
-        if period == "custom":
-            today = state.live_now().date()
-            if len(st.session_state.get(SessionKey.RANGE) or ()) != 2:
-                st.session_state[SessionKey.RANGE] = (today.replace(day=1), today)
-            picked = st.date_input(
-                t("filter.range"), key=SessionKey.RANGE, max_value=today + dt.timedelta(days=366)
-            )
-            if isinstance(picked, tuple | list) and len(picked) == 2:
-                start, end = picked
-        basis = st.radio(
-            t("filter.basis"),
-            BASES,
-            key=SessionKey.BASIS,
-            horizontal=True,
-            format_func=lambda b: t(f"basis.{b}"),
-            help=f"{t('basis.report')}：{t('basis.report.note')}\n\n"
-            f"{t('basis.assessment')}：{t('basis.assessment.note')}",
-        )
-        keep_known(SessionKey.CATEGORIES, list(CATEGORIES))
-        categories = st.multiselect(
+        streets, communities = _area_pickers()
+        period, start, end = _period_picker()
+        basis = _basis_picker()
+        categories = _multiselect(
+            SessionKey.CATEGORIES,
             t("filter.category"),
-            CATEGORIES,
-            key=SessionKey.CATEGORIES,
-            format_func=lambda c: code_label("category", c),
-            placeholder=t("filter.all"),
+            list(CATEGORIES),
+            lambda c: code_label("category", c),
         )
-        keep_known(SessionKey.SOURCES, list(SOURCES))
-        sources = st.multiselect(
-            t("filter.source"),
-            SOURCES,
-            key=SessionKey.SOURCES,
-            format_func=lambda c: code_label("source", c),
-            placeholder=t("filter.all"),
+        sources = _multiselect(
+            SessionKey.SOURCES, t("filter.source"), list(SOURCES), lambda c: code_label("source", c)
         )
         as_of = st.session_state.get(SessionKey.AS_OF)
         if as_of:
@@ -263,8 +274,8 @@ def filter_sidebar() -> Filter:
     if period == "custom" and not (start and end):
         period = DEFAULT_PERIOD  # half-picked range: keep the page usable until both are set
     return Filter(
-        streets=tuple(chosen_streets),
-        communities=tuple(chosen_communities),
+        streets=tuple(streets),
+        communities=tuple(communities),
         period=period,
         start=start,
         end=end,

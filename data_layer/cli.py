@@ -149,9 +149,11 @@ def scope_from_args(args: argparse.Namespace) -> Scope:
     return scope_for(user)
 
 
-def add_source_args(parser: argparse.ArgumentParser, *, data_help: str = "data directory") -> None:
+def add_source_args(
+    parser: argparse.ArgumentParser, *, data_help: str = "data directory", required: bool = True
+) -> None:
     """``--data DIR`` or ``--db URL`` (the live PostgreSQL source, docs/live-source.md)."""
-    where = parser.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--data", type=Path, help=data_help)
     where.add_argument(
         "--db", metavar="URL", help="PostgreSQL database instead: postgresql://user@host:port/db"
@@ -270,6 +272,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             cases=args.cases,
             boundaries=args.boundaries,
             level=args.level,
+            table=args.table,
+            file=args.file,
             mapping=args.mapping,
             crs=args.crs,
             dry_run=args.dry_run,
@@ -305,13 +309,38 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if imported or args.dry_run else 1
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from data_layer.ingest.template import template_bytes
+
+    tables = open_source(args).tables if (args.data or args.db) else None
+    data = template_bytes(args.table, tables=tables)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(data)
+    print(f"template of {args.table} written to {args.out} ({len(data):,} bytes)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m data_layer",
         description="GridPulse 网格治理驾驶舱 — data tools: generate a demo district, print KPIs, check a data directory.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_demo_parser,
+        _add_kpis_parser,
+        _add_simulate_parser,
+        _add_check_parser,
+        _add_import_parser,
+        _add_template_parser,
+        add_users_parser,
+        add_db_parser,
+    ):
+        add(sub)
+    return parser
 
+
+def _add_demo_parser(sub) -> None:
     from data_layer.demo.scales import SCALES
 
     scales = "; ".join(f"{name}: {info['description']}" for name, info in SCALES.items())
@@ -329,6 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
 
+
+def _add_kpis_parser(sub) -> None:
     kpis = sub.add_parser(
         "kpis",
         help="print every metric with numerator and denominator",
@@ -394,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--format", choices=["json", "csv"], default="json")
     kpis.set_defaults(func=cmd_kpis)
 
+
+def _add_simulate_parser(sub) -> None:
     sim = sub.add_parser(
         "simulate",
         help="keep reporting new cases and moving open ones through the loop (live demo)",
@@ -421,6 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     sim.set_defaults(func=cmd_simulate)
 
+
+def _add_check_parser(sub) -> None:
     check = sub.add_parser(
         "check",
         help="validate a data directory",
@@ -431,9 +466,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-geometry", action="store_true", help="skip the boundary checks")
     check.set_defaults(func=cmd_check)
 
+
+def _add_import_parser(sub) -> None:
+    from data_layer.ingest.table_specs import TABLES as IMPORT_TABLES
+
     imp = sub.add_parser(
         "import",
-        help="import cases (Excel/CSV/Open311 JSON) and boundaries (GeoJSON/Shapefile/GeoPackage)",
+        help=(
+            "import cases (Excel/CSV/Open311 JSON), boundaries (GeoJSON/Shapefile/GeoPackage) "
+            "and the reference tables (Excel/CSV)"
+        ),
         description=(
             "Import real data into a data directory as a new version (docs/import.md). Every row "
             "lands or is rejected with row, column, value and reason; read = imported + rejected. "
@@ -442,8 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
             "nothing could be imported, 2 when the file cannot be used at all."
         ),
         epilog=(
-            "example: python -m data_layer import --data data --boundaries grids.zip --level grid "
-            "--crs gcj02 --cases 案件导出.xlsx --report report.csv --dry-run"
+            "examples: python -m data_layer import --data data --boundaries grids.zip --level grid "
+            "--crs gcj02 --cases 案件导出.xlsx --report report.csv --dry-run; "
+            "python -m data_layer import --data data --table compounds --file 小区.xlsx"
         ),
     )
     add_source_args(imp, data_help="data directory (created if missing)")
@@ -452,6 +495,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--boundaries", type=Path, help="boundaries: .geojson, .zip (Shapefile), .shp or .gpkg"
     )
     imp.add_argument("--level", choices=list(areas.LEVELS), help="level of --boundaries")
+    imp.add_argument(
+        "--table",
+        choices=["cases", *IMPORT_TABLES],
+        help="what --file holds (a template: python -m data_layer template --table T)",
+    )
+    imp.add_argument("--file", type=Path, help="the file of --table: .csv (UTF-8/GBK) or .xlsx")
     imp.add_argument(
         "--mapping", type=Path, help="column mapping file (TOML; the import page saves one)"
     )
@@ -466,9 +515,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="stop when the boundary checks find gaps/overlaps"
     )
     imp.set_defaults(func=cmd_import)
-    add_users_parser(sub)
-    add_db_parser(sub)
-    return parser
+
+
+def _add_template_parser(sub) -> None:
+    from data_layer.ingest.table_specs import TABLES as IMPORT_TABLES
+
+    tpl = sub.add_parser(
+        "template",
+        help="write the .xlsx import template of a table",
+        description=(
+            "Write the .xlsx template of a table: the Chinese headers, one example row and a "
+            "sheet 说明 explaining each column (docs/import.md). With --data/--db the example "
+            "row names a grid, community and team of that data, so it imports as it is."
+        ),
+        epilog="example: python -m data_layer template --table compounds --out 小区模板.xlsx --data data",
+    )
+    tpl.add_argument("--table", required=True, choices=list(IMPORT_TABLES))
+    tpl.add_argument("--out", required=True, type=Path, help="the .xlsx to write")
+    add_source_args(tpl, data_help="data directory for the example's areas", required=False)
+    tpl.set_defaults(func=cmd_template)
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -647,6 +712,10 @@ def cmd_db(args: argparse.Namespace) -> int:
         rows = ", ".join(f"{table} {n:,}" for table, n in counts.items())
         print(f"loaded {args.data} in {time.monotonic() - started:.1f} s: {rows}")
         return 0
+    if args.db_command == "prune":
+        gone = pg_admin.prune_tombstones(args.db, keep_days=args.keep_days)
+        print(f"pruned {gone:,} tombstone(s) older than {args.keep_days} days")
+        return 0
     for line in pg_admin.status(args.db).lines():
         print(line)
     return 0
@@ -706,7 +775,20 @@ def add_db_parser(sub) -> None:
         description="Show the schema version, rows and change counters per table, and the last writes.",
     )
     status.add_argument("--db", required=True, metavar="URL", help=url_help)
-    for command in (init, load, status):
+    prune = db_sub.add_parser(
+        "prune",
+        help="delete old tombstones (deleted cases); readers then reload cases once",
+        description=(
+            "Delete the tombstones of cases deleted more than --keep-days ago, in one "
+            "transaction; when any goes, every reader reloads cases whole once, so none misses "
+            "a deletion. Run it from cron, e.g. nightly."
+        ),
+    )
+    prune.add_argument("--db", required=True, metavar="URL", help=url_help)
+    prune.add_argument(
+        "--keep-days", type=int, default=30, help="keep this many days of tombstones (default 30)"
+    )
+    for command in (init, load, status, prune):
         command.set_defaults(func=cmd_db)
     local = db_sub.add_parser(
         "local",

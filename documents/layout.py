@@ -1,6 +1,6 @@
 """Where things go on a briefing slide, shared by the PPTX and the PDF writer.
 
-A slide is 13.333 × 7.5 inches (16:9). ``layout`` turns a ``briefing.Slide`` into blocks
+A slide is 13.333 × 7.5 inches (16:9). ``layout`` turns a ``slides.Slide`` into blocks
 (figure cards, tables, notes, the map) with boxes in inches, so both files put the same
 content in the same place.
 """
@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from documents.briefing import Figure, Slide
+from documents.slides import Figure, Slide
 
 WIDTH, HEIGHT = 13.333, 7.5
 MARGIN = 0.5

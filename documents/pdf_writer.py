@@ -14,7 +14,7 @@ from fpdf import FPDF
 from fpdf.enums import TextMode, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
-from documents.briefing import Briefing, Figure, Table
+from documents.briefing import Briefing
 from documents.fonts import FONT_PATH
 from documents.layout import (
     ACCENT,
@@ -36,6 +36,7 @@ from documents.layout import (
     grid,
     layout,
 )
+from documents.slides import Figure, Table
 
 MIME = "application/pdf"
 FONT = "GridPulseSans"

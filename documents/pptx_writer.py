@@ -29,7 +29,7 @@ from pptx.opc.packuri import PackURI
 from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
-from documents.briefing import Briefing, Figure, Table
+from documents.briefing import Briefing
 from documents.eot import eot_header, font_to_eot
 from documents.fonts import PPTX_BASE_CHARS, PPTX_FONT, subset_font
 from documents.layout import (
@@ -52,6 +52,7 @@ from documents.layout import (
     grid,
     layout,
 )
+from documents.slides import Figure, Table
 
 MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 FONT_PARTNAME = "/ppt/fonts/font1.fntdata"

@@ -1,6 +1,9 @@
-"""数据导入 Import: upload, preview, map columns (save a mapping file), dry run, confirm, report.
+"""数据导入 Import: choose what (cases, boundaries or a reference table), download its template,
+upload, preview, map columns (save a mapping file), dry run, confirm, report.
 
-Thin: every check and every write is ``data_layer.ingest`` (the CLI runs the same code).
+Thin: every check and every write is ``data_layer.ingest`` (the CLI runs the same code), the
+widgets are ``ui.import_view``. With the live database as the source
+(``GRIDPULSE_DATABASE_URL``) the import goes there, as ``import --db`` does.
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ import logging
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,21 +19,21 @@ from pathlib import Path
 import streamlit as st
 
 from data_layer import settings
-from data_layer.domain.schema import SOURCES
-from data_layer.ingest import Mapping, run_import
-from data_layer.ingest.mapping import CASE_FIELDS, missing_required, resolve_columns
+from data_layer.ingest import Mapping
 from data_layer.ingest.preview import preview
-from data_layer.ingest.report import report_csv_bytes
+from data_layer.ingest.table_specs import SPECS, fields_of, missing_of
 from data_layer.storage.source import DataError
 from ui import audit, signin
 from ui.errors import show_error
-from ui.i18n import code_label, t
-from ui.plain import plain
+from ui.i18n import t
+from ui.import_view import mapping_editor, progress_callback, show_result, template_download
 
 log = logging.getLogger("gridpulse.import")  # masked (ui installs the log masking)
 CRS_CHOICES = ["", "wgs84", "gcj02", "bd09", "cgcs2000", "EPSG:4547", "EPSG:4548", "EPSG:3857"]
 CASE_TYPES = ["csv", "txt", "xlsx", "json"]
 BOUNDARY_TYPES = ["geojson", "json", "zip", "gpkg"]
+TABLE_TYPES = ["csv", "txt", "xlsx"]
+KINDS = ["cases", "boundaries", *SPECS]
 PREVIEW_ROWS = 20
 URL_KEYS: tuple[str, ...] = ()  # no controls of its own in the URL
 
@@ -67,117 +69,19 @@ def _too_large(upload) -> bool:
     return True
 
 
-def _progress_callback():
-    bar = st.progress(0.0, text=t("import.progress", rows=0, rate=0))
-    started = time.monotonic()
-
-    def update(rows: int, fraction: float | None, stage: str) -> None:
-        rate = rows / max(time.monotonic() - started, 1e-6)
-        bar.progress(
-            min(max(fraction or 0.0, 0.0), 1.0),
-            text=t("import.progress", rows=f"{rows:,}", rate=f"{rate:,.0f}"),
-        )
-
-    return bar, update
-
-
-def _mapping_editor(info: dict, base: Mapping) -> Mapping:
-    """One select box per column of the file, prefilled with what was recognised."""
-    st.subheader(t("import.map"))
-    st.caption(t("import.map.help"))
-    by_header = {header: field for field, header in info["resolved"].items()}
-    options = ["", *CASE_FIELDS]
-    columns: dict[str, str] = {}
-    cols = st.columns(3)
-    for i, header in enumerate(info["headers"]):
-        with cols[i % 3]:
-            columns[header] = st.selectbox(
-                plain(header),  # the file's own header: data, never Markdown
-                options,
-                index=options.index(by_header.get(header, "")),
-                format_func=lambda f: t("import.map.none") if not f else f"{f} · {CASE_FIELDS[f]}",
-                key=f"import_map_{header}",
-            )
-    default_source = st.selectbox(
-        t("import.default_source"),
-        ["", *SOURCES],
-        format_func=lambda s: t("import.default_source.none") if not s else code_label("source", s),
-        key="import_default_source",
-    )
-    options_out = dict(base.options)
-    if default_source:
-        options_out["default_source"] = default_source
-    return Mapping(columns=columns, values=base.values, options=options_out)
-
-
-def _show_result(results, *, dry_run: bool) -> None:
-    st.subheader(t("import.result.dry") if dry_run else t("import.result.done"))
-    for r in results:
-        a, b, c, d = st.columns(4)
-        a.metric(t("import.read"), f"{r.read:,}")
-        b.metric(t("import.imported"), f"{r.imported:,}")
-        c.metric(t("import.rejected"), f"{r.rejected:,}")
-        d.metric(t("import.updated"), f"{r.updated:,}")
-        counts = {
-            "read": f"{r.read:,}",
-            "imported": f"{r.imported:,}",
-            "rejected": f"{r.rejected:,}",
-        }
-        if r.reconciled:
-            st.success(t("import.reconcile", **counts))
-        else:
-            st.error(t("import.reconcile.bad", **counts))
-        for note in r.notes:
-            st.info(plain(note))
-        if not r.report.is_empty():
-            st.markdown(f"**{t('import.reasons')}**")
-            st.dataframe(
-                r.reasons(),
-                hide_index=True,
-                column_config={
-                    "severity": t("import.col.severity"),
-                    "reason": t("import.col.reason"),
-                    "rows": t("import.col.rows"),
-                    "message": t("import.col.message"),
-                },
-            )
-            st.markdown(f"**{t('import.rows')}**")
-            st.dataframe(
-                r.report.head(1000),
-                hide_index=True,
-                column_order=["row", "column", "value", "severity", "reason", "message"],
-                column_config={
-                    "row": t("import.col.row"),
-                    "column": t("import.map.column"),
-                    "value": t("import.col.value"),
-                    "severity": t("import.col.severity"),
-                    "reason": t("import.col.reason"),
-                    "message": t("import.col.message"),
-                },
-            )
-            name = f"import-report-{r.kind.replace(':', '-')}.csv"
-            st.download_button(
-                t("import.report.download"),
-                audit.recorded(
-                    report_csv_bytes(r.report), action="download", target=name, flt=None
-                ),
-                file_name=name,
-                mime="text/csv",
-                key=f"import_report_{r.kind}_{dry_run}",
-            )
-    if not dry_run and not any(r.imported for r in results):
-        st.warning(t("import.nothing"))
-
-
 def _choices() -> tuple[str, str | None, str]:
-    """What to import (cases or boundaries), the boundary level and the source CRS."""
+    """What to import (cases, boundaries or a table), the boundary level and the source CRS."""
     kind = st.radio(
         t("import.kind"),
-        ["cases", "boundaries"],
+        KINDS,
         format_func=lambda k: t(f"import.kind.{k}"),
         horizontal=True,
         key="import_kind",
     )
+    if kind in SPECS:
+        st.caption(t(f"import.table.{kind}"))
+        template_download(kind)
+        return kind, None, ""
     level = None
     left, right = st.columns(2)
     if kind == "boundaries":
@@ -199,25 +103,28 @@ def _choices() -> tuple[str, str | None, str]:
 
 
 def _uploads(kind: str):
-    """The file to import and (for cases) a saved mapping file."""
+    """The file to import and (for cases and tables) a saved mapping file."""
+    types = {"cases": CASE_TYPES, "boundaries": BOUNDARY_TYPES}.get(kind, TABLE_TYPES)
     upload = st.file_uploader(
         t("import.upload"),
-        type=CASE_TYPES if kind == "cases" else BOUNDARY_TYPES,
+        type=types,
         help=t("import.upload.help"),
         key=f"import_upload_{kind}",
         max_upload_size=settings.upload_max_mb(),
     )
     mapping_upload = (
-        st.file_uploader(t("import.mapping.upload"), type=["toml"], key="import_mapping_upload")
-        if kind == "cases"
+        st.file_uploader(
+            t("import.mapping.upload"), type=["toml"], key=f"import_mapping_upload_{kind}"
+        )
+        if kind != "boundaries"
         else None
     )
     return upload, mapping_upload
 
 
-def _case_preview(path: Path, mapping: Mapping) -> Mapping:
+def _preview(kind: str, path: Path, mapping: Mapping) -> Mapping:
     """What was detected, the first rows, the column mapping (editable, saveable)."""
-    info = preview(path, mapping, rows=PREVIEW_ROWS)
+    info = preview(path, mapping, rows=PREVIEW_ROWS, table=kind)
     st.caption(
         t(
             "import.detected",
@@ -228,14 +135,14 @@ def _case_preview(path: Path, mapping: Mapping) -> Mapping:
     )
     st.markdown(f"**{t('import.preview', n=PREVIEW_ROWS)}**")
     st.dataframe(info["sample"], hide_index=True)
-    mapping = _mapping_editor(info, mapping)
-    missing = missing_required(resolve_columns(info["headers"], mapping))
+    mapping = mapping_editor(info, mapping, fields=fields_of(kind), key=kind)
+    missing = missing_of(kind, info["headers"], mapping)
     if missing:
         st.warning(t("import.map.missing", fields="；".join(missing)))
     st.download_button(
         t("import.map.save"),
         mapping.to_toml().encode("utf-8"),
-        file_name="mapping.toml",
+        file_name="mapping.toml" if kind == "cases" else f"mapping-{kind}.toml",
         mime="application/toml",
     )
     return mapping
@@ -250,13 +157,20 @@ def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str
     )
     if not (dry or real):
         return
-    bar, progress = _progress_callback()
+    bar, progress = progress_callback()
+    url = settings.database_url()  # the live source: the import goes to the database
+    if url:
+        from data_layer.ingest.database import import_into_database as run_import  # psycopg
+    else:
+        from data_layer.ingest import run_import
     try:
         results = run_import(
-            settings.data_dir(),
+            url or settings.data_dir(),
             cases=path if kind == "cases" else None,
             boundaries=path if kind == "boundaries" else None,
             level=level,
+            table=kind if kind in SPECS else None,
+            file=path if kind in SPECS else None,
             mapping=mapping,
             crs=crs or None,
             dry_run=dry,
@@ -287,7 +201,7 @@ def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str
             "import.progress", rows=f"{rows:,}", rate=f"{rows / seconds:,.0f}" if seconds else "—"
         ),
     )
-    _show_result(results, dry_run=dry)
+    show_result(results, dry_run=dry)
 
 
 def _audit(kind: str, level: str | None, *, dry_run: bool, result: str) -> None:
@@ -311,12 +225,12 @@ def body() -> None:
     with _upload_on_disk(upload) as path:
         try:
             mapping = (
-                Mapping.from_toml(mapping_upload.getvalue().decode("utf-8"))
+                Mapping.from_toml(mapping_upload.getvalue().decode("utf-8"), fields=fields_of(kind))
                 if mapping_upload
                 else Mapping()
             )
-            if kind == "cases":
-                mapping = _case_preview(path, mapping)
+            if kind != "boundaries":
+                mapping = _preview(kind, path, mapping)
         except DataError as exc:
             show_error(t("import.error"), reason=exc)
             return

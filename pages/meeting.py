@@ -19,9 +19,10 @@ import streamlit as st
 from data_layer.domain import url_values
 from data_layer.domain.filters import BASES
 from documents import pdf_writer, pptx_writer
-from documents.briefing import KINDS, SLIDES, Meeting, month_choices, quarter_choices
-from documents.briefing import URL_KEYS as MEETING_URL_KEYS
 from documents.layout import layout
+from documents.meeting import KINDS, Meeting, month_choices, quarter_choices
+from documents.meeting import URL_KEYS as MEETING_URL_KEYS
+from documents.slides import SLIDES
 from ui import audit, state
 from ui.i18n import lang, t
 from ui.plain import plain, plain_table

@@ -13,7 +13,9 @@ from data_layer.cli import main as cli_main
 from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.metrics import METRICS
 from data_layer.domain.scope import Scope
-from documents.briefing import HEADLINE, SLIDES, Meeting, build_briefing, file_stem
+from documents.briefing import build_briefing
+from documents.meeting import Meeting, file_stem
+from documents.slides import HEADLINE, SLIDES
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 MARCH = Meeting.for_month(2025, 3, as_of=AS_OF)

@@ -14,8 +14,9 @@ from pptx.oxml.ns import qn
 from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.scope import Scope
 from data_layer.settings import FONTS_DIR
-from documents.briefing import Meeting, build_briefing
+from documents.briefing import build_briefing
 from documents.fonts import FONT_PATH
+from documents.meeting import Meeting
 from documents.pdf_writer import pdf_bytes
 from documents.pptx_writer import pptx_bytes
 from documents.static_map import choropleth_png

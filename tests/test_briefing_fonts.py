@@ -18,9 +18,10 @@ from fontTools.ttLib import TTFont
 from lxml import etree
 
 from data_layer.domain.scope import Scope
-from documents.briefing import Meeting, build_briefing
+from documents.briefing import build_briefing
 from documents.eot import MAGIC, EotError, eot_font_data, eot_header, font_to_eot
 from documents.fonts import FONT_PATH, PPTX_BASE_CHARS
+from documents.meeting import Meeting
 from documents.pptx_writer import pptx_bytes
 
 NS = {

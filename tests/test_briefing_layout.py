@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from documents.briefing import Table
 from documents.layout import (
     CELL_PAD_Y,
     LINE,
@@ -15,6 +14,7 @@ from documents.layout import (
     _lines,
     fit_table,
 )
+from documents.slides import Table
 
 RANKING_UNITS_BOX = (0.5, 4.3, 7.6, 2.6)  # the handling-unit table of the 红黑榜 slide
 OVERDUE_UNITS_BOX = (0.5, 3.05, 3.7, 3.4)  # the narrow by-unit table of the 交办 slide

@@ -17,7 +17,8 @@ from PIL import Image
 
 from data_layer.domain.scope import Scope
 from data_layer.storage.source import Dataset
-from documents.briefing import Meeting, build_briefing
+from documents.briefing import build_briefing
+from documents.meeting import Meeting
 from documents.pdf_writer import pdf_bytes
 from documents.pptx_writer import pptx_bytes
 from documents.static_map import choropleth_png

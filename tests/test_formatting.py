@@ -14,7 +14,7 @@ from data_layer.domain.formatting import (
     is_unchanged,
     number_format,
 )
-from documents.briefing import figure
+from documents.slides import figure
 
 
 def test_a_rate_over_a_zero_denominator_shows_a_dash():

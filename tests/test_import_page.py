@@ -102,3 +102,54 @@ def test_english(monkeypatch, tiny_dir):
     sign_in(at, tiny_dir, role="data_admin")
     at.run()
     assert at.title[0].value == "Import data"
+
+
+COMPOUNDS_CSV = (
+    "小区编号,小区名称,所属网格,户数,物业服务模式,物业联系人,联系电话\n"
+    f"K9,新小区,{G1},120,专业化,王五,13812345678\n"
+    f"K10,负户数,{G1},-3,自治型,赵六,13900002222\n"
+).encode("gbk")
+
+
+def choose(at: AppTest, kind: str) -> AppTest:
+    at.radio(key="import_kind").set_value(kind)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_a_table_template_downloads_and_its_example_row_imports(
+    monkeypatch, tiny_dir, downloads, tmp_path
+):
+    from data_layer.ingest import run_import
+
+    at = choose(page(monkeypatch, tiny_dir), "compounds")
+    assert not at.error
+    name = "gridpulse-template-compounds.xlsx"
+    assert name in downloads
+    path = tmp_path / name
+    path.write_bytes(downloads[name]())
+    [result] = run_import(tiny_dir, table="compounds", file=path, dry_run=True)
+    assert (result.read, result.imported) == (1, 1)
+
+
+def test_a_table_import_previews_masked_then_dry_runs_and_confirms(monkeypatch, tiny_dir):
+    at = upload(choose(page(monkeypatch, tiny_dir), "compounds"), "小区.csv", COMPOUNDS_CSV)
+    assert not at.error, [e.value for e in at.error]
+    sample = at.dataframe[0].value.to_csv()
+    assert "13812345678" not in sample and "王五" not in sample and "新小区" in sample
+    mode = next(s for s in at.selectbox if s.label == "物业服务模式")
+    assert mode.value == "property_mode"
+    stamp = signature(tiny_dir)
+    at = button(at, "import_dry")
+    assert "读取 2 = 导入 1 + 拒绝 1" in shown_text(at)
+    assert signature(tiny_dir) == stamp
+    report = at.dataframe[-1].value.to_csv()
+    assert "户数" in report and "not_a_count" in report
+    at = button(at, "import_go")
+    assert "读取 2 = 导入 1 + 拒绝 1" in shown_text(at)
+    compounds = open_dataset(tiny_dir)["compounds"]
+    assert compounds.filter(pl.col("compound_id") == "K9")["property_mode"].to_list() == [
+        "professional"
+    ]
+    assert compounds.height == 5

@@ -19,7 +19,7 @@ from data_layer.demo import simulate
 from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.labels import lookup
 from data_layer.domain.metrics import METRICS
-from documents.briefing import HEADLINE
+from documents.slides import HEADLINE
 from ui.plain import plain
 
 ROOT = Path(__file__).resolve().parent.parent

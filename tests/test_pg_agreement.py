@@ -15,7 +15,8 @@ from data_layer.domain.scope import Scope
 from data_layer.storage import pg_admin
 from data_layer.storage.postgres import read_dataset
 from data_layer.storage.source import open_dataset
-from documents.briefing import Meeting, build_briefing
+from documents.briefing import build_briefing
+from documents.meeting import Meeting
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["overview", "cases", "coverage", "volunteer", "ranking", "meeting"]

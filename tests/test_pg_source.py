@@ -219,3 +219,31 @@ def test_a_case_stamped_in_the_future_does_not_carry_the_watermark_past_now(load
         .item()
         == 5
     )
+
+
+def test_pruning_old_tombstones_makes_every_reader_reload_cases_and_keeps_recent_ones(
+    loaded, capsys
+):
+    """A reader that last pulled before a pruned tombstone could not see that deletion by
+    watermark any more: pruning bumps the cases counter, so it reloads whole instead."""
+    url, reader, first = loaded
+    sql(url, "DELETE FROM gridpulse.cases WHERE case_id IN ('c1', 'c2')")
+    sql(
+        url,
+        "UPDATE gridpulse.case_tombstones SET deleted_at = now() - interval '40 days' "
+        "WHERE case_id = 'c1'",
+    )
+    assert main(["db", "prune", "--db", url, "--keep-days", "30"]) == 0
+    assert "pruned 1 tombstone(s) older than 30 days" in capsys.readouterr().out
+    with psycopg.connect(url) as conn:
+        left = conn.execute("SELECT case_id FROM gridpulse.case_tombstones").fetchall()
+    assert left == [("c2",)]
+    pulled = reader.pull(first)  # a reader that has not pulled since before both deletes
+    assert pulled.counters["cases"] == first.counters["cases"] + 1
+    ids = set(pulled.dataset["cases"]["case_id"].to_list())
+    assert not ids & {"c1", "c2"} and pulled.dataset["cases"].height == first.cases.height - 2
+    # nothing old left: a second prune removes nothing and leaves the counter alone
+    assert pg_admin.prune_tombstones(url, keep_days=30) == 0
+    assert reader.pull(pulled).counters["cases"] == pulled.counters["cases"]
+    status = "\n".join(pg_admin.status(url).lines())
+    assert "last prune:" in status and "1 tombstone(s)" in status

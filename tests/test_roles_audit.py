@@ -66,7 +66,7 @@ def _briefing_for_a_screen() -> None:
 
 
 def test_the_briefing_file_is_refused_to_a_wall_display_even_if_asked(data):
-    from documents.briefing import Meeting
+    from documents.meeting import Meeting
 
     at = AppTest.from_function(_briefing_for_a_screen, default_timeout=120)
     sign_in(at, data, role="screen")

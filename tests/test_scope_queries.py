@@ -15,7 +15,8 @@ from data_layer.cli import main as cli_main
 from data_layer.domain.filters import Filter
 from data_layer.domain.scope import Scope
 from data_layer.queries import cases, figures, ranking, volunteer
-from documents.briefing import Meeting, build_briefing
+from documents.briefing import build_briefing
+from documents.meeting import Meeting
 
 MARCH_FILTER = Filter(period="custom", start=MARCH[0], end=MARCH[1], as_of=AS_OF)
 COMMUNITY_C1 = scope_for(

@@ -24,8 +24,9 @@ from streamlit.testing.v1 import AppTest
 from data_layer.domain import url_values
 from data_layer.domain.filters import PERIODS, Filter, FilterParam, now_local
 from data_layer.storage.source import write_tables
-from documents.briefing import KINDS, SLIDES, Meeting
-from documents.briefing import URL_KEYS as MEETING_KEYS
+from documents.meeting import KINDS, Meeting
+from documents.meeting import URL_KEYS as MEETING_KEYS
+from documents.slides import SLIDES
 from ui.state import SessionKey
 
 ROOT = Path(__file__).resolve().parent.parent

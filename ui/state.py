@@ -306,7 +306,7 @@ def _briefing(version: tuple, meeting, scope_: Scope, config, lang: str):
 
 
 def briefing(meeting, *, lang: str):
-    """The seven slides of a frozen ``briefing.Meeting`` (cached per data version)."""
+    """The seven slides of a frozen ``meeting.Meeting`` (cached per data version)."""
     return _briefing(dataset().version, scoped_meeting(meeting), scope(), ranking_config(), lang)
 
 

@@ -16,7 +16,7 @@ from data_layer.domain.formatting import (
 )
 from data_layer.domain.metrics import METRICS
 from data_layer.settings import min_denominator
-from documents.briefing import figure
+from documents.slides import figure
 from ui import state
 from ui.i18n import lang, metric_formula, metric_label, t
 
@@ -34,7 +34,7 @@ def kpi_card(
 ) -> None:
     """One KPI: value, numerator/denominator, change against the previous period stated with
     its dates (较上期 (11-01 至 11-02)), formula on hover. The figure is the briefing's
-    (``documents.briefing.figure``), so a card and a slide show the same change; a 样本少
+    (``documents.slides.figure``), so a card and a slide show the same change; a 样本少
     rate says so under it and its change is not coloured good or bad."""
     fig = figure(key, current, lang=lang(), previous=previous)
     help_text = fig.formula

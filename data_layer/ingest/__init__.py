@@ -1,5 +1,7 @@
 """Import real data into a data directory: cases from Excel / CSV / Open311 JSON, boundaries
-from GeoJSON / Shapefile / GeoPackage — validated, atomic, nothing lost (docs/import.md).
+from GeoJSON / Shapefile / GeoPackage, and the reference tables (compounds, volunteer teams,
+activities, party report-ins, micro-wishes; ``tables``) from Excel / CSV — validated, atomic,
+nothing lost (docs/import.md).
 
 ``run_import`` is the one entry point; the CLI (``python -m data_layer import``) and the
 数据导入 page both call it. An import builds a new version of the data directory and switches to
@@ -26,11 +28,12 @@ from data_layer.ingest.readers import ROW, FastPathFailed, Table, open_cases_fil
 from data_layer.ingest.reference import Reference
 from data_layer.ingest.report import (
     FULL_REPORT_COLUMNS,
-    REPORT_COLUMNS,
     ImportResult,
+    duplicate_report,
+    first_of_each_id,
     mask_report,
-    message,
 )
+from data_layer.ingest.tables import import_table, spec_of
 from data_layer.storage import versions
 from data_layer.storage.source import DataError, table_path, tables_dir
 
@@ -80,6 +83,8 @@ def run_import(
     cases: Path | str | None = None,
     boundaries: Path | str | None = None,
     level: str | None = None,
+    table: str | None = None,
+    file: Path | str | None = None,
     mapping: Mapping | Path | str | None = None,
     crs: str | None = None,
     dry_run: bool = False,
@@ -88,10 +93,12 @@ def run_import(
     now: dt.datetime | None = None,
     _fail_after_write: bool = False,
 ) -> list[ImportResult]:
-    """Import boundaries and/or cases into ``data_dir`` as one new version.
+    """Import boundaries, cases and/or one reference table into ``data_dir`` as one new version.
 
-    Boundaries are imported first, so cases are matched against the new grids. Nothing in
-    ``data_dir`` changes on a dry run, on any exception, or when no row could be imported.
+    ``table`` (compounds, volunteer_teams, activities, party_reports, wishes; or cases) names
+    what ``file`` holds. Boundaries are imported first, so cases and tables are matched against
+    the new grids. Nothing in ``data_dir`` changes on a dry run, on any exception, or when no
+    row could be imported.
 
     Raises
     ------
@@ -99,16 +106,27 @@ def run_import(
         For a file that cannot be used at all (empty, wrong encoding, required fields not mapped,
         no CRS, …): the message says what and how to fix it.
     """
-    if cases is None and boundaries is None:
-        raise DataError("请指定 --cases 或 --boundaries / nothing to import")
+    if (table is None) != (file is None):
+        raise DataError("--table 与 --file 需同时指定 / --table and --file go together")
+    if table == "cases":
+        if cases is not None:
+            raise DataError("--cases 与 --table cases 只能用一个 / give the cases file once")
+        cases, table, file = file, None, None
+    fields = spec_of(table).names() if table is not None else None
+    if cases is None and boundaries is None and table is None:
+        raise DataError("请指定 --cases、--boundaries 或 --table / nothing to import")
+    if cases is not None and table is not None:
+        raise DataError("--cases 与 --table 不能同时使用 / one of --cases and --table")
     if boundaries is not None and level not in areas.LEVELS:
         raise DataError("导入边界需要 --level street|community|grid / boundaries need --level")
     job = _Job(
         cases=cases,
         boundaries=boundaries,
         level=level,
+        table=table,
+        file=file,
         crs=_normalized_crs(crs),
-        mapping=mapping if isinstance(mapping, Mapping) else Mapping.load(mapping),
+        mapping=mapping if isinstance(mapping, Mapping) else Mapping.load(mapping, fields=fields),
         strict=strict,
         progress=progress or _noop,
         now=now,
@@ -137,6 +155,8 @@ class _Job:
     cases: Path | str | None
     boundaries: Path | str | None
     level: str | None
+    table: str | None
+    file: Path | str | None
     crs: str | None
     mapping: Mapping
     strict: bool
@@ -144,7 +164,8 @@ class _Job:
     now: dt.datetime | None
 
     def run(self, work: _Work) -> list[ImportResult]:
-        """Boundaries, then cases against the grids as they are after the boundaries."""
+        """Boundaries, then cases or a table against the grids as they are after the
+        boundaries."""
         results: list[ImportResult] = []
         ref_tables = {t: _existing(work.previous, t) for t in REFERENCE_TABLES}
         if self.boundaries is not None:
@@ -161,7 +182,28 @@ class _Job:
                     progress=self.progress,
                 )
             )
+        if self.table is not None:
+            results.append(self._import_table(work, ref_tables))
         return results
+
+    def _import_table(self, work: _Work, ref_tables: dict[str, pl.DataFrame]) -> ImportResult:
+        """Import the table file into ``work`` (written only when a row lands)."""
+        self.progress(0, None, self.table)
+        result, frame = import_table(
+            self.table,
+            self.file,
+            reference=Reference.from_tables(ref_tables),
+            previous=_existing(work.previous, self.table),
+            teams=_existing(work.previous, "volunteer_teams"),
+            mapping=self.mapping,
+            now=self.now,
+        )
+        if result.imported:
+            schema.conform(self.table, frame).write_parquet(
+                work.table_file(self.table), compression="zstd"
+            )
+        self.progress(result.read, 1.0, self.table)
+        return result
 
     def _import_boundaries(self, work: _Work, ref_tables: dict[str, pl.DataFrame]) -> ImportResult:
         """Import the boundary file into ``work``; ``ref_tables`` takes the merged tables."""
@@ -192,6 +234,8 @@ class _Job:
             "cases": str(self.cases) if self.cases else None,
             "boundaries": str(self.boundaries) if self.boundaries else None,
             "level": self.level,
+            "table": self.table,
+            "file": str(self.file) if self.file else None,
             "results": [r.summary() for r in results],
         }
 
@@ -287,10 +331,10 @@ def _import_cases(
         }
         _validate_batches(table, batcher, parts=parts, result=result, progress=progress)
         accepted = pl.scan_parquet(sorted(parts.glob("a*.parquet")))
-        first, dups = _first_of_each_id(accepted)
+        first, dups = first_of_each_id(accepted, key="case_id")
         problems = pl.concat(
             [pl.read_parquet(p) for p in sorted(parts.glob("p*.parquet"))]
-            + [_duplicate_report(dups, resolved)],
+            + [duplicate_report(dups, key="case_id", column=resolved.get("case_id", "case_id"))],
             how="vertical",
         )
         result.report = (
@@ -349,33 +393,6 @@ def _validate_batches(
         progress(result.read, fraction, "cases")
     if result.read == 0:
         raise DataError("文件中没有数据行（只有表头） / the file has a header but no data rows")
-
-
-def _first_of_each_id(accepted: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(case_id and ROW of each id's first accepted row, the later rows with ``first_row``)."""
-    ids = accepted.select("case_id", ROW).collect()
-    first = ids.filter(pl.col("case_id").is_first_distinct())
-    dups = ids.filter(~pl.col("case_id").is_first_distinct()).join(
-        first.rename({ROW: "first_row"}), on="case_id", how="left"
-    )
-    return first, dups
-
-
-def _duplicate_report(dups: pl.DataFrame, resolved: dict[str, str]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "row": dups[ROW],
-            "column": [resolved.get("case_id", "case_id")] * dups.height,
-            "field": ["case_id"] * dups.height,
-            "value": dups["case_id"],
-            "reason": ["duplicate_id"] * dups.height,
-            "message": [
-                f"{message('duplicate_id')}: 与第 {r} 行相同 / same as row {r}"
-                for r in dups["first_row"].to_list()
-            ],
-        },
-        schema=REPORT_COLUMNS,
-    )
 
 
 def _write_cases(

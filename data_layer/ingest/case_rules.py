@@ -19,7 +19,7 @@ from data_layer.domain import schema
 from data_layer.ingest import values as V
 from data_layer.ingest.check import TIME_ORDER as CHECK_TIME_ORDER
 from data_layer.ingest.readers import ERROR, ROW
-from data_layer.ingest.report import REPORT_COLUMNS, message
+from data_layer.ingest.report import REPORT_COLUMNS, Rejection, rejection_rows
 
 EVENT_TIMES = (
     "reported_at",
@@ -134,18 +134,6 @@ class CaseRows:
     due_unparseable: pl.Series
     points: Points
     place: Place
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Rows a rule refuses. ``value`` defaults to the field's text in the file; ``detail`` is
-    added to the reason's message — one text for all rows, or one per row."""
-
-    mask: pl.Series
-    field: str
-    reason: str
-    value: pl.Series | None = None
-    detail: str | pl.Series = ""
 
 
 Rule = Callable[[CaseRows], Iterator[Rejection]]
@@ -381,25 +369,4 @@ def _missing_source(r: CaseRows, report: pl.DataFrame) -> Rejection:
 
 
 def _report_rows(r: CaseRows, x: Rejection) -> pl.DataFrame | None:
-    mask = x.mask.fill_null(False)
-    if not mask.any():
-        return None
-    n = int(mask.sum())
-    values = r.raw[x.field] if x.value is None and x.field in r.raw.columns else x.value
-    if values is None:
-        values = pl.Series([None] * r.raw.height, dtype=pl.String)
-    if isinstance(x.detail, pl.Series):
-        text = message(x.reason) + ": " + x.detail.filter(mask)
-    else:
-        text = [message(x.reason) + (f": {x.detail}" if x.detail else "")] * n
-    return pl.DataFrame(
-        {
-            "row": r.raw[ROW].filter(mask),
-            "column": [r.header.get(x.field, x.field)] * n,
-            "field": [x.field] * n,
-            "value": values.cast(pl.String).filter(mask),
-            "reason": [x.reason] * n,
-            "message": text,
-        },
-        schema=REPORT_COLUMNS,
-    )
+    return rejection_rows(r.raw, r.header, x)

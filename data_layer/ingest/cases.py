@@ -39,8 +39,14 @@ from data_layer.ingest.case_rules import (
     rejections,
 )
 from data_layer.ingest.mapping import Mapping
-from data_layer.ingest.readers import ERROR, ROW
-from data_layer.ingest.reference import AreaNames, Reference
+from data_layer.ingest.readers import ERROR, ROW, text_fields
+from data_layer.ingest.reference import (
+    AreaNames,
+    Reference,
+    excel_code,
+    match_by_code_or_name,
+    stated_areas,
+)
 from data_layer.storage.source import load_sla_hours
 
 EXTRA_COLUMNS = {
@@ -111,7 +117,7 @@ class CaseBatcher:
 
     # --- parse values ----------------------------------------------------------------------
     def _parse(self, batch: pl.DataFrame) -> CaseRows:
-        raw = _text_fields(batch, self.resolved)
+        raw = text_fields(batch, self.resolved, TEXT_FIELDS)
         times, time_errors = {}, {}
         for fld in EVENT_TIMES:
             times[fld], time_errors[fld] = V.parse_datetime(raw, fld)
@@ -126,7 +132,7 @@ class CaseBatcher:
             header=dict(self.resolved),
             now=self.now,
             broken=raw[ERROR].is_not_null(),
-            case_id=_excel_code(raw["case_id"]),
+            case_id=excel_code(raw["case_id"]),
             times=times,
             time_errors=time_errors,
             words=words,
@@ -250,8 +256,8 @@ class CaseBatcher:
     def _place(self, raw: pl.DataFrame, points: Points) -> tuple[pl.DataFrame, Place]:
         """The grid by code, then by name, then by coordinates; and the stated areas. Returns
         ``raw`` with codes typed into the community / street name columns taken out of them."""
-        raw, stated = _stated_areas(raw)
-        g = self._match_by_code_or_name(raw, stated)
+        raw, stated = stated_areas(raw)
+        g = match_by_code_or_name(raw, stated, self.names)
         matched = g["_grid"]
         located = (matched.is_null() & stated["grid_code"].is_null()).to_numpy() & points.usable
         grid = matched
@@ -282,98 +288,10 @@ class CaseBatcher:
             known_streets=self.names.known_streets,
         )
 
-    def _match_by_code_or_name(
-        self, raw: pl.DataFrame, stated: dict[str, pl.Series]
-    ) -> pl.DataFrame:
-        """The stated areas joined to the name tables; ``_grid``: the grid a known code names,
-        else the grid a name names (unique within the stated community, or in the district)."""
-        names = self.names
-        g = pl.DataFrame(
-            {
-                ROW: raw[ROW],
-                "_gcode": stated["grid_code"],
-                "_gname": stated["grid_name"],
-                "_ccode": stated["community_code"],
-                "_cname": raw["community_name"],
-                "_scode": stated["street_code"],
-                "_sname": raw["street_name"],
-            }
-        )
-        g = (
-            g.join(names.grid_by_name, on="_gname", how="left")
-            .join(names.grid_by_community_code, on=["_ccode", "_gname"], how="left")
-            .join(names.grid_by_community_name, on=["_cname", "_gname"], how="left")
-            .join(names.community_by_name, on="_cname", how="left")
-            .join(names.street_by_name, on="_sname", how="left")
-            .join(
-                names.grid_info.select(
-                    pl.col("grid_code").alias("_gcode"), pl.lit(True).alias("_gknown")
-                ),
-                on="_gcode",
-                how="left",
-            )
-        )
-        by_name = pl.when(pl.col("_by_name_n") == 1).then(pl.col("_by_name"))
-        return g.with_columns(
-            pl.when(pl.col("_gcode").is_not_null())
-            .then(pl.when(pl.col("_gknown")).then(pl.col("_gcode")))
-            .otherwise(pl.coalesce("_by_cc", "_by_cn", by_name))
-            .alias("_grid")
-        )
-
 
 # --------------------------------------------------------------------------------------------
 # parse steps that need nothing of the batcher
 # --------------------------------------------------------------------------------------------
-
-
-def _text_fields(batch: pl.DataFrame, header: dict[str, str]) -> pl.DataFrame:
-    """ROW, ERROR and one stripped text column per field (empty → null, absent → null)."""
-    cols = {}
-    for fld in TEXT_FIELDS:
-        if fld in header:
-            c = pl.col(header[fld]).str.strip_chars()
-            cols[fld] = pl.when(c != "").then(c)
-        else:
-            cols[fld] = pl.lit(None, dtype=pl.String)
-    return batch.select(pl.col(ROW), pl.col(ERROR), *(e.alias(f) for f, e in cols.items()))
-
-
-def _excel_code(codes: pl.Series) -> pl.Series:
-    """Excel turns codes into numbers ("360102001001001.0"): the digits again."""
-    return codes.str.replace(r"^(\d+)\.0+$", "${1}")
-
-
-def _stated_areas(raw: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
-    """Grid / community / street codes and the grid name as stated. A code typed into a name
-    column (所属社区 = 360102001001) counts as the code, and ``raw`` loses it as a name."""
-    gname = raw["grid_name"]
-    gname_is_code = gname.str.contains(r"^\d{15}$").fill_null(False)
-    cname_code = raw["community_name"].str.contains(r"^\d{12}$").fill_null(False)
-    sname_code = raw["street_name"].str.contains(r"^\d{9}$").fill_null(False)
-    grid_code = _excel_code(raw["grid_code"])
-    stated = {
-        "grid_code": pl.select(
-            pl.when(grid_code.is_not_null()).then(grid_code).when(gname_is_code).then(gname)
-        ).to_series(),
-        "grid_name": pl.select(pl.when(~gname_is_code).then(gname)).to_series(),
-        "community_code": pl.select(
-            pl.coalesce(
-                _excel_code(raw["community_code"]),
-                pl.when(cname_code).then(raw["community_name"]),
-            )
-        ).to_series(),
-        "street_code": pl.select(
-            pl.coalesce(
-                _excel_code(raw["street_code"]), pl.when(sname_code).then(raw["street_name"])
-            )
-        ).to_series(),
-    }
-    raw = raw.with_columns(
-        pl.when(~cname_code).then(pl.col("community_name")).alias("community_name"),
-        pl.when(~sname_code).then(pl.col("street_name")).alias("street_name"),
-    )
-    return raw, stated
 
 
 def _loop(times: dict[str, pl.Series], words: Words) -> Loop:

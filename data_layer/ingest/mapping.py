@@ -188,9 +188,12 @@ def normalize_header(text: object) -> str:
     return re.sub(r"[\s*＊:：]", "", s)
 
 
-_ALIAS_INDEX = {
-    normalize_header(alias): target for target, aliases in CASE_ALIASES.items() for alias in aliases
-}
+def alias_index(aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Normalised header → field, for one table's aliases (field → headers)."""
+    return {normalize_header(alias): target for target, names in aliases.items() for alias in names}
+
+
+_ALIAS_INDEX = alias_index(CASE_ALIASES)
 
 
 @dataclass
@@ -225,17 +228,20 @@ class Mapping:
         return "\n".join(lines) + "\n"
 
     @classmethod
-    def from_toml(cls, text: str) -> Mapping:
+    def from_toml(cls, text: str, *, fields: dict[str, str] | None = None) -> Mapping:
+        """The mapping file's text; ``fields``: the fields a column may feed (default: the
+        case fields)."""
+        fields = CASE_FIELDS if fields is None else fields
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise DataError(f"映射文件格式错误 / mapping file is not valid TOML: {exc}") from exc
         columns = {str(k): str(v) for k, v in (raw.get("columns") or {}).items()}
-        unknown = sorted({v for v in columns.values() if v and v not in CASE_FIELDS})
+        unknown = sorted({v for v in columns.values() if v and v not in fields})
         if unknown:
             raise DataError(
                 f"映射文件中有未知字段 / unknown fields in mapping file: {', '.join(unknown)}; "
-                f"可用 / known: {', '.join(CASE_FIELDS)}"
+                f"可用 / known: {', '.join(fields)}"
             )
         values = {
             str(f): {str(k): str(v) for k, v in words.items()}
@@ -244,24 +250,29 @@ class Mapping:
         return cls(columns=columns, values=values, options=dict(raw.get("options") or {}))
 
     @classmethod
-    def load(cls, path: Path | str | None) -> Mapping:
+    def load(cls, path: Path | str | None, *, fields: dict[str, str] | None = None) -> Mapping:
         if path is None:
             return cls()
         try:
-            return cls.from_toml(Path(path).read_text(encoding="utf-8"))
+            return cls.from_toml(Path(path).read_text(encoding="utf-8"), fields=fields)
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(f"无法读取映射文件 / cannot read mapping file {path}: {exc}") from exc
 
 
-def alias_target(header: str) -> str | None:
-    return _ALIAS_INDEX.get(normalize_header(header))
+def alias_target(header: str, index: dict[str, str] | None = None) -> str | None:
+    """The field a header feeds by the built-in aliases (``index``: default the cases')."""
+    return (_ALIAS_INDEX if index is None else index).get(normalize_header(header))
 
 
-def resolve_columns(headers: list[str], mapping: Mapping) -> dict[str, str]:
-    """field → header for a file: the mapping file first, then the built-in aliases.
+def resolve_columns(
+    headers: list[str], mapping: Mapping, *, index: dict[str, str] | None = None
+) -> dict[str, str]:
+    """field → header for a file: the mapping file first, then the built-in aliases
+    (``index`` from ``alias_index``; default the case aliases).
 
     Each field takes the first header that maps to it; a header maps to at most one field.
     """
+    index = _ALIAS_INDEX if index is None else index
     out: dict[str, str] = {}
     explicit = {normalize_header(k): v for k, v in mapping.columns.items()}
     for h in headers:
@@ -274,7 +285,7 @@ def resolve_columns(headers: list[str], mapping: Mapping) -> dict[str, str]:
         key = normalize_header(h)
         if key in explicit or h in out.values():
             continue
-        target = _ALIAS_INDEX.get(key)
+        target = index.get(key)
         if target and target not in out:
             out[target] = h
     return out
@@ -288,6 +299,8 @@ def missing_required(resolved: dict[str, str]) -> list[str]:
     return [f"{f}（{CASE_FIELDS[f]}）" for f in missing]
 
 
-def header_score(cells: list[object]) -> int:
-    """How many cells of a row look like known headers (used to find the header row)."""
-    return sum(1 for c in cells if c is not None and normalize_header(c) in _ALIAS_INDEX)
+def header_score(cells: list[object], index: dict[str, str] | None = None) -> int:
+    """How many cells of a row look like known headers (used to find the header row;
+    ``index``: the table's aliases, default the cases')."""
+    index = _ALIAS_INDEX if index is None else index
+    return sum(1 for c in cells if c is not None and normalize_header(c) in index)

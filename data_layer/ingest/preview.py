@@ -24,6 +24,7 @@ from data_layer.ingest.mapping import (
     resolve_columns,
 )
 from data_layer.ingest.readers import open_cases_file
+from data_layer.ingest.tables import spec_of
 
 # Words in a header that mark a person's name or a personal number (the mapping's aliases and
 # a few more); a header ending in 人 (来电人, 投诉人, 当事人) names a person too.
@@ -34,13 +35,14 @@ _PERSONAL_FIELDS = {"reporter_name": "name", "reporter_phone": "phone"}
 _NUMBER_KEYS = tuple(normalize_header(w) for w in _NUMBER_WORDS)
 
 
-def _kind(header: str, field: str | None) -> str | None:
+def _kind(header: str, field: str | None, index: dict[str, str] | None = None) -> str | None:
     """``"name"``, ``"phone"`` or None (nothing personal) for a column and the field it feeds.
 
-    A header looks personal unless it is a built-in header of another field (``grid_name``);
+    A header looks personal unless it is a built-in header of another field (``grid_name``,
+    a compound's ``name``; ``index``: the table's aliases, default the cases');
     mapping a personal-looking column to some other field does not unmask it.
     """
-    builtin = alias_target(header)
+    builtin = alias_target(header, index)
     for target in (field, builtin):
         if target in _PERSONAL_FIELDS:
             return _PERSONAL_FIELDS[target]
@@ -54,39 +56,45 @@ def _kind(header: str, field: str | None) -> str | None:
     return None
 
 
-def _personal_headers(headers: list[str], resolved: dict[str, str]) -> dict[str, list[str]]:
+def _personal_headers(
+    headers: list[str], resolved: dict[str, str], index: dict[str, str] | None = None
+) -> dict[str, list[str]]:
     """The headers to mask whole, by kind (``name``, ``phone``)."""
     fed = {header: field for field, header in resolved.items()}
     kinds: dict[str, list[str]] = {"name": [], "phone": []}
     for header in headers:
-        kind = _kind(header, fed.get(header))
+        kind = _kind(header, fed.get(header), index)
         if kind:
             kinds[kind].append(header)
     return kinds
 
 
-def preview(path: Path | str, mapping: Mapping | None = None, *, rows: int = 20) -> dict:
-    """What the page shows before an import: detected format, header row, the column mapping
-    (field → header), required fields left unmapped, and the first rows with personal data
-    masked."""
+def preview(
+    path: Path | str, mapping: Mapping | None = None, *, rows: int = 20, table: str = "cases"
+) -> dict:
+    """What the page shows before an import of ``table`` (cases, or one of
+    ``table_specs.SPECS``): detected format, header row, the column mapping (field → header),
+    required fields left unmapped, and the first rows with personal data masked."""
     mapping = mapping or Mapping()
-    table = open_cases_file(path, mapping)
-    first = next(table.batches, None)
-    resolved = resolve_columns(table.headers, mapping)
+    spec = None if table == "cases" else spec_of(table)
+    index = spec.index if spec else None
+    opened = open_cases_file(path, mapping, header_index=index)
+    first = next(opened.batches, None)
+    resolved = resolve_columns(opened.headers, mapping, index=index)
     sample = (
         first.head(rows)
         if first is not None
-        else pl.DataFrame(schema={h: pl.String for h in table.headers})
+        else pl.DataFrame(schema={h: pl.String for h in opened.headers})
     )
-    sample = sample.select([h for h in table.headers if h in sample.columns])
-    personal = _personal_headers(table.headers, resolved)
+    sample = sample.select([h for h in opened.headers if h in sample.columns])
+    personal = _personal_headers(opened.headers, resolved, index)
     masked = mask_personal(sample, names=personal["name"], phones=personal["phone"])
     return {
-        "format": table.format,
-        "encoding": table.encoding,
-        "header_row": table.header_row,
-        "headers": table.headers,
+        "format": opened.format,
+        "encoding": opened.encoding,
+        "header_row": opened.header_row,
+        "headers": opened.headers,
         "resolved": resolved,
-        "missing": missing_required(resolved),
+        "missing": spec.missing(resolved) if spec else missing_required(resolved),
         "sample": masked,
     }

@@ -57,6 +57,19 @@ class Table:
     total_rows: int | None = None  # known up front by the fast CSV reader
 
 
+def text_fields(batch: pl.DataFrame, header: dict[str, str], fields) -> pl.DataFrame:
+    """ROW, ERROR and one stripped text column per field of ``fields`` (``header``: field →
+    the file's header; empty → null, a field without a column → null)."""
+    cols = {}
+    for fld in fields:
+        if fld in header:
+            c = pl.col(header[fld]).str.strip_chars()
+            cols[fld] = pl.when(c != "").then(c)
+        else:
+            cols[fld] = pl.lit(None, dtype=pl.String)
+    return batch.select(pl.col(ROW), pl.col(ERROR), *(e.alias(f) for f, e in cols.items()))
+
+
 def _dedupe(headers: list[object]) -> list[str]:
     out: list[str] = []
     seen: dict[str, int] = {}
@@ -86,8 +99,10 @@ def _frame(headers: list[str], rows: list[list], numbers: list[int], errors: lis
     return pl.DataFrame(data)
 
 
-def _pick_header(rows: list[tuple[int, list]], header_row: int | None) -> int:
-    """Index (into ``rows``) of the header row."""
+def _pick_header(
+    rows: list[tuple[int, list]], header_row: int | None, index: dict[str, str] | None = None
+) -> int:
+    """Index (into ``rows``) of the header row (``index``: the table's header aliases)."""
     if header_row:
         for i, (num, _) in enumerate(rows):
             if num == header_row:
@@ -95,7 +110,7 @@ def _pick_header(rows: list[tuple[int, list]], header_row: int | None) -> int:
         raise DataError(f"找不到第 {header_row} 行表头 / header row {header_row} not found")
     best, best_score = None, 1
     for i, (_, cells) in enumerate(rows):
-        score = header_score(cells)
+        score = header_score(cells, index)
         if score > best_score:
             best, best_score = i, score
     if best is not None:
@@ -257,6 +272,7 @@ def read_csv(
     batch_rows: int = BATCH_ROWS,
     scratch: Path | None = None,
     fast: bool = True,
+    header_index: dict[str, str] | None = None,
 ) -> Table:
     enc = detect_encoding(path, encoding)
     raw = open(path, "rb")  # noqa: SIM115 - closed by the batch generator
@@ -312,7 +328,7 @@ def read_csv(
     if not scanned:
         raw.close()
         raise DataError(f"文件中没有数据 / the file has no rows: {path.name}")
-    h = _pick_header(scanned, header_row)
+    h = _pick_header(scanned, header_row, header_index)
     headers = _dedupe(scanned[h][1])
     pending = triples[h + 1 :]
     n = len(headers)
@@ -411,6 +427,7 @@ def read_excel(
     header_row: int | None = None,
     sheet: str | None = None,
     batch_rows: int = BATCH_ROWS,
+    header_index: dict[str, str] | None = None,
 ) -> Table:
     if path.stat().st_size == 0:
         raise DataError(f"文件为空 / the file is empty: {path.name}")
@@ -443,7 +460,7 @@ def read_excel(
     if not scanned:
         wb.close()
         raise DataError(f"工作表为空 / the sheet is empty: {path.name}")
-    h = _pick_header(scanned, header_row)
+    h = _pick_header(scanned, header_row, header_index)
     header_cells = scanned[h][1]
     while header_cells and header_cells[-1] is None:
         header_cells = header_cells[:-1]
@@ -562,9 +579,11 @@ def open_table(
     batch_rows: int = BATCH_ROWS,
     scratch: Path | None = None,
     fast: bool = True,
+    header_index: dict[str, str] | None = None,
 ) -> Table:
     """Open a CSV / Excel / JSON file by its extension (``scratch``: a folder for a UTF-8 copy
-    of a GBK file, enabling the fast CSV reader)."""
+    of a GBK file, enabling the fast CSV reader; ``header_index``: the header aliases that
+    find the header row, default the cases')."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"文件不存在 / file not found: {path}")
@@ -577,9 +596,16 @@ def open_table(
             batch_rows=batch_rows,
             scratch=scratch,
             fast=fast,
+            header_index=header_index,
         )
     if ext in (".xlsx", ".xlsm"):
-        return read_excel(path, header_row=header_row, sheet=sheet, batch_rows=batch_rows)
+        return read_excel(
+            path,
+            header_row=header_row,
+            sheet=sheet,
+            batch_rows=batch_rows,
+            header_index=header_index,
+        )
     if ext == ".json":
         return read_json(path, batch_rows=batch_rows)
     if ext == ".xls":
@@ -592,14 +618,21 @@ def open_table(
 
 
 def open_cases_file(
-    path: Path | str, mapping: Mapping, *, scratch: Path | None = None, fast: bool = True
+    path: Path | str,
+    mapping: Mapping,
+    *,
+    scratch: Path | None = None,
+    fast: bool = True,
+    header_index: dict[str, str] | None = None,
 ) -> Table:
-    """``open_table`` with the mapping file's [options] (header row, encoding, sheet, batch)."""
+    """``open_table`` with the mapping file's [options] (header row, encoding, sheet, batch);
+    ``header_index``: another table's header aliases (default the cases')."""
     header_row = mapping.option("header_row")
     return open_table(
         path,
         scratch=scratch,
         fast=fast,
+        header_index=header_index,
         header_row=int(header_row) if header_row else None,
         encoding=mapping.option("encoding"),
         sheet=mapping.option("sheet"),

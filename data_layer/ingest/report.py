@@ -16,6 +16,7 @@ import polars as pl
 
 from data_layer.domain import spreadsheet
 from data_layer.domain.privacy import mask_name_expr, mask_phone_expr, mask_text_expr
+from data_layer.ingest.readers import ROW
 
 REPORT_COLUMNS = {
     "row": pl.Int64,
@@ -63,11 +64,59 @@ REASONS: dict[str, str] = {
     "missing_geometry": "没有边界 / no geometry",
     "not_polygon": "边界不是面 / geometry is not a polygon",
     "boundary_warning": "边界检查提示 / boundary check",
+    # compounds, volunteer teams, activities, party report-ins, micro-wishes
+    "community_not_in_street": "社区不属于所填街道 / community is not in the given street office",
+    "ambiguous_community": "社区名称不唯一，请提供社区编码或所属街道 / community name is not unique",
+    "unknown_team": "志愿服务队不存在（请先导入志愿服务队） / unknown volunteer team (import the teams first)",
+    "ambiguous_team": "队伍名称不唯一，请提供队伍编号 / team name is not unique",
+    "out_of_range": "数值超出合理范围 / value out of range",
+    "claimed_before_created": "认领时间早于提出时间 / claimed before it was raised",
+    "fulfilled_before_claimed": "实现时间早于认领时间 / fulfilled before it was claimed",
+    "fulfilled_without_claim": "有实现时间但没有认领时间 / fulfilled but never claimed",
 }
 
 
 def message(reason: str) -> str:
     return REASONS.get(reason, reason)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Rows a validation rule refuses. ``value`` defaults to the field's text in the file;
+    ``detail`` is added to the reason's message — one text for all rows, or one per row."""
+
+    mask: pl.Series
+    field: str
+    reason: str
+    value: pl.Series | None = None
+    detail: str | pl.Series = ""
+
+
+def rejection_rows(raw: pl.DataFrame, header: dict[str, str], x: Rejection) -> pl.DataFrame | None:
+    """A rule's rejections as report rows: ``raw`` holds ``__row__`` and one text column per
+    field, ``header`` maps field → the file's header (the report's column)."""
+    mask = x.mask.fill_null(False)
+    if not mask.any():
+        return None
+    n = int(mask.sum())
+    values = raw[x.field] if x.value is None and x.field in raw.columns else x.value
+    if values is None:
+        values = pl.Series([None] * raw.height, dtype=pl.String)
+    if isinstance(x.detail, pl.Series):
+        text = message(x.reason) + ": " + x.detail.filter(mask)
+    else:
+        text = [message(x.reason) + (f": {x.detail}" if x.detail else "")] * n
+    return pl.DataFrame(
+        {
+            "row": raw[ROW].filter(mask),
+            "column": [header.get(x.field, x.field)] * n,
+            "field": [x.field] * n,
+            "value": values.cast(pl.String).filter(mask),
+            "reason": [x.reason] * n,
+            "message": text,
+        },
+        schema=REPORT_COLUMNS,
+    )
 
 
 def empty_report() -> pl.DataFrame:
@@ -88,6 +137,36 @@ def mask_report(frame: pl.DataFrame) -> pl.DataFrame:
         .then(masked_phone)
         .otherwise(anywhere)
         .alias("value")
+    )
+
+
+def first_of_each_id(
+    accepted: pl.LazyFrame | pl.DataFrame, *, key: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(``key`` and ROW of each id's first accepted row, the later rows with ``first_row``)."""
+    ids = accepted.lazy().select(key, ROW).collect()
+    first = ids.filter(pl.col(key).is_first_distinct())
+    dups = ids.filter(~pl.col(key).is_first_distinct()).join(
+        first.rename({ROW: "first_row"}), on=key, how="left"
+    )
+    return first, dups
+
+
+def duplicate_report(dups: pl.DataFrame, *, key: str, column: str) -> pl.DataFrame:
+    """Report rows for the later rows of an id the file repeats (``column``: its header)."""
+    return pl.DataFrame(
+        {
+            "row": dups[ROW],
+            "column": [column] * dups.height,
+            "field": [key] * dups.height,
+            "value": dups[key],
+            "reason": ["duplicate_id"] * dups.height,
+            "message": [
+                f"{message('duplicate_id')}: 与第 {r} 行相同 / same as row {r}"
+                for r in dups["first_row"].to_list()
+            ],
+        },
+        schema=REPORT_COLUMNS,
     )
 
 
@@ -136,7 +215,7 @@ class ImportResult:
             f"{self.kind}: 读取 read {self.read:,} = 导入 imported {self.imported:,} "
             f"+ 拒绝 rejected {self.rejected:,}"
         )
-        if self.kind == "cases":
+        if not self.kind.startswith("boundaries"):
             text += f" (新增 new {self.inserted:,}, 更新 updated {self.updated:,})"
         return text
 

@@ -36,6 +36,31 @@ def load(url: str, data_dir: Path | str, *, if_empty: bool = False) -> dict[str,
     return counts
 
 
+def prune_tombstones(url: str, *, keep_days: int) -> int:
+    """Delete the tombstones of cases deleted more than ``keep_days`` ago; returns how many.
+
+    A reader whose last pull is older than that would no longer see those deletions by
+    watermark, so when any tombstone goes the cases counter is bumped as well: every reader,
+    live or coming back, reloads cases whole once (a full load of 1M cases takes seconds), and
+    none keeps a deleted case.
+    """
+    if keep_days < 1:
+        raise ValueError("keep_days must be at least 1")
+    with transaction(url) as conn:
+        migrate.require_current(conn)
+        pg_write.writer_lock(conn, wait_s=LOAD_LOCK_WAIT_S)
+        gone = conn.execute(
+            f"DELETE FROM {TOMBSTONES} WHERE deleted_at < now() - make_interval(days => %s)",
+            (keep_days,),
+        ).rowcount
+        if gone:
+            pg_write.note_change(conn, "cases")
+        pg_write.record_write(
+            conn, kind="prune", detail=f"{gone:,} tombstone(s) older than {keep_days} days"
+        )
+    return gone
+
+
 def _has_rows(conn) -> bool:
     return any(
         conn.execute(f"SELECT EXISTS (SELECT 1 FROM {qualified(t)})").fetchone()[0]
