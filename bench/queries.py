@@ -9,7 +9,7 @@ dataset load time and the process RSS after it.
 
 ``--path exact`` runs the same calls on the exact reference path (the full-scan evaluation
 the fast path must agree with, ``figures.exact_path``); ``--path both`` (the default) runs
-both in one process, so the ratio is of the same run. Results: a table on stdout and
+both in one process, query by query in turn, so the ratio is of the same run and load. Results: a table on stdout and
 ``bench/queries.json`` (``--label`` names the run, e.g. ``before`` / ``after``; earlier
 labels in the file are kept, so before/after sit side by side).
 """
@@ -114,20 +114,24 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     return first, statistics.median(times)
 
 
-def run(ds: Dataset, *, runs: int, path: str, as_of, only: set[str] | None) -> dict:
+def run(ds: Dataset, *, runs: int, paths: tuple[str, ...], as_of, only: set[str] | None) -> dict:
+    """Per filter, per query: each path in turn (so both see the same machine load)."""
     scope = Scope.everything()
-    out: dict = {}
-    ctx = figures.exact_path() if path == "exact" else contextlib.nullcontext()
-    with ctx:
-        for name, flt in filters(ds):
-            if only and not any(name.startswith(o) for o in only):
-                continue
-            window = flt.window(now=as_of)
-            row = {}
-            for query, fn in page_queries(ds, flt, scope, window).items():
-                first, median = timed(fn, runs)
-                row[query] = {"first_s": round(first, 4), "median_s": round(median, 4)}
-            out[name] = row
+    out: dict = {path: {} for path in paths}
+    for name, flt in filters(ds):
+        if only and not any(name.startswith(o) for o in only):
+            continue
+        window = flt.window(now=as_of)
+        rows: dict = {path: {} for path in paths}
+        for query in page_queries(ds, flt, scope, window):
+            for path in paths:
+                ctx = figures.exact_path() if path == "exact" else contextlib.nullcontext()
+                with ctx:
+                    fn = page_queries(ds, flt, scope, window)[query]
+                    first, median = timed(fn, runs)
+                rows[path][query] = {"first_s": round(first, 4), "median_s": round(median, 4)}
+        for path in paths:
+            out[path][name] = row = rows[path]
             slowest = max(row.items(), key=lambda kv: kv[1]["median_s"])
             print(
                 f"{path:6} {name:32} max {slowest[1]['median_s'] * 1000:8.1f} ms ({slowest[0]})"
@@ -175,9 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     paths = ("fast", "exact") if args.path == "both" else (args.path,)
     only = set(args.only) if args.only else None
-    for path in paths:
-        result[path] = run(ds, runs=args.runs, path=path, as_of=as_of, only=only)
-        result[f"rss_after_{path}_mb"] = round(rss_mb(), 1)
+    result.update(run(ds, runs=args.runs, paths=paths, as_of=as_of, only=only))
+    result["rss_after_queries_mb"] = round(rss_mb(), 1)
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     summary(result)
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
