@@ -7,7 +7,7 @@ SCALE ?= district
 PORT ?= 8501
 export GRIDPULSE_DATA ?= $(DATA)
 
-.PHONY: run run-db test demo check bench lint clean-data
+.PHONY: run run-db test demo check bench cluster-bench lint clean-data
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ bench: $(VENV)/.installed
 	$(PY) bench/import_bench.py
 	$(PY) bench/db_bench.py
 	$(PY) bench/queries.py $(QUERIES_ARGS)
+
+# Scale-out on this machine (docs/deploy.md): PostgreSQL, 3 replicas behind nginx, 40 viewers
+# in headless Chromium, one replica stopped mid-run; writes bench/results-cluster.json.
+# CLUSTER_ARGS="--replicas 2 --viewers 8 --scale tiny" for a quick one. Not part of `make test`.
+cluster-bench: $(VENV)/.installed
+	$(PY) bench/cluster.py $(CLUSTER_ARGS)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(VENV)/bin/lint-imports

@@ -126,6 +126,8 @@ def kpi_rows(frame) -> list[dict]:
                 "metrics": {key: metrics.metric_fields(row, key) for key in metrics.METRICS},
             }
         )
+        if row.get("retired"):  # a grid retired by a re-division that still holds cases
+            out[-1]["retired"] = True
     return out
 
 
@@ -276,8 +278,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             file=args.file,
             mapping=args.mapping,
             crs=args.crs,
+            district=args.district,
             dry_run=args.dry_run,
             strict=args.strict,
+            replace=args.replace,
             progress=progress,
         )
     finally:
@@ -509,10 +513,21 @@ def _add_import_parser(sub) -> None:
         help="coordinate system of the file(s): wgs84, cgcs2000, gcj02, bd09 or EPSG:NNNN "
         "(boundaries: overrides the file's; cases: default wgs84)",
     )
+    imp.add_argument(
+        "--district",
+        help="name of the district the imported streets belong to (when the file has no "
+        "district attribute; or [options] district in the mapping file)",
+    )
     imp.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
     imp.add_argument("--report", type=Path, help="write the row report (CSV, personal data masked)")
     imp.add_argument(
         "--strict", action="store_true", help="stop when the boundary checks find gaps/overlaps"
+    )
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="re-division (网格调整): areas of --level under the parents the file covers that "
+        "the file no longer has are retired; their cases move by their point (docs/import.md)",
     )
     imp.set_defaults(func=cmd_import)
 

@@ -91,8 +91,8 @@ def build_briefing(
     board = ranking.ranking_board(ds, flt, scope, window=window, config=config)
     units = cases.unit_scorecard(ds, flt, scope, window=window)
     overdue = cases.open_cases(ds, flt, scope, window=window, kind="overdue")
-    no_ft = coverage.grids_without_full_time(ds, flt, scope)
-    no_party = coverage.grids_without_party_org(ds, flt, scope)
+    no_ft = coverage.grids_without_full_time(ds, flt, scope, as_of=window.as_of)
+    no_party = coverage.grids_without_party_org(ds, flt, scope, as_of=window.as_of)
     summary = volunteer.volunteer_summary(ds, flt, scope, window=window).row(0, named=True)
     active = volunteer.most_and_least_active(ds, flt, scope, window=window)
 

@@ -69,8 +69,9 @@ def _too_large(upload) -> bool:
     return True
 
 
-def _choices() -> tuple[str, str | None, str]:
-    """What to import (cases, boundaries or a table), the boundary level and the source CRS."""
+def _choices() -> tuple[str, str | None, str, bool]:
+    """What to import (cases, boundaries or a table), the boundary level, the source CRS and
+    whether the boundary file is a re-division (--replace)."""
     kind = st.radio(
         t("import.kind"),
         KINDS,
@@ -81,8 +82,8 @@ def _choices() -> tuple[str, str | None, str]:
     if kind in SPECS:
         st.caption(t(f"import.table.{kind}"))
         template_download(kind)
-        return kind, None, ""
-    level = None
+        return kind, None, "", False
+    level, replace = None, False
     left, right = st.columns(2)
     if kind == "boundaries":
         level = left.selectbox(
@@ -92,6 +93,9 @@ def _choices() -> tuple[str, str | None, str]:
             key="import_level",
         )
         st.caption(t("import.boundaries.note"))
+        replace = st.checkbox(
+            t("import.replace"), help=t("import.replace.help"), key="import_replace"
+        )
     crs = right.selectbox(
         t("import.crs"),
         CRS_CHOICES,
@@ -99,11 +103,11 @@ def _choices() -> tuple[str, str | None, str]:
         help=t("import.crs.help"),
         key="import_crs",
     )
-    return kind, level, crs
+    return kind, level, crs, replace
 
 
 def _uploads(kind: str):
-    """The file to import and (for cases and tables) a saved mapping file."""
+    """The file to import and a saved mapping file (boundaries: its [boundary_columns])."""
     types = {"cases": CASE_TYPES, "boundaries": BOUNDARY_TYPES}.get(kind, TABLE_TYPES)
     upload = st.file_uploader(
         t("import.upload"),
@@ -112,12 +116,8 @@ def _uploads(kind: str):
         key=f"import_upload_{kind}",
         max_upload_size=settings.upload_max_mb(),
     )
-    mapping_upload = (
-        st.file_uploader(
-            t("import.mapping.upload"), type=["toml"], key=f"import_mapping_upload_{kind}"
-        )
-        if kind != "boundaries"
-        else None
+    mapping_upload = st.file_uploader(
+        t("import.mapping.upload"), type=["toml"], key=f"import_mapping_upload_{kind}"
     )
     return upload, mapping_upload
 
@@ -148,7 +148,9 @@ def _preview(kind: str, path: Path, mapping: Mapping) -> Mapping:
     return mapping
 
 
-def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str) -> None:
+def _run(
+    kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str, replace: bool = False
+) -> None:
     """Dry run or import on a button press, with progress and the result."""
     run_dry, run_real = st.columns(2)
     dry = run_dry.button(t("import.dry_run"), type="secondary", key="import_dry")
@@ -174,6 +176,7 @@ def _run(kind: str, path: Path, *, level: str | None, mapping: Mapping, crs: str
             mapping=mapping,
             crs=crs or None,
             dry_run=dry,
+            replace=replace,
             progress=progress,
         )
     except DataError as exc:
@@ -215,7 +218,7 @@ def body() -> None:
     signin.require(signin.may_import)
     st.title(t("import.title"))
     st.caption(t("import.intro"))
-    kind, level, crs = _choices()
+    kind, level, crs, replace = _choices()
     upload, mapping_upload = _uploads(kind)
     if upload is None:
         st.info(t("import.need_file"))
@@ -225,7 +228,10 @@ def body() -> None:
     with _upload_on_disk(upload) as path:
         try:
             mapping = (
-                Mapping.from_toml(mapping_upload.getvalue().decode("utf-8"), fields=fields_of(kind))
+                Mapping.from_toml(
+                    mapping_upload.getvalue().decode("utf-8"),
+                    fields=None if kind == "boundaries" else fields_of(kind),
+                )
                 if mapping_upload
                 else Mapping()
             )
@@ -234,7 +240,7 @@ def body() -> None:
         except DataError as exc:
             show_error(t("import.error"), reason=exc)
             return
-        _run(kind, path, level=level, mapping=mapping, crs=crs)
+        _run(kind, path, level=level, mapping=mapping, crs=crs, replace=replace)
 
 
 if __name__ == "__main__":  # run by st.navigation; app.py imports the module for URL_KEYS

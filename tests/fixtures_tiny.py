@@ -247,6 +247,7 @@ def tiny_tables() -> dict[str, pl.DataFrame]:
         "activities": activities,
         "party_reports": party_reports,
         "wishes": wishes,
+        "case_moves": schema.empty("case_moves"),  # never re-divided
     }
     return {name: schema.conform(name, frame) for name, frame in frames.items()}
 

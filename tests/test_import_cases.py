@@ -203,7 +203,8 @@ def test_open311_json(tiny_dir, tmp_path):
 BAD = [
     # (row values overriding a good row, reason, column)
     ({4: "2025-02-30 08:00"}, "impossible", "上报时间"),
-    ({4: "下周一"}, "unparseable", "上报时间"),
+    ({4: "下周一"}, "unrecognised", "上报时间"),
+    ({4: "1985-03-01 08:00"}, "year_out_of_range", "上报时间"),
     ({4: "2099-01-01 08:00"}, "future", "上报时间"),
     ({6: "2025-02-01 08:00", 5: ""}, "closed_before_reported", "办结时间"),
     ({1: "360102001001999"}, "unknown_grid", "所属网格"),

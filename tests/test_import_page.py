@@ -104,6 +104,22 @@ def test_english(monkeypatch, tiny_dir):
     assert at.title[0].value == "Import data"
 
 
+def test_warnings_are_shown_apart_from_rejections(monkeypatch, tiny_dir):
+    csv = (
+        "事件编号,所属网格,事件类型,来源,上报时间,办结时间,状态\n"
+        f"W1,{G1},环境卫生,网格员上报,2025-03-01 08:05,2025-03-02 08:05,处置中\n"
+        f"W2,{G1},环境卫生,网格员上报,2025-02-30 08:05,,处置中\n"
+    ).encode()
+    at = button(upload(page(monkeypatch, tiny_dir), "cases.csv", csv), "import_dry")
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["导入"], metrics["拒绝"], metrics["有警告"]) == ("1", "1", "1")
+    text = shown_text(at)
+    assert "被拒绝的行" in text and "已导入但有警告的行" in text
+    rejected, warned = at.dataframe[-2].value, at.dataframe[-1].value
+    assert rejected["reason"].to_list() == ["impossible"]
+    assert warned["reason"].to_list() == ["open_status_with_closing_time"]
+
+
 COMPOUNDS_CSV = (
     "小区编号,小区名称,所属网格,户数,物业服务模式,物业联系人,联系电话\n"
     f"K9,新小区,{G1},120,专业化,王五,13812345678\n"
@@ -153,3 +169,25 @@ def test_a_table_import_previews_masked_then_dry_runs_and_confirms(monkeypatch, 
         "professional"
     ]
     assert compounds.height == 5
+
+
+def test_a_redivision_from_the_page(monkeypatch, tmp_path):
+    import datetime as dt
+
+    import test_import_boundaries as tb
+
+    from data_layer.ingest import run_import
+
+    data = tmp_path / "data"
+    run_import(data, boundaries=tb.zipped_shapefile(tmp_path, tb.grids_gdf()), level="grid")
+    run_import(data, cases=tb._cases_csv(tmp_path), now=tb.REDIVIDED - dt.timedelta(days=2))
+    at = page(monkeypatch, data)
+    at.radio(key="import_kind").set_value("boundaries").run()
+    at.checkbox(key="import_replace").check().run()
+    upload(at, "new.geojson", tb._redivided_file(tmp_path).read_bytes())
+    button(at, "import_go")
+    ds = open_dataset(data)
+    retired = ds["grids"].filter(pl.col("retired_at").is_not_null())["grid_code"].to_list()
+    assert sorted(retired) == tb.GRIDS[:2]
+    assert ds["cases"].height == 4 and ds["case_moves"].height == 2
+    assert "re-division" in shown_text(at) or "网格调整" in shown_text(at)

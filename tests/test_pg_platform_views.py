@@ -66,7 +66,8 @@ CREATE VIEW gridpulse.grids AS
 SELECT wg_bm AS grid_code, sq_bm AS community_code, wg_mc AS name, 'basic'::text AS kind,
        hs AS households, NULL::integer AS population, 1 AS full_time_workers,
        0 AS part_time_workers, 'branch'::text AS party_org,
-       NULL::geometry(Geometry, 4326) AS geometry
+       NULL::geometry(Geometry, 4326) AS geometry,
+       NULL::timestamp AS valid_from, NULL::timestamp AS retired_at  -- schema 2: re-division
 FROM platform.wg;
 CREATE TRIGGER wg_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.wg
     FOR EACH STATEMENT EXECUTE FUNCTION gridpulse.note_change_trigger('grids');

@@ -166,7 +166,7 @@ def metric_downloads(
 ) -> None:
     """Downloads of a ``widgets.metric_table``: code, name and every metric of ``group`` with
     its numerator and denominator."""
-    wanted = ["level", "code", "name"]
+    wanted = ["level", "code", "name", "retired"]
     for metric in METRICS.values():
         if metric.group == group:
             wanted += [metric.key] + (

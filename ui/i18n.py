@@ -33,3 +33,18 @@ def metric_formula(key: str) -> str:
 def code_label(kind: str, code: str) -> str:
     """Label of a stable code, e.g. ``code_label("category", "dispute")`` → 矛盾纠纷."""
     return labels.code_label(kind, code, lang=lang())
+
+
+def area_name(name: str | None, *, retired: bool, level: str) -> str | None:
+    """An area's name, marked 已撤销网格 when a re-division retired it."""
+    return labels.area_name(name, retired=retired, level=level, lang=lang())
+
+
+def area_names(frame) -> list:
+    """The ``name`` column of an area table (``kpis(by=…)``) as shown: a retired area marked."""
+    if "retired" not in frame.columns or "level" not in frame.columns:
+        return frame["name"].to_list()
+    return [
+        area_name(n, retired=bool(r), level=lv)
+        for n, r, lv in zip(frame["name"], frame["retired"], frame["level"], strict=True)
+    ]

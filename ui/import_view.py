@@ -52,7 +52,12 @@ def mapping_editor(info: dict, base: Mapping, *, fields: dict[str, str], key: st
                 key=f"import_map_{key}_{header}",
             )
     if key != "cases":
-        return Mapping(columns=columns, values=base.values, options=dict(base.options))
+        return Mapping(
+            columns=columns,
+            values=base.values,
+            options=dict(base.options),
+            date_formats=base.date_formats,
+        )
     default_source = st.selectbox(
         t("import.default_source"),
         ["", *SOURCES],
@@ -62,18 +67,22 @@ def mapping_editor(info: dict, base: Mapping, *, fields: dict[str, str], key: st
     options_out = dict(base.options)
     if default_source:
         options_out["default_source"] = default_source
-    return Mapping(columns=columns, values=base.values, options=options_out)
+    return Mapping(
+        columns=columns, values=base.values, options=options_out, date_formats=base.date_formats
+    )
 
 
 def show_result(results, *, dry_run: bool) -> None:
-    """Counts, the reconciliation, notes, the problems by reason, the rows and the report CSV."""
+    """Counts, the reconciliation, notes, the problems by reason, the rejected rows and the
+    warnings apart, and the report CSV."""
     st.subheader(t("import.result.dry") if dry_run else t("import.result.done"))
     for r in results:
-        a, b, c, d = st.columns(4)
+        a, b, c, d, e = st.columns(5)
         a.metric(t("import.read"), f"{r.read:,}")
         b.metric(t("import.imported"), f"{r.imported:,}")
         c.metric(t("import.rejected"), f"{r.rejected:,}")
         d.metric(t("import.updated"), f"{r.updated:,}")
+        e.metric(t("import.warned"), f"{r.warned:,}")
         counts = {
             "read": f"{r.read:,}",
             "imported": f"{r.imported:,}",
@@ -97,20 +106,23 @@ def show_result(results, *, dry_run: bool) -> None:
                     "message": t("import.col.message"),
                 },
             )
-            st.markdown(f"**{t('import.rows')}**")
-            st.dataframe(
-                r.report.head(1000),
-                hide_index=True,
-                column_order=["row", "column", "value", "severity", "reason", "message"],
-                column_config={
-                    "row": t("import.col.row"),
-                    "column": t("import.map.column"),
-                    "value": t("import.col.value"),
-                    "severity": t("import.col.severity"),
-                    "reason": t("import.col.reason"),
-                    "message": t("import.col.message"),
-                },
-            )
+            for severity, title in (("rejected", "import.rows"), ("warning", "import.warnings")):
+                lines = r.problems(severity)  # rejected rows, then the imported ones listed
+                if lines.is_empty():
+                    continue
+                st.markdown(f"**{t(title)}**")
+                st.dataframe(
+                    lines.head(1000),
+                    hide_index=True,
+                    column_order=["row", "column", "value", "reason", "message"],
+                    column_config={
+                        "row": t("import.col.row"),
+                        "column": t("import.map.column"),
+                        "value": t("import.col.value"),
+                        "reason": t("import.col.reason"),
+                        "message": t("import.col.message"),
+                    },
+                )
             name = f"import-report-{r.kind.replace(':', '-')}.csv"
             st.download_button(
                 t("import.report.download"),

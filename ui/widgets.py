@@ -18,7 +18,7 @@ from data_layer.domain.metrics import METRICS
 from data_layer.settings import min_denominator
 from documents.slides import figure
 from ui import state
-from ui.i18n import lang, metric_formula, metric_label, t
+from ui.i18n import area_names, lang, metric_formula, metric_label, t
 
 # Rates over due cases: their row also shows how registered cases split into due + in progress.
 _DUE_RATES = ("closure_rate", "on_time_rate")
@@ -124,7 +124,7 @@ def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
     a rate without a denominator shows "—".
     """
     data: dict[str, list] = {
-        t("col.name"): frame["name"].to_list(),
+        t("col.name"): area_names(frame),
         t("col.code"): frame["code"].to_list(),
     }
     formats: dict[str, object] = {}

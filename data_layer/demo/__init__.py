@@ -114,6 +114,7 @@ def generate(
             "activities": activities,
             "party_reports": party_reports(city, days=days, seed=seed),
             "wishes": wishes(city, days=days, seed=seed, end=end),
+            "case_moves": schema.empty("case_moves"),  # the demo city is never re-divided
         }
         report("写入文件 / writing tables", 0.97)
         write_tables(stage.path, frames)

@@ -196,8 +196,10 @@ def tick(
     sla = load_sla_hours()
     with versions.staging(data_dir, wait_s=None) as stage:
         cases = pl.read_parquet(table_path(stage.previous, "cases"))
-        grids = pl.read_parquet(
-            table_path(stage.previous, "grids"), columns=["grid_code", "households", "geometry"]
+        grids = (  # new cases arrive in the current division only
+            schema.conform("grids", pl.read_parquet(table_path(stage.previous, "grids")))
+            .filter(pl.col("retired_at").is_null())
+            .select("grid_code", "households", "geometry")
         )
         cases, moved = advance(schema.conform("cases", cases), now=now, rng=rng, sla_hours=sla)
         n_new = int(rng.poisson(per_minute * interval_s / 60.0))

@@ -42,7 +42,7 @@ def tick(
         )
         grids = pl.read_database(
             f"SELECT grid_code, households, ST_AsBinary(geometry) AS geometry "
-            f"FROM {qualified('grids')} ORDER BY grid_code",
+            f"FROM {qualified('grids')} WHERE retired_at IS NULL ORDER BY grid_code",
             conn,
             schema_overrides={
                 "grid_code": pl.String,

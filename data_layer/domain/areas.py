@@ -35,3 +35,13 @@ def codes_of(codes: Codes, *, level: str) -> Codes:
 def district_of(code: str) -> str:
     """The district code (6 digits) of any area code."""
     return code[:DISTRICT_DIGITS]
+
+
+def in_division(as_of=None) -> pl.Expr:
+    """Areas of the division at ``as_of`` (a naive local datetime; None: the current one):
+    come by then (``valid_from``) and not yet retired (``retired_at``) — docs/import.md."""
+    if as_of is None:
+        return pl.col("retired_at").is_null()
+    t = pl.lit(as_of, dtype=pl.Datetime("us"))
+    came = pl.col("valid_from").is_null() | (pl.col("valid_from") <= t)
+    return came & (pl.col("retired_at").is_null() | (pl.col("retired_at") > t))

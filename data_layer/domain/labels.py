@@ -75,3 +75,11 @@ def code_label(kind: str, code: str, *, lang: str) -> str:
     if key not in strings().get("ui", {}):
         return str(code)
     return lookup("ui", key, language=lang)
+
+
+def area_name(name: str | None, *, retired: bool, level: str, lang: str) -> str | None:
+    """An area's name as shown: marked 已撤销网格 / "retired grid" (or community, street) when a
+    re-division retired it and it is listed for the cases it still holds (docs/import.md)."""
+    if not retired:
+        return name
+    return text(f"area.retired.{level}", lang=lang, name=name or "")

@@ -9,12 +9,16 @@ from __future__ import annotations
 import polars as pl
 
 Datetime = pl.Datetime("us")
+# When an area of the division came and went (docs/import.md, re-division): null valid_from =
+# from the start, null retired_at = current. An area retired at T is not in the division at T.
+LIFETIME = {"valid_from": Datetime, "retired_at": Datetime}
 
 STREETS = {
     "street_code": pl.String,
     "name": pl.String,
     "district": pl.String,
     "geometry": pl.Binary,
+    **LIFETIME,
 }
 COMMUNITIES = {
     "community_code": pl.String,
@@ -25,6 +29,7 @@ COMMUNITIES = {
     "community_workers": pl.Int32,
     "service_center_m2": pl.Float64,
     "geometry": pl.Binary,
+    **LIFETIME,
 }
 GRIDS = {
     "grid_code": pl.String,
@@ -37,6 +42,7 @@ GRIDS = {
     "part_time_workers": pl.Int32,
     "party_org": pl.String,  # branch | group | none
     "geometry": pl.Binary,
+    **LIFETIME,
 }
 COMPOUNDS = {
     "compound_id": pl.String,
@@ -68,6 +74,15 @@ CASES = {
     "reporter_phone": pl.String,
     "description": pl.String,
     "updated_at": Datetime,
+}
+# A re-division (import --boundaries --replace) moves the cases of a retired grid to the grid
+# that now holds their point: one row per move, so the grid of a case at any past as_of is known.
+CASE_MOVES = {
+    "move_id": pl.String,  # case_id@moved_at
+    "case_id": pl.String,
+    "from_grid_code": pl.String,
+    "to_grid_code": pl.String,
+    "moved_at": Datetime,
 }
 VOLUNTEER_TEAMS = {
     "team_id": pl.String,
@@ -112,6 +127,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "activities": ACTIVITIES,
     "party_reports": PARTY_REPORTS,
     "wishes": WISHES,
+    "case_moves": CASE_MOVES,
 }
 
 KEYS = {
@@ -124,7 +140,17 @@ KEYS = {
     "activities": "activity_id",
     "party_reports": "member_id",
     "wishes": "wish_id",
+    "case_moves": "move_id",
 }
+
+# Added after data directories were first written: a file without them is read with the
+# columns null (an area valid always, never retired) and a missing table is read empty.
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "streets": ("valid_from", "retired_at"),
+    "communities": ("valid_from", "retired_at"),
+    "grids": ("valid_from", "retired_at"),
+}
+LATER_TABLES = ("case_moves",)
 
 # Stable codes (labels live in assets/i18n/core.toml).
 GRID_KINDS = ("basic", "dedicated")
@@ -168,6 +194,9 @@ def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     Raises ``KeyError`` naming the missing columns, so a wrong file fails loudly.
     """
     schema = TABLES[table]
+    later = [c for c in LATER_COLUMNS.get(table, ()) if c not in frame.columns]
+    if later:
+        frame = frame.with_columns(pl.lit(None, dtype=schema[c]).alias(c) for c in later)
     missing = [c for c in schema if c not in frame.columns]
     if missing:
         raise KeyError(f"{table}: missing columns {', '.join(missing)}")

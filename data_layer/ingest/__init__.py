@@ -11,6 +11,7 @@ temporary folder and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import tempfile
@@ -87,18 +88,22 @@ def run_import(
     file: Path | str | None = None,
     mapping: Mapping | Path | str | None = None,
     crs: str | None = None,
+    district: str | None = None,
     dry_run: bool = False,
     strict: bool = False,
+    replace: bool = False,
     progress: Progress | None = None,
     now: dt.datetime | None = None,
     _fail_after_write: bool = False,
 ) -> list[ImportResult]:
-    """Import boundaries, cases and/or one reference table into ``data_dir`` as one new version.
+    """Import boundaries, cases and/or one reference table into ``data_dir`` as one new version
+    (``district``: the district name imported streets carry when the file has none).
 
     ``table`` (compounds, volunteer_teams, activities, party_reports, wishes; or cases) names
     what ``file`` holds. Boundaries are imported first, so cases and tables are matched against
     the new grids. Nothing in ``data_dir`` changes on a dry run, on any exception, or when no
-    row could be imported.
+    row could be imported. ``replace``: the boundary file is a re-division
+    (``ingest.redivision``, docs/import.md).
 
     Raises
     ------
@@ -119,6 +124,8 @@ def run_import(
         raise DataError("--cases 与 --table 不能同时使用 / one of --cases and --table")
     if boundaries is not None and level not in areas.LEVELS:
         raise DataError("导入边界需要 --level street|community|grid / boundaries need --level")
+    if replace and boundaries is None:
+        raise DataError("--replace 只用于边界导入 / --replace needs --boundaries")
     job = _Job(
         cases=cases,
         boundaries=boundaries,
@@ -126,8 +133,12 @@ def run_import(
         table=table,
         file=file,
         crs=_normalized_crs(crs),
-        mapping=mapping if isinstance(mapping, Mapping) else Mapping.load(mapping, fields=fields),
+        mapping=_with_district(
+            mapping if isinstance(mapping, Mapping) else Mapping.load(mapping, fields=fields),
+            district,
+        ),
         strict=strict,
+        replace=replace,
         progress=progress or _noop,
         now=now,
     )
@@ -135,6 +146,13 @@ def run_import(
     if dry_run:
         return _dry_run(data_dir, job)
     return _new_version(data_dir, job, fail_after_write=_fail_after_write)
+
+
+def _with_district(mapping: Mapping, district: str | None) -> Mapping:
+    """``--district`` (the name imported streets carry) over the mapping's [options] district."""
+    if not district:
+        return mapping
+    return dataclasses.replace(mapping, options={**mapping.options, "district": district})
 
 
 def _normalized_crs(crs: str | None) -> str | None:
@@ -160,6 +178,7 @@ class _Job:
     crs: str | None
     mapping: Mapping
     strict: bool
+    replace: bool
     progress: Progress
     now: dt.datetime | None
 
@@ -182,6 +201,8 @@ class _Job:
                     progress=self.progress,
                 )
             )
+        if self.boundaries is not None and results[0].detected.get("retired", {}).get("grid"):
+            _move_cases(work, ref_tables, results[0], now=self.now)
         if self.table is not None:
             results.append(self._import_table(work, ref_tables))
         return results
@@ -217,6 +238,8 @@ class _Job:
             mapping=self.mapping,
             crs=self.crs,
             strict=self.strict,
+            replace=self.replace,
+            now=self.now,
             progress=self.progress,
         )
         if result.imported:
@@ -238,6 +261,37 @@ class _Job:
             "file": str(self.file) if self.file else None,
             "results": [r.summary() for r in results],
         }
+
+
+def _move_cases(
+    work: _Work, ref_tables: dict[str, pl.DataFrame], result: ImportResult, *, now
+) -> None:
+    """Cases of the grids a re-division retired: moved by their point, or kept (redivision)."""
+    from data_layer.ingest import redivision  # shapely only for re-divisions
+
+    source = work.table_file("cases")
+    if not source.is_file() and work.previous is not None:
+        source = table_path(work.previous, "cases")
+    if not source.is_file():
+        return
+    cases = pl.read_parquet(source, columns=["case_id", "grid_code", "lon", "lat"])
+    now = result.detected.get("redivided_at") or now
+    plan = redivision.plan_moves(
+        cases, ref_tables, retired=result.detected["retired"]["grid"], now=now
+    )
+    if source != work.table_file("cases"):
+        shutil.copyfile(source, work.table_file("cases"))
+    redivision.write_moved_cases(work.table_file("cases"), plan.moves)
+    moves = pl.concat([_existing(work.previous, "case_moves"), plan.moves], how="vertical")
+    moves.write_parquet(work.table_file("case_moves"), compression="zstd")
+    result.report = pl.concat([result.report, plan.report()], how="vertical")
+    result.detected["cases_reassigned"] = plan.moves.height
+    result.detected["cases_kept"] = plan.kept.height
+    result.notes.append(
+        f"网格调整：{plan.moves.height} 件案件按坐标改派，{plan.kept.height} 件保留在已撤销网格 / "
+        f"re-division: {plan.moves.height} case(s) re-assigned by their point, "
+        f"{plan.kept.height} kept under their retired grid (listed in the report)"
+    )
 
 
 def _dry_run(data_dir: Path, job: _Job) -> list[ImportResult]:
@@ -334,15 +388,21 @@ def _import_cases(
         first, dups = first_of_each_id(accepted, key="case_id")
         problems = pl.concat(
             [pl.read_parquet(p) for p in sorted(parts.glob("p*.parquet"))]
-            + [duplicate_report(dups, key="case_id", column=resolved.get("case_id", "case_id"))],
+            + [
+                duplicate_report(
+                    dups, key="case_id", column=resolved.get("case_id", "case_id")
+                ).with_columns(severity=pl.lit("rejected"))
+            ],
             how="vertical",
         )
-        result.report = (
-            problems.with_columns(pl.lit("rejected").alias("severity"))
-            .sort("row", "column")
-            .select(list(FULL_REPORT_COLUMNS))
+        rejected = problems.filter(pl.col("severity") == "rejected")["row"]
+        # a warning of a row rejected later (a duplicate id) is not listed
+        problems = problems.filter(
+            (pl.col("severity") == "rejected") | ~pl.col("row").is_in(rejected.implode())
         )
-        result.rejected = problems["row"].n_unique()
+        result.report = problems.sort("row", "column").select(list(FULL_REPORT_COLUMNS))
+        result.rejected = rejected.n_unique()
+        result.warned = problems.filter(pl.col("severity") == "warning")["row"].n_unique()
         result.imported = first.height
         _write_cases(accepted, first=first, dups=dups, work=work, result=result, progress=progress)
     finally:
@@ -364,7 +424,8 @@ def _open_mapped(
     if missing:
         raise DataError(
             f"缺少必填字段 / required fields not mapped: {'; '.join(missing)}. "
-            f"文件中的表头 / headers in the file: {', '.join(table.headers[:40])}. "
+            f"文件中的表头（{len(table.headers)} 个）/ the file's {len(table.headers)} headers: "
+            f"{', '.join(table.headers)}. "
             "请在映射文件 [columns] 中指定（导入页面可以生成映射文件）/ map them in a mapping file."
         )
     return table, resolved

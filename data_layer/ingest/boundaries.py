@@ -15,6 +15,7 @@ GeoPackage, converted to WGS 84 and merged into the reference tables by code.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,10 @@ import shapely
 
 from data_layer.domain import schema
 from data_layer.domain.areas import DIGITS, KEY, PARENT, TABLE, code_of, district_of
+from data_layer.domain.filters import now_local
 from data_layer.ingest.boundary_files import read_boundaries
-from data_layer.ingest.mapping import BOUNDARY_ALIASES, Mapping, normalize_header
+from data_layer.ingest.mapping import BOUNDARY_ALIASES, Mapping, same_attribute
+from data_layer.ingest.redivision import NOTE, Redivision, apply_replace, current_only
 from data_layer.ingest.report import FULL_REPORT_COLUMNS, ImportResult, message
 from data_layer.storage.source import DataError
 from geo.boundaries import check_hierarchy
@@ -57,27 +60,50 @@ PARTY_ORG_WORDS = {
 
 
 def _attr_columns(gdf: gpd.GeoDataFrame, level: str, mapping: Mapping) -> dict[str, str]:
-    """field → attribute column."""
+    """field → attribute column: the mapping file's ``[boundary_columns]`` first, then the
+    built-in aliases; exact names before names cut to a Shapefile's 10 bytes. Each field
+    takes the first attribute that fits, and an attribute feeds one field."""
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    explicit = {normalize_header(k): v for k, v in mapping.columns.items()}
+    explicit = mapping.boundary_mapping(level)
+    ignored = {a for a, fld in explicit.items() if not fld}
     out: dict[str, str] = {}
-    for c in columns:
-        target = explicit.get(normalize_header(c))
-        if target and target not in out:
-            out[target] = c
-    aliases = BOUNDARY_ALIASES[level]
-    for fld, names in aliases.items():
-        if fld in out:
-            continue
-        wanted = [normalize_header(n) for n in names]
-        for n in wanted:
+
+    def take(fld: str, names: list[str], *, truncated: bool) -> None:
+        for name in names:
             hit = next(
-                (c for c in columns if normalize_header(c) == n and c not in out.values()), None
+                (
+                    c
+                    for c in columns
+                    if c not in out.values()
+                    and not any(same_attribute(c, a) for a in ignored)
+                    and same_attribute(c, name, truncated=truncated)
+                ),
+                None,
             )
-            if hit:
+            if hit is not None:
                 out[fld] = hit
-                break
+                return
+
+    for truncated in (False, True):
+        for attr, fld in explicit.items():
+            if fld and fld not in out:
+                take(fld, [attr], truncated=truncated)
+        for fld in BOUNDARY_ALIASES[level]:
+            if fld not in out:
+                take(fld, looked_for(level, fld, mapping), truncated=truncated)
     return out
+
+
+def looked_for(level: str, fld: str, mapping: Mapping) -> list[str]:
+    """The attribute names a boundary field of ``level`` is looked for under: the mapping
+    file's, then the built-in aliases (each also cut to 10 bytes, as a Shapefile has it)."""
+    explicit = [a for a, f in mapping.boundary_mapping(level).items() if f == fld]
+    return list(dict.fromkeys([*explicit, *BOUNDARY_ALIASES[level].get(fld, ())]))
+
+
+def _names_text(names: list[str], limit: int = 30) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown + (f" … (+{len(names) - limit})" if len(names) > limit else "")
 
 
 def _text(series) -> list[str | None]:
@@ -163,9 +189,16 @@ def import_boundaries(
     mapping: Mapping,
     crs: str | None,
     strict: bool = False,
+    replace: bool = False,
+    now: dt.datetime | None = None,
     progress=None,
 ) -> tuple[ImportResult, dict[str, pl.DataFrame]]:
-    """Read, validate and merge one level; returns the result and the updated tables."""
+    """Read, validate and merge one level; returns the result and the updated tables.
+
+    ``replace``: the file is the new division of the parents it covers (``redivision``): the
+    areas it no longer has are retired at ``now``; ``result.detected["retired"]`` lists them
+    per level. A file with a rejected feature does not re-divide anything (DataError): a
+    feature that failed a check would otherwise be taken for a retired area."""
     started = time.monotonic()
     gdf, source = read_boundaries(
         path, crs=crs or mapping.options.get("crs"), layer=mapping.options.get("layer")
@@ -181,15 +214,37 @@ def import_boundaries(
     }
     problems = _Problems(cols)
     feats = _Features.read(gdf, cols)
-    rejected = _check_codes(feats, level=level, existing=existing, problems=problems)
+    rejected = _check_codes(
+        feats,
+        level=level,
+        existing=existing,
+        problems=problems,
+        where=_code_where(gdf, level=level, mapping=mapping, cols=cols),
+    )
     rejected |= _check_geometries(feats, skip=rejected, problems=problems)
     ok = np.flatnonzero(~rejected)
 
     frame = _level_frame(feats, ok, level=level, gdf=gdf, cols=cols)
+    district = _district_name(mapping, existing)
+    if level == "street" and district:
+        frame = frame.with_columns(pl.col("district").fill_null(pl.lit(district)))
     tables, result.updated = _merge(existing, level=level, frame=frame)
-    result.notes += _dissolve_missing_parents(tables, level=level, names=_parent_names(feats, ok))
+    result.notes += _dissolve_missing_parents(
+        tables, level=level, names=_parent_names(feats, ok), district=district
+    )
+    if replace:
+        _refuse_partial_replace(problems, rejected=int(rejected.sum()))
+        when = now or now_local()
+        tables, redivided = apply_replace(
+            existing, tables, level=level, file_codes=[feats.codes[i] for i in ok], now=when
+        )
+        result.detected["redivided_at"] = when
+        result.detected["retired"] = redivided.retired
+        result.detected["added"] = redivided.added
+        result.notes += _redivision_notes(redivided)
+        problems.rows += _retired_rows(redivided)
     row_of = {feats.codes[i]: i + 1 for i in ok}
-    problems.rows += _hierarchy_warnings(tables, row_of=row_of, strict=strict)
+    problems.rows += _hierarchy_warnings(current_only(tables), row_of=row_of, strict=strict)
 
     result.report = problems.frame()
     result.imported = len(ok)
@@ -202,15 +257,82 @@ def import_boundaries(
     return result, tables
 
 
+def _refuse_partial_replace(problems: _Problems, *, rejected: int) -> None:
+    if not rejected:
+        return
+    first = [p for p in problems.rows if p["severity"] == "rejected"][:5]
+    raise DataError(
+        f"--replace 需要文件中的每个要素都能导入，{rejected} 个被拒绝，未做任何更改 / --replace needs "
+        f"every feature to land; {rejected} rejected, nothing changed (a rejected area would be "
+        "taken for a retired one): "
+        + "; ".join(f"#{p['row']} {p['message']}" for p in first)
+        + ". 请修正后重试，或先不带 --replace 做 --dry-run 查看完整报告 / fix them and import "
+        "again (a --dry-run without --replace shows the full report)."
+    )
+
+
+def _redivision_notes(redivided: Redivision) -> list[str]:
+    notes = [
+        f"网格调整：撤销 {len(codes)} 个{lv} / re-division: retired {len(codes)} {lv}(s): "
+        + ", ".join(codes[:10])
+        + (" …" if len(codes) > 10 else "")
+        for lv, codes in redivided.retired.items()
+        if codes
+    ]
+    if redivided.added:
+        notes.append(
+            f"网格调整：新增 {len(redivided.added)} 个 / re-division: {len(redivided.added)} "
+            "new area(s), in the division from now on"
+        )
+    return notes
+
+
+def _retired_rows(redivided: Redivision) -> list[dict]:
+    return [
+        {
+            "row": None,
+            "column": "code",
+            "field": "code",
+            "value": code,
+            "reason": "area_retired",
+            "message": f"{message('area_retired')} ({lv})",
+            "severity": NOTE,
+        }
+        for lv, codes in redivided.retired.items()
+        for code in codes
+    ]
+
+
 # --- validate ----------------------------------------------------------------------------------
 
 
+def _code_where(
+    gdf: gpd.GeoDataFrame, *, level: str, mapping: Mapping, cols: dict[str, str]
+) -> str:
+    """Where the code was looked for, for a missing_code rejection: the attribute used (it was
+    empty), or the names looked for and the names the file has."""
+    if "code" in cols:
+        return f"属性 {cols['code']} 为空 / attribute {cols['code']} is empty"
+    attributes = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    return (
+        f"查找的属性名 / attribute names looked for: {_names_text(looked_for(level, 'code', mapping))}"
+        f"（含截为 10 字节的形式 / or cut to 10 bytes）; 文件中的属性 / the file has: "
+        f"{_names_text(attributes) or '—'}; 可在映射文件 [boundary_columns] 中指定 / map it "
+        'in a mapping file: [boundary_columns] "<attribute>" = "code"'
+    )
+
+
 def _check_codes(
-    feats: _Features, *, level: str, existing: dict[str, pl.DataFrame], problems: _Problems
+    feats: _Features,
+    *,
+    level: str,
+    existing: dict[str, pl.DataFrame],
+    problems: _Problems,
+    where: str = "",
 ) -> np.ndarray:
     """Codes: given, or found by (parent, name) among existing areas; of the documented form,
     agreeing with a given parent, unique. Sets ``feats.codes`` / ``feats.parents``; returns the
-    rejected features."""
+    rejected features. ``where`` says where a missing code was looked for."""
     parent_level = PARENT[level]
     by_name, parent_by_name = _known_names(level, existing)
     rejected = np.zeros(len(feats.codes), dtype=bool)
@@ -222,7 +344,7 @@ def _check_codes(
             pc = next(iter(found)) if len(found) == 1 else None
         if feats.codes[i] is None and feats.names[i] is not None:
             feats.codes[i] = by_name.get((pc, feats.names[i]))
-        problem = _code_problem(feats, i, level=level, parent=pc, seen=seen)
+        problem = _code_problem(feats, i, level=level, parent=pc, seen=seen, where=where)
         if problem is not None:
             problems.add(i + 1, *problem)
             rejected[i] = True
@@ -255,7 +377,13 @@ def _known_names(
 
 
 def _code_problem(
-    feats: _Features, i: int, *, level: str, parent: str | None, seen: dict[str, int]
+    feats: _Features,
+    i: int,
+    *,
+    level: str,
+    parent: str | None,
+    seen: dict[str, int],
+    where: str = "",
 ) -> tuple[str, object, str, str] | None:
     """(field, value, reason, detail) of the first thing wrong with feature ``i``'s code."""
     code, digits, parent_level = feats.codes[i], DIGITS[level], PARENT[level]
@@ -264,7 +392,8 @@ def _code_problem(
             "code",
             None,
             "missing_code",
-            f"{level} 需要 {digits} 位编码 / needs a {digits}-digit code",
+            f"{level} 需要 {digits} 位编码 / needs a {digits}-digit code"
+            + (f"; {where}" if where else ""),
         )
     if not (len(code) == digits and code.isascii() and code.isdigit()):
         return "code", code, "bad_code", f"应为 {digits} 位数字 / must be {digits} digits"
@@ -339,6 +468,16 @@ def _repaired(g):
 # --- build tables ------------------------------------------------------------------------------
 
 
+def _district_name(mapping: Mapping, existing: dict[str, pl.DataFrame]) -> str | None:
+    """The district name of streets that do not state one: ``--district`` / [options]
+    district, else the one name every existing street carries."""
+    given = mapping.option("district")
+    if given:
+        return str(given).strip() or None
+    names = existing["streets"]["district"].drop_nulls().unique()
+    return names.item() if names.len() == 1 else None
+
+
 def _level_frame(
     feats: _Features, ok: np.ndarray, *, level: str, gdf: gpd.GeoDataFrame, cols: dict[str, str]
 ) -> pl.DataFrame:
@@ -411,10 +550,15 @@ def _parent_names(feats: _Features, ok: np.ndarray) -> dict[str, str]:
 
 
 def _dissolve_missing_parents(
-    tables: dict[str, pl.DataFrame], *, level: str, names: dict[str, str]
+    tables: dict[str, pl.DataFrame],
+    *,
+    level: str,
+    names: dict[str, str],
+    district: str | None = None,
 ) -> list[str]:
     """Create the parents (and theirs) that do not exist yet by dissolving their children, in
-    ``tables``; ``names`` names the level's own parents. Returns a note per level created."""
+    ``tables``; ``names`` names the level's own parents, ``district`` is the created streets'
+    district name. Returns a note per level created."""
     notes = []
     child_level = level
     while PARENT[child_level]:
@@ -426,7 +570,9 @@ def _dissolve_missing_parents(
         )
         if not missing:
             break
-        created = _dissolved(children, par, missing, names if child_level == level else {})
+        created = _dissolved(
+            children, par, missing, names if child_level == level else {}, district
+        )
         tables[ptable] = schema.conform(
             ptable, pl.concat([tables[ptable], created], how="vertical").sort(pkey)
         )
@@ -438,7 +584,11 @@ def _dissolve_missing_parents(
 
 
 def _dissolved(
-    children: pl.DataFrame, par: str, missing: list[str], names: dict[str, str]
+    children: pl.DataFrame,
+    par: str,
+    missing: list[str],
+    names: dict[str, str],
+    district: str | None = None,
 ) -> pl.DataFrame:
     """Rows of level ``par`` for the ``missing`` codes: the union of their children, and the
     children's households and population summed (a community's street: its code prefix)."""
@@ -456,7 +606,7 @@ def _dissolved(
             for c in ("households", "population"):
                 row[c] = int(kids[c].sum()) if kids[c].null_count() < kids.height else None
         if par == "street":
-            row["district"] = district_of(pcode)
+            row["district"] = district or district_of(pcode)
         rows.append(row)
     return pl.DataFrame(rows, schema=schema.TABLES[ptable])
 

@@ -4,22 +4,29 @@ A rule looks at one parsed batch (``CaseRows``) and yields ``Rejection``s — th
 the field to blame, a reason code (``report.REASONS``) and, where it helps, the value to show and
 a detail for the message. ``rejections`` runs every rule and turns what they yield into report
 rows (``report.REPORT_COLUMNS``); the order of ``RULES`` is the order of the report.
+
+``WARNINGS`` are rules of the same form for rows that land but are inconsistent (an open status
+with a closing time, an update before the report): ``problems`` lists them, with severity
+"warning", after the rejections, for the rows no rule refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
 
 from data_layer.domain import schema
+from data_layer.domain.privacy import mask_text_expr
 from data_layer.ingest import values as V
 from data_layer.ingest.check import TIME_ORDER as CHECK_TIME_ORDER
+from data_layer.ingest.check import TIME_WARNINGS as CHECK_TIME_WARNINGS
+from data_layer.ingest.check import out_of_order
 from data_layer.ingest.readers import ERROR, ROW
-from data_layer.ingest.report import REPORT_COLUMNS, Rejection, rejection_rows
+from data_layer.ingest.report import FULL_REPORT_COLUMNS, REPORT_COLUMNS, Rejection, rejection_rows
 
 EVENT_TIMES = (
     "reported_at",
@@ -31,6 +38,8 @@ EVENT_TIMES = (
     "updated_at",
 )
 TIME_ORDER = [(a, b) for table, a, b in CHECK_TIME_ORDER if table == "cases"]
+TIME_WARNINGS = [(a, b) for table, a, b in CHECK_TIME_WARNINGS if table == "cases"]
+OPEN_STAGES = ("reported", "registered", "dispatched", "handled")
 FUTURE_SLACK = dt.timedelta(hours=1)
 # word fields whose unknown words are rejected, and what the message lists as allowed
 ALLOWED_WORDS = {
@@ -125,7 +134,7 @@ class CaseRows:
     broken: pl.Series  # ragged or malformed rows
     case_id: pl.Series
     times: dict[str, pl.Series]  # ``EVENT_TIMES``
-    time_errors: dict[str, pl.Series]  # field → "unparseable" / "impossible" / null
+    time_errors: dict[str, pl.Series]  # field → ``values.parse_datetime``'s error code or null
     words: Words
     rework_count: pl.Series
     rework_error: pl.Series
@@ -154,11 +163,13 @@ def missing_case_id(r: CaseRows) -> Iterator[Rejection]:
 
 
 def bad_event_time(r: CaseRows) -> Iterator[Rejection]:
-    """Each event time parses, exists and is not in the future."""
+    """Each event time parses, exists, has a plausible year and is not in the future; the
+    message quotes the value (masked: a phone number in a date column stays masked)."""
     latest = r.now + FUTURE_SLACK
     for fld in EVENT_TIMES:
-        for reason in ("unparseable", "impossible"):
-            yield Rejection(r.time_errors[fld] == reason, fld, reason)
+        quoted = r.raw.select(mask_text_expr(pl.col(fld))).to_series()
+        for reason in (V.UNRECOGNISED, V.IMPOSSIBLE, V.YEAR_OUT_OF_RANGE):
+            yield Rejection(r.time_errors[fld] == reason, fld, reason, detail=quoted)
         yield Rejection(r.times[fld] > latest, fld, "future")
 
 
@@ -190,17 +201,29 @@ def unparseable_due(r: CaseRows) -> Iterator[Rejection]:
     yield Rejection(r.due_unparseable, "due_at", "unparseable")
 
 
+def _loop_times(r: CaseRows) -> pl.DataFrame:
+    """The event times as the cases table will hold them (the loop filled in)."""
+    return pl.DataFrame(
+        {**r.times, "registered_at": r.loop.registered_at, "closed_at": r.loop.closed_at}
+    )
+
+
+def _before(r: CaseRows, early: str, late: str) -> tuple[pl.Series, str]:
+    """``check.out_of_order`` on the batch, and the detail naming the file's two columns."""
+    mask = _loop_times(r).select(out_of_order(early, late)).to_series()
+    return mask, f"{r.header.get(late, late)} < {r.header.get(early, early)}"
+
+
 def time_order(r: CaseRows) -> Iterator[Rejection]:
     """The loop runs forward (``check.TIME_ORDER``); nothing closes before it was reported."""
-    ordered = {**r.times, "registered_at": r.loop.registered_at, "closed_at": r.loop.closed_at}
     for early, late in TIME_ORDER:
         reason = (
             "closed_before_reported"
             if (early, late) == ("reported_at", "closed_at")
             else "time_order"
         )
-        detail = f"{r.header.get(late, late)} < {r.header.get(early, early)}"
-        yield Rejection(ordered[late] < ordered[early], late, reason, detail=detail)
+        mask, detail = _before(r, early, late)
+        yield Rejection(mask, late, reason, detail=detail)
 
 
 def coordinate_not_a_number(r: CaseRows) -> Iterator[Rejection]:
@@ -343,8 +366,53 @@ RULES: list[Rule] = [
 
 
 # --------------------------------------------------------------------------------------------
+# warnings: the row lands, and is listed
+# --------------------------------------------------------------------------------------------
+
+
+def open_status_with_closing_time(r: CaseRows) -> Iterator[Rejection]:
+    """The status says the case is still open (上报 … 已处置) but a closing time is given: it is
+    counted as closed at that time, since the time is the more specific statement."""
+    still_open = r.words.status.is_in(OPEN_STAGES) & r.times["closed_at"].is_not_null()
+    closing = r.header.get("closed_at", "closed_at")
+    yield Rejection(
+        still_open,
+        "status",
+        "open_status_with_closing_time",
+        detail=f"按已办结计（{closing}）/ counted as closed at {closing}",
+    )
+
+
+def time_warnings(r: CaseRows) -> Iterator[Rejection]:
+    """``check.TIME_WARNINGS``: updated before created or closed, verified before handled …"""
+    for early, late in TIME_WARNINGS:
+        mask, detail = _before(r, early, late)
+        reason = (
+            "updated_before_reported"
+            if (early, late) == ("reported_at", "updated_at")
+            else "time_order_warning"
+        )
+        yield Rejection(mask, late, reason, detail=detail)
+
+
+WARNINGS: list[Rule] = [open_status_with_closing_time, time_warnings]
+
+
+# --------------------------------------------------------------------------------------------
 # the report
 # --------------------------------------------------------------------------------------------
+
+
+def problems(r: CaseRows) -> pl.DataFrame:
+    """The batch's report (``FULL_REPORT_COLUMNS``): every rejection, then the warnings of the
+    rows that land."""
+    rejected = rejections(r)
+    refused = r.raw[ROW].is_in(rejected["row"].implode())
+    landed = (replace(x, mask=x.mask & ~refused) for rule in WARNINGS for x in rule(r))
+    frames = [f for x in landed if (f := _report_rows(r, x)) is not None]
+    parts = [rejected.with_columns(pl.lit("rejected").alias("severity"))]
+    parts += [f.with_columns(pl.lit("warning").alias("severity")) for f in frames]
+    return pl.concat(parts, how="vertical").select(list(FULL_REPORT_COLUMNS))
 
 
 def rejections(r: CaseRows) -> pl.DataFrame:

@@ -13,10 +13,13 @@ Each row either lands or is rejected with the row number, the column, the value 
   kept in ``category_original``, ``source_original``, ``status_original``); an unknown category
   becomes ``other``, other unknown words are rejected so nothing is mislabelled silently;
 * status words fill the loop: a closed status takes ``closed_at`` from the update time when the
-  file has no closing time, a registered-or-later status marks the case registered.
+  file has no closing time, a registered-or-later status marks the case registered;
+* inconsistencies that leave the row usable land it with a warning (``case_rules.WARNINGS``): an
+  open status with a closing time (counted as closed), an update before the report, the other
+  orders of ``check.TIME_WARNINGS``.
 
 ``CaseBatcher.process`` parses a batch (``CaseRows``), applies the rules
-(``case_rules.rejections``) and builds the accepted rows from what did not get rejected.
+(``case_rules.problems``: rejections, then warnings) and builds the accepted rows from what did not get rejected.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from data_layer.ingest.case_rules import (
     Place,
     Points,
     Words,
-    rejections,
+    problems,
 )
 from data_layer.ingest.mapping import Mapping
 from data_layer.ingest.readers import ERROR, ROW, text_fields
@@ -108,10 +111,12 @@ class CaseBatcher:
         self.lookup_satisfaction = lambda w: "" if V._norm(w) in V.SATISFACTION_NONE else sat(w)
 
     def process(self, batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """(accepted rows in OUTPUT_SCHEMA + ``__row__``, problems in REPORT_COLUMNS)."""
+        """(accepted rows in OUTPUT_SCHEMA + ``__row__``, problems in FULL_REPORT_COLUMNS:
+        rejections and the warnings of accepted rows)."""
         rows = self._parse(batch)
-        report = rejections(rows)
-        accepted = _case_frame(rows).filter(~pl.col(ROW).is_in(report["row"].implode()))
+        report = problems(rows)
+        rejected = report.filter(pl.col("severity") == "rejected")["row"]
+        accepted = _case_frame(rows).filter(~pl.col(ROW).is_in(rejected.implode()))
         accepted = accepted.with_columns(pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items())
         return accepted, report
 
@@ -120,7 +125,7 @@ class CaseBatcher:
         raw = text_fields(batch, self.resolved, TEXT_FIELDS)
         times, time_errors = {}, {}
         for fld in EVENT_TIMES:
-            times[fld], time_errors[fld] = V.parse_datetime(raw, fld)
+            times[fld], time_errors[fld] = V.parse_datetime(raw, fld, self.mapping.date_format(fld))
         words = self._words(raw)
         rework, rework_error = V.parse_int(raw, "rework_count")
         loop = _loop(times, words)
@@ -190,7 +195,7 @@ class CaseBatcher:
     ) -> tuple[pl.Series, pl.Series]:
         """(due_at, unparseable): a datetime, or a time limit ('72小时', '5个工作日') from
         registration, or the category's SLA for a registered case."""
-        due_v, due_err = V.parse_datetime(raw, "due_at")
+        due_v, due_err = V.parse_datetime(raw, "due_at", self.mapping.date_format("due_at"))
         hours = (
             pl.Series([V.duration_hours(x) for x in raw["due_at"].to_list()], dtype=pl.Float64)
             if raw["due_at"].null_count() < raw.height

@@ -15,6 +15,16 @@ can save::
     header_row = 3         # 1-based row of the header (default: found automatically)
     default_source = "hotline_12345"
     crs = "gcj02"          # coordinates of the cases (wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n)
+    date_format = "%m/%d/%y %H:%M"   # dates no built-in form reads (docs/import.md)
+    district = "东湖区"     # the district of imported streets
+
+    [date_formats]         # per field, before [options] date_format
+    reported_at = "%d/%m/%Y %H:%M"
+
+    [boundary_columns]     # attribute of a boundary file = boundary field (any level)
+    "adcode" = "code"
+    [boundary_columns.grid]  # … or for one level only (wins over the plain section)
+    "sqbm" = "parent_code"
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data_layer.ingest.values import check_date_format
 from data_layer.storage.source import DataError
 
 # Case fields the importer understands: the cases table (DESIGN §3) plus helper fields that are
@@ -59,6 +70,16 @@ CASE_FIELDS: dict[str, str] = {
     "updated_at": "更新时间 / updated at",
 }
 CASE_REQUIRED = ("case_id", "reported_at")
+DATE_FIELDS = (
+    "reported_at",
+    "registered_at",
+    "dispatched_at",
+    "handled_at",
+    "verified_at",
+    "closed_at",
+    "due_at",
+    "updated_at",
+)
 # A grid must be found from one of these (codes, names, or coordinates).
 CASE_LOCATION = ("grid_code", "grid_name", "lon")
 
@@ -181,6 +202,28 @@ BOUNDARY_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# Boundary fields a mapping file may name (``[boundary_columns]``): the union over the levels.
+BOUNDARY_FIELDS: dict[str, str] = {
+    "code": "编码 / code",
+    "name": "名称 / name",
+    "parent_code": "上级编码 / parent code",
+    "parent_name": "上级名称 / parent name",
+    "district": "区县 / district (streets)",
+    "households": "户数 / households",
+    "population": "人口 / population",
+    "community_workers": "社区工作者 / community workers (communities)",
+    "service_center_m2": "服务中心面积 / service centre m² (communities)",
+    "kind": "网格类型 / grid kind (grids)",
+    "full_time_workers": "专职网格员 / full-time workers (grids)",
+    "part_time_workers": "兼职网格员 / part-time workers (grids)",
+    "party_org": "党组织 / party organisation (grids)",
+}
+BOUNDARY_FIELD_SYNONYMS = {"parent": "parent_code"}  # a mapping file may say "parent"
+# A Shapefile's attribute names are at most 10 bytes (dBase): GDAL cuts street_code to
+# street_cod. A name that long in a file also matches the aliases it is the start of.
+DBF_NAME_BYTES = 10
+
+
 def normalize_header(text: object) -> str:
     """Header as compared with the aliases: no spaces, asterisks, brackets' contents or case."""
     s = str(text or "").strip().lower().replace("\ufeff", "")
@@ -201,8 +244,15 @@ class Mapping:
     """Header → field for one file, plus value words and options."""
 
     columns: dict[str, str] = field(default_factory=dict)  # header → field ("" = ignore)
+    # boundary attribute → boundary field, per level ("" = every level; "" field = ignore)
+    boundary_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # field → word → code
     options: dict[str, object] = field(default_factory=dict)
+    date_formats: dict[str, str] = field(default_factory=dict)  # field → strptime format
+
+    def date_format(self, fld: str) -> str | None:
+        """The format of ``fld``'s dates: [date_formats], else [options] date_format."""
+        return self.date_formats.get(fld) or self.option("date_format")
 
     def option(self, key: str, default: object = None) -> object:
         """An [options] value; an empty one counts as not given."""
@@ -217,6 +267,13 @@ class Mapping:
         lines += [f"{q(k)} = {q(v)}" for k, v in self.columns.items()]
         for fld, words in self.values.items():
             lines += ["", f"[values.{fld}]"] + [f"{q(k)} = {q(v)}" for k, v in words.items()]
+        if self.date_formats:
+            lines += ["", "[date_formats]"] + [
+                f"{k} = {q(v)}" for k, v in self.date_formats.items()
+            ]
+        for level, cols in self.boundary_columns.items():
+            lines += ["", f"[boundary_columns.{level}]" if level else "[boundary_columns]"]
+            lines += [f"{q(k)} = {q(v)}" for k, v in cols.items()]
         if self.options:
             lines += ["", "[options]"]
             for k, v in self.options.items():
@@ -247,7 +304,21 @@ class Mapping:
             str(f): {str(k): str(v) for k, v in words.items()}
             for f, words in (raw.get("values") or {}).items()
         }
-        return cls(columns=columns, values=values, options=dict(raw.get("options") or {}))
+        options = dict(raw.get("options") or {})
+        date_formats = {str(k): v for k, v in (raw.get("date_formats") or {}).items()}
+        known = DATE_FIELDS if fields is CASE_FIELDS else tuple(fields)
+        _check_date_formats(options, date_formats, known)
+        return cls(
+            columns=columns,
+            values=values,
+            options=options,
+            date_formats=date_formats,
+            boundary_columns=_boundary_columns(raw.get("boundary_columns") or {}),
+        )
+
+    def boundary_mapping(self, level: str) -> dict[str, str]:
+        """attribute → boundary field for ``level``: the level's section over the plain one."""
+        return {**self.boundary_columns.get("", {}), **self.boundary_columns.get(level, {})}
 
     @classmethod
     def load(cls, path: Path | str | None, *, fields: dict[str, str] | None = None) -> Mapping:
@@ -257,6 +328,73 @@ class Mapping:
             return cls.from_toml(Path(path).read_text(encoding="utf-8"), fields=fields)
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(f"无法读取映射文件 / cannot read mapping file {path}: {exc}") from exc
+
+
+def _check_date_formats(
+    options: dict[str, object], date_formats: dict[str, object], known: tuple[str, ...]
+) -> None:
+    """A DataError naming each date format that cannot work, and each key of [date_formats]
+    that is not one of the ``known`` (date) fields."""
+    problems = [
+        f"[date_formats] {k}: 不是日期字段 / not a date field (可用 / known: {', '.join(known)})"
+        for k in date_formats
+        if k not in known
+    ]
+    given = {f"[date_formats] {k}": v for k, v in date_formats.items() if k in known}
+    if options.get("date_format") not in (None, ""):
+        given["[options] date_format"] = options["date_format"]
+    for where, fmt in given.items():
+        why = check_date_format(fmt)
+        if why:
+            problems.append(f"{where} = {fmt!r}: {why}")
+    if problems:
+        raise DataError(
+            "映射文件中的日期格式有误 / bad date format in the mapping file: "
+            + "; ".join(problems)
+            + '. 格式写法如 / write it as, e.g. "%m/%d/%y %H:%M" (%Y 四位年, %y 两位年, %m 月, '
+            "%d 日, %H 时, %M 分, %S 秒; docs/import.md)"
+        )
+
+
+def _boundary_columns(raw: dict) -> dict[str, dict[str, str]]:
+    """``[boundary_columns]`` (and ``[boundary_columns.<level>]``) checked: every field known."""
+    from data_layer.domain.areas import LEVELS
+
+    out: dict[str, dict[str, str]] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            if key not in LEVELS:
+                raise DataError(
+                    f"映射文件 [boundary_columns.{key}]：未知层级 / unknown level {key!r}; "
+                    f"可用 / known: {', '.join(LEVELS)}"
+                )
+            out.setdefault(key, {}).update({str(k): str(v) for k, v in value.items()})
+        else:
+            out.setdefault("", {})[str(key)] = str(value)
+    for cols in out.values():
+        for attr, fld in cols.items():
+            cols[attr] = BOUNDARY_FIELD_SYNONYMS.get(fld, fld)
+    unknown = sorted(
+        {f for cols in out.values() for f in cols.values() if f and f not in BOUNDARY_FIELDS}
+    )
+    if unknown:
+        raise DataError(
+            f"映射文件 [boundary_columns] 中有未知字段 / unknown boundary fields in mapping file: "
+            f"{', '.join(unknown)}; 可用 / known boundary fields: {', '.join(BOUNDARY_FIELDS)}"
+        )
+    return out
+
+
+def same_attribute(attribute: str, name: str, *, truncated: bool = False) -> bool:
+    """Whether a boundary file's ``attribute`` is ``name`` (as headers compare) or, with
+    ``truncated``, ``name`` cut to a Shapefile's 10 bytes (``street_cod`` for street_code)."""
+    a, b = normalize_header(attribute), normalize_header(name)
+    if a == b:
+        return True
+    if not truncated or len(attribute.encode("utf-8")) < DBF_NAME_BYTES - 1:
+        return False
+    cut = b.encode("utf-8")[:DBF_NAME_BYTES].decode("utf-8", "ignore")
+    return len(b.encode("utf-8")) > DBF_NAME_BYTES and a == cut
 
 
 def alias_target(header: str, index: dict[str, str] | None = None) -> str | None:

@@ -17,7 +17,9 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
+import re
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -36,6 +38,8 @@ BATCH_ROWS = 100_000
 HEADER_SCAN = 30
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
+# ≈ 450,000 rows of a 13-column export (≈ 650 MB while calamine reads it)
+CALAMINE_MAX_SHEET_BYTES = 256 << 20
 TABULAR = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json")
 
 
@@ -264,6 +268,18 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
+@dataclass
+class _CsvHead:
+    """The first records of a CSV file, read through the Python csv reader."""
+
+    raw: io.BufferedReader  # the open file (the batches close it)
+    reader: Iterator[list[str]]  # the csv reader over the file's lines
+    records: Iterator[tuple[int, list | None, str | None]]  # (line, record | None, error)
+    delimiter: str
+    scanned: list[tuple[int, list]]  # (line, cells) of the first non-blank records
+    triples: list[tuple[int, list | None, str | None]]  # the same, as records
+
+
 def read_csv(
     path: Path,
     *,
@@ -274,50 +290,55 @@ def read_csv(
     fast: bool = True,
     header_index: dict[str, str] | None = None,
 ) -> Table:
+    """Detect the encoding, read the first records, pick the header; then polars' fast
+    reader when the file allows it (``_polars_batches``), else the careful Python reader."""
     enc = detect_encoding(path, encoding)
+    head = _read_head(path, enc)
+    h = _pick_header(head.scanned, header_row, header_index)
+    headers = _dedupe(head.scanned[h][1])
+    line = head.scanned[h][0]
+    table = Table(
+        headers=headers,
+        batches=iter(()),
+        format="csv",
+        encoding=enc,
+        header_row=line,
+        size=path.stat().st_size,
+    )
+    clean = not any(err for _, _, err in head.triples)
+    polars_read = None
+    if fast and scratch is not None and clean:
+        polars_read = _polars_batches(path, enc, line, headers, head.delimiter, batch_rows, scratch)
+    if polars_read is not None:
+        head.raw.close()
+        table.batches, table.total_rows = polars_read
+        return table
+    table.batches = _careful_batches(head, head.triples[h + 1 :], len(headers), enc, batch_rows)
+    table.batches = _named(table.batches, headers)
+    raw = head.raw
+    table.position = lambda: raw.tell() if not raw.closed else table.size
+    return table
+
+
+def _read_head(path: Path, enc: str) -> _CsvHead:
+    """Open the file, sniff the delimiter on the first lines and parse the first
+    ``HEADER_SCAN`` records (the header is among them); the record stream goes on from there."""
     raw = open(path, "rb")  # noqa: SIM115 - closed by the batch generator
     text = io.TextIOWrapper(raw, encoding=enc, newline="", errors="strict")
-
-    def lines() -> Iterator[str]:
-        for line in text:
-            yield line.replace("\x00", "") if "\x00" in line else line
-
-    src = lines()
-    head_lines: list[str] = []
-    for line in src:
-        head_lines.append(line)
-        if len(head_lines) >= HEADER_SCAN:
-            break
+    src = (line.replace("\x00", "") if "\x00" in line else line for line in text)
+    try:
+        head_lines = list(itertools.islice(src, HEADER_SCAN))
+    except UnicodeDecodeError as exc:
+        raw.close()
+        raise DataError(f"文件编码错误 / encoding error ({enc}): {exc}") from exc
     first = next((ln for ln in head_lines if ln.strip()), "")
     delimiter = _sniff_delimiter(first)
-
-    # parse the first lines to find the header, then continue on the same line stream
-    chained = _chain(head_lines, src)
-    reader = csv.reader(chained, delimiter=delimiter)
-    state = {"prev": 0}
+    reader = csv.reader(itertools.chain(head_lines, src), delimiter=delimiter)
+    records = _records(reader)
     scanned: list[tuple[int, list]] = []
     triples: list[tuple[int, list | None, str | None]] = []
-
-    def records() -> Iterator[tuple[int, list | None, str | None]]:
-        while True:
-            try:
-                rec = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                start = state["prev"] + 1
-                state["prev"] = reader.line_num
-                yield start, None, f"CSV 格式错误 / malformed CSV: {exc}"
-                continue
-            start = state["prev"] + 1
-            state["prev"] = reader.line_num
-            if not rec or all(not c.strip() for c in rec):
-                continue  # blank line: not a row
-            yield start, rec, None
-
-    it = records()
     try:
-        for num, rec, err in it:
+        for num, rec, err in records:
             scanned.append((num, rec if rec is not None else []))
             triples.append((num, rec, err))
             if len(scanned) >= HEADER_SCAN or reader.line_num >= len(head_lines):
@@ -328,74 +349,73 @@ def read_csv(
     if not scanned:
         raw.close()
         raise DataError(f"文件中没有数据 / the file has no rows: {path.name}")
-    h = _pick_header(scanned, header_row, header_index)
-    headers = _dedupe(scanned[h][1])
-    pending = triples[h + 1 :]
-    n = len(headers)
-    fast = None
-    if fast and scratch is not None and not any(err for _, _, err in triples):
-        fast = _polars_batches(path, enc, scanned[h][0], headers, delimiter, batch_rows, scratch)
-    if fast is not None:
-        raw.close()
-        size = path.stat().st_size
-        return Table(
-            headers=headers,
-            batches=fast[0],
-            format="csv",
-            encoding=enc,
-            header_row=scanned[h][0],
-            size=size,
-            total_rows=fast[1],
-        )
+    return _CsvHead(raw, reader, records, delimiter, scanned, triples)
 
-    def batches() -> Iterator[pl.DataFrame]:
-        rows: list[list] = []
-        numbers: list[int] = []
-        errors: list[str | None] = []
 
-        def add(num: int, rec: list | None, err: str | None) -> None:
-            if rec is None:
-                rec, err = [None] * n, err
-            elif len(rec) > n and any(c.strip() for c in rec[n:]):
-                err = f"字段数 {len(rec)} 多于表头 {n} 列 / {len(rec)} fields, header has {n}"
-                rec = rec[:n]
-            elif len(rec) != n:
-                rec = (rec + [None] * n)[:n]
-            rows.append(rec)
+def _records(reader) -> Iterator[tuple[int, list | None, str | None]]:
+    """(first line, record, None) per non-blank record; (first line, None, error) for a
+    record the csv module refuses."""
+    prev = 0
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            start, prev = prev + 1, reader.line_num
+            yield start, None, f"CSV 格式错误 / malformed CSV: {exc}"
+            continue
+        start, prev = prev + 1, reader.line_num
+        if not rec or all(not c.strip() for c in rec):
+            continue  # blank line: not a row
+        yield start, rec, None
+
+
+def _fit_record(rec: list | None, err: str | None, n: int) -> tuple[list, str | None]:
+    """A record cut or padded to ``n`` fields; a value beyond the last header is an error."""
+    if rec is None:
+        return [None] * n, err
+    if len(rec) > n and any(c.strip() for c in rec[n:]):
+        return rec[:n], f"字段数 {len(rec)} 多于表头 {n} 列 / {len(rec)} fields, header has {n}"
+    if len(rec) != n:
+        return (rec + [None] * n)[:n], err
+    return rec, err
+
+
+def _careful_batches(
+    head: _CsvHead,
+    pending: list[tuple[int, list | None, str | None]],
+    n: int,
+    enc: str,
+    batch_rows: int,
+) -> Iterator[tuple[list[list], list[int], list[str | None]]]:
+    """The Python csv reader's records after the header, ``batch_rows`` at a time, as
+    (rows, row numbers, errors)."""
+    rows: list[list] = []
+    numbers: list[int] = []
+    errors: list[str | None] = []
+    try:
+        for num, rec, err in itertools.chain(pending, head.records):
+            cells, err = _fit_record(rec, err, n)
+            rows.append(cells)
             numbers.append(num)
             errors.append(err)
-
-        try:
-            for num, rec, err in pending:
-                add(num, rec, err)
-            for num, rec, err in it:
-                add(num, rec, err)
-                if len(rows) >= batch_rows:
-                    yield _frame(headers, rows, numbers, errors)
-                    rows, numbers, errors = [], [], []
-        except UnicodeDecodeError as exc:
-            raise DataError(
-                f"文件编码错误 / encoding error ({enc}) near line {reader.line_num + 1}: {exc.reason}"
-            ) from exc
-        finally:
-            raw.close()
-        if rows:
-            yield _frame(headers, rows, numbers, errors)
-
-    return Table(
-        headers=headers,
-        batches=batches(),
-        format="csv",
-        encoding=enc,
-        header_row=scanned[h][0],
-        size=path.stat().st_size,
-        position=lambda: raw.tell() if not raw.closed else path.stat().st_size,
-    )
+            if len(rows) >= batch_rows:
+                yield rows, numbers, errors
+                rows, numbers, errors = [], [], []
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"文件编码错误 / encoding error ({enc}) near line {head.reader.line_num + 1}: {exc.reason}"
+        ) from exc
+    finally:
+        head.raw.close()
+    if rows:
+        yield rows, numbers, errors
 
 
-def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
-    yield from first
-    yield from rest
+def _named(parts, headers: list[str]) -> Iterator[pl.DataFrame]:
+    for rows, numbers, errors in parts:
+        yield _frame(headers, rows, numbers, errors)
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,10 +449,172 @@ def read_excel(
     batch_rows: int = BATCH_ROWS,
     header_index: dict[str, str] | None = None,
 ) -> Table:
+    """An .xlsx through calamine (``fastexcel``, the engine of ``polars.read_excel``): every
+    cell as text, row numbers as in the spreadsheet. A workbook calamine cannot open is read
+    once more with openpyxl (``read_excel_openpyxl``), which also says why it cannot.
+
+    calamine holds the whole sheet in memory (about 2.4 bytes per byte of the sheet's XML); a
+    sheet larger than ``CALAMINE_MAX_SHEET_BYTES`` is streamed by openpyxl instead (slower,
+    memory bounded by the batch)."""
+    _check_workbook_file(path)
+    if _largest_sheet_bytes(path) > CALAMINE_MAX_SHEET_BYTES:
+        return read_excel_openpyxl(
+            path,
+            header_row=header_row,
+            sheet=sheet,
+            batch_rows=batch_rows,
+            header_index=header_index,
+        )
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(path)
+        loaded = reader.load_sheet(
+            sheet if sheet else 0, header_row=None, skip_rows=0, dtypes="string"
+        )
+        batch, errors = loaded.to_arrow_with_errors()
+        del loaded, reader  # calamine's copy of the sheet
+        cells = _with_error_cells(pl.from_arrow(batch), errors.errors if errors else [])
+        del batch
+    except fastexcel.SheetNotFoundError as exc:
+        raise DataError(f"找不到工作表 / sheet not found: {sheet}") from exc
+    except Exception:  # noqa: BLE001 - calamine refused it: openpyxl tries, and says why
+        return read_excel_openpyxl(
+            path,
+            header_row=header_row,
+            sheet=sheet,
+            batch_rows=batch_rows,
+            header_index=header_index,
+        )
+    return _sheet_table(
+        path,
+        _sheet_text(cells),
+        header_row=header_row,
+        batch_rows=batch_rows,
+        header_index=header_index,
+    )
+
+
+# calamine's cell error → the text Excel shows (and openpyxl reads)
+EXCEL_ERRORS = {
+    "Div0": "#DIV/0!",
+    "NA": "#N/A",
+    "Name": "#NAME?",
+    "Null": "#NULL!",
+    "Num": "#NUM!",
+    "Ref": "#REF!",
+    "Value": "#VALUE!",
+}
+
+
+def _with_error_cells(cells: pl.DataFrame, errors: list) -> pl.DataFrame:
+    """Error cells (a formula's cached ``#DIV/0!``) as their text, as openpyxl reads them:
+    calamine leaves them null and lists them apart."""
+    by_column: dict[int, list[tuple[int, str]]] = {}
+    for err in errors:
+        kind = re.search(r"Error\((\w+)\)", err.detail)
+        if kind:
+            text = EXCEL_ERRORS.get(kind.group(1), f"#{kind.group(1).upper()}")
+            by_column.setdefault(err.position[1], []).append((err.position[0], text))
+    fixed = []
+    for j, found in by_column.items():
+        rows, texts = zip(*found, strict=True)
+        fixed.append(cells.to_series(j).clone().scatter(list(rows), list(texts)))
+    return cells.with_columns(fixed) if fixed else cells
+
+
+def _largest_sheet_bytes(path: Path) -> int:
+    """The unpacked size of the workbook's largest worksheet XML (0 when it is not a zip)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            sizes = [i.file_size for i in zf.infolist() if i.filename.startswith("xl/worksheets/")]
+    except zipfile.BadZipFile:
+        return 0
+    return max(sizes, default=0)
+
+
+def _check_workbook_file(path: Path) -> None:
     if path.stat().st_size == 0:
         raise DataError(f"文件为空 / the file is empty: {path.name}")
-    if zipfile.is_zipfile(path):  # an .xlsx is a zip: its limits hold before openpyxl unpacks it
+    if zipfile.is_zipfile(path):  # an .xlsx is a zip: its limits hold before a reader unpacks it
         check_zip_file(path, nested_allowed=True)  # a workbook may embed another
+
+
+def _sheet_text(cells: pl.DataFrame) -> pl.DataFrame:
+    """calamine's text of the cells as ``cell_text`` writes them: stripped, empty → null, a
+    time-only cell as its time (calamine dates it 1899-12-31)."""
+    cols = [f"c{i}" for i in range(cells.width)]
+    text = pl.all().str.strip_chars()
+    return cells.rename(dict(zip(cells.columns, cols, strict=True))).select(
+        pl.when(text != "")
+        .then(text.str.replace(r"^1899-12-3[01] (\d\d:\d\d:\d\d(?:\.\d+)?)$", "${1}"))
+        .name.keep()
+    )
+
+
+def _sheet_table(
+    path: Path,
+    cells: pl.DataFrame,
+    *,
+    header_row: int | None,
+    batch_rows: int,
+    header_index: dict[str, str] | None = None,
+) -> Table:
+    """The header among the first rows of a sheet of text cells, then the rows below it in
+    batches (blank rows skipped, a value right of the last header an error)."""
+    top = cells.head(HEADER_SCAN).rows()
+    scanned = [(i + 1, list(r)) for i, r in enumerate(top) if any(c is not None for c in r)]
+    if not scanned:
+        raise DataError(f"工作表为空 / the sheet is empty: {path.name}")
+    h = _pick_header(scanned, header_row, header_index)
+    header_cells = scanned[h][1]
+    while header_cells and header_cells[-1] is None:
+        header_cells = header_cells[:-1]
+    headers = _dedupe(header_cells)
+    n, first = len(headers), scanned[h][0]
+    inside, beyond = cells.columns[:n], cells.columns[n:]
+    body = cells.slice(first).with_columns(
+        pl.int_range(first + 1, first + 1 + pl.len(), dtype=pl.Int64).alias(ROW)
+    )
+    body = body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in cells.columns))
+    extra = pl.any_horizontal(pl.col(c).is_not_null() for c in beyond) if beyond else pl.lit(False)
+    body = body.select(
+        *(pl.col(c).alias(hd) for c, hd in zip(inside, headers, strict=True)),
+        pl.col(ROW),
+        pl.when(extra)
+        .then(pl.lit(EXCEL_BEYOND.format(n=n + 1)))
+        .otherwise(None)
+        .cast(pl.String)
+        .alias(ERROR),
+    )
+    del cells
+
+    def batches() -> Iterator[pl.DataFrame]:
+        yield from body.iter_slices(batch_rows)
+
+    return Table(
+        headers=headers,
+        batches=batches(),
+        format="xlsx",
+        header_row=first,
+        size=path.stat().st_size,
+        total_rows=body.height,
+    )
+
+
+EXCEL_BEYOND = "第 {n} 列之后还有数据，但没有表头 / values beyond the last header column"
+
+
+def read_excel_openpyxl(
+    path: Path,
+    *,
+    header_row: int | None = None,
+    sheet: str | None = None,
+    batch_rows: int = BATCH_ROWS,
+    header_index: dict[str, str] | None = None,
+) -> Table:
+    """The careful, slower reader (openpyxl, streamed): for a workbook calamine cannot open."""
+    _check_workbook_file(path)
     import openpyxl
 
     try:
@@ -475,9 +657,7 @@ def read_excel(
         def add(num: int, cells: list) -> None:
             err = None
             if len(cells) > n and any(c is not None for c in cells[n:]):
-                err = (
-                    f"第 {n + 1} 列之后还有数据，但没有表头 / values beyond the last header column"
-                )
+                err = EXCEL_BEYOND.format(n=n + 1)
             rows.append((list(cells) + [None] * n)[:n])
             numbers.append(num)
             errors.append(err)

@@ -37,6 +37,8 @@ class Reference:
             if len(geoms)
             else np.zeros(0, bool)
         )
+        if "retired_at" in grids.columns and len(geoms):  # points land in the current division
+            ok &= grids["retired_at"].is_null().to_numpy()
         tree = shapely.STRtree(geoms[ok]) if ok.any() else None
         bbox = tuple(shapely.total_bounds(geoms[ok]).tolist()) if ok.any() else None
         return cls(

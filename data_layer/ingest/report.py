@@ -26,15 +26,28 @@ REPORT_COLUMNS = {
     "reason": pl.String,
     "message": pl.String,
 }
-# the report as written and shown: severity "rejected" (the row did not land) or "warning"
-# (it landed, e.g. a repaired boundary or an overlap found by the boundary checks)
+# the report as written and shown: severity "rejected" (the row did not land), "warning"
+# (it landed, e.g. a repaired boundary or an overlap found by the boundary checks) or "note"
+# (what a re-division did: an area retired, a case re-assigned or kept; row is null for a case)
 FULL_REPORT_COLUMNS = {**REPORT_COLUMNS, "severity": pl.String}
 
 REASONS: dict[str, str] = {
     "bad_row": "行结构错误 / broken row",
     "missing_required": "缺少必填值 / required value missing",
-    "unparseable": "无法识别的日期时间 / unparseable date or time",
-    "impossible": "不存在的日期时间（如 2 月 30 日、25 点）或年份不合理 / impossible date or time",
+    "unrecognised": (
+        '无法识别的日期格式，请在映射文件 [options] 中指定 date_format（如 "%m/%d/%y %H:%M"）'
+        " / unrecognised date format: set date_format under [options] in a mapping file"
+        ' (e.g. "%m/%d/%y %H:%M")'
+    ),
+    "impossible": (
+        "不存在的日期或时间（如 2 月 30 日、25 点） / impossible date or time (such as 30 February"
+        " or 25 o'clock)"
+    ),
+    "year_out_of_range": "年份不在 1990–2100 之间 / year outside 1990–2100",
+    "unparseable": (
+        "既不是日期也不是时限（如 72小时、5个工作日） / neither a date nor a time limit"
+        " (such as 72小时, 5个工作日)"
+    ),
     "future": "时间晚于导入时刻 / time is in the future",
     "not_a_number": "不是数字 / not a number",
     "not_a_count": "应为非负整数 / must be a whole number ≥ 0",
@@ -54,6 +67,10 @@ REASONS: dict[str, str] = {
     "outside_grids": "坐标不在任何网格内 / coordinates fall in no grid",
     "duplicate_id": "文件内编号重复（保留首次出现的行） / duplicate id in the file (the first row is kept)",
     "closed_without_time": "状态为已办结但没有办结时间 / status is closed but there is no closing time",
+    # warnings: the row is imported
+    "open_status_with_closing_time": "状态未办结，但有办结时间 / the status says open, but a closing time is given",
+    "updated_before_reported": "更新时间早于上报时间 / updated before it was reported",
+    "time_order_warning": "时间先后不一致 / times out of order",
     # boundaries
     "missing_code": "缺少编码 / code missing",
     "bad_code": "编码格式不对 / code has the wrong form",
@@ -73,6 +90,11 @@ REASONS: dict[str, str] = {
     "claimed_before_created": "认领时间早于提出时间 / claimed before it was raised",
     "fulfilled_before_claimed": "实现时间早于认领时间 / fulfilled before it was claimed",
     "fulfilled_without_claim": "有实现时间但没有认领时间 / fulfilled but never claimed",
+    # re-division (import --boundaries --replace): notes, not problems
+    "area_retired": "已撤销（文件中不再有）/ retired (no longer in the file)",
+    "case_reassigned": "案件按坐标改派到现有网格 / case re-assigned by its point",
+    "case_kept": "案件保留在已撤销网格 / case kept under the retired grid",
+    "no_point": "没有坐标 / no coordinates",
 }
 
 
@@ -180,6 +202,7 @@ class ImportResult:
     rejected: int = 0
     inserted: int = 0
     updated: int = 0
+    warned: int = 0  # imported rows listed with a warning (not rejections: they landed)
     report: pl.DataFrame = field(default_factory=empty_report)  # masked
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -191,6 +214,10 @@ class ImportResult:
     @property
     def reconciled(self) -> bool:
         return self.read == self.imported + self.rejected
+
+    def problems(self, severity: str) -> pl.DataFrame:
+        """The report's lines of one severity: "rejected" (not imported) or "warning"."""
+        return self.report.filter(pl.col("severity") == severity)
 
     def reasons(self) -> pl.DataFrame:
         """Rejected problems counted by reason (a row may have several)."""
@@ -217,6 +244,8 @@ class ImportResult:
         )
         if not self.kind.startswith("boundaries"):
             text += f" (新增 new {self.inserted:,}, 更新 updated {self.updated:,})"
+        if self.warned:
+            text += f"; 有警告 with warnings {self.warned:,}"
         return text
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from data_layer.ingest import table_specs as T
+from data_layer.ingest import values as V
 from data_layer.ingest.case_rules import unknown_street  # the same check on a case's street
 from data_layer.ingest.readers import ERROR, ROW
 from data_layer.ingest.report import REPORT_COLUMNS, Rejection, rejection_rows
@@ -115,7 +116,7 @@ def missing_value(r: TableRows) -> Iterator[Rejection]:
 def bad_time(r: TableRows) -> Iterator[Rejection]:
     """Each date and time parses, exists and is not in the future."""
     for f in r.spec.by_kind(T.DATE, T.DATETIME):
-        for reason in ("unparseable", "impossible"):
+        for reason in (V.UNRECOGNISED, V.IMPOSSIBLE, V.YEAR_OUT_OF_RANGE):
             yield Rejection(r.errors[f.name] == reason, f.name, reason)
         latest = r.now.date() if f.kind == T.DATE else r.now + FUTURE_SLACK
         yield Rejection(r.values[f.name] > latest, f.name, "future")

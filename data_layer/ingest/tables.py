@@ -195,7 +195,7 @@ def _value(raw: pl.DataFrame, f: T.Field, mapping: Mapping) -> tuple[pl.Series, 
         parse = V.parse_int if f.kind == T.COUNT else V.parse_float
         return parse(bare, f.name)
     if f.kind in (T.DATE, T.DATETIME):
-        value, err = V.parse_datetime(raw, f.name)
+        value, err = V.parse_datetime(raw, f.name, mapping.date_format(f.name))
         return (value.dt.date() if f.kind == T.DATE else value), err
     if f.kind == T.WORD:
         _, codes, _, contains = T.WORDS[f.words]

@@ -6,10 +6,20 @@ strict ``strptime`` that refuses impossible dates such as 2024-02-30):
 * ``2024-03-01 08:05``, ``2024/3/1 8:05``, ``2024.3.1``, ``2024年3月1日 8时5分``, with or without
   seconds, fractions, ``T`` separator and a timezone (``Z``, ``+08:00``, ``-0800``) — a time
   with a zone is converted to Asia/Shanghai local time;
-* ``3/14/2025 1:20 PM`` — a year-last date is month/day/year (US, as Excel writes it), with an
-  optional 12-hour clock;
+* ``3/14/2025 1:20 PM``, ``1/1/20 0:05`` — a year-last date is month/day/year (US, as Excel
+  writes it), with an optional 12-hour clock;
+* two-digit years (``1/1/20 0:05``, ``20-03-01 08:05``) take their century as Python's ``%y``
+  does: 00–68 → 2000–2068, 69–99 → 1969–1999 (``TWO_DIGIT_PIVOT``);
 * ``20240301``, ``20240301 080500``, ``20240301080500``;
 * Excel serial dates ``45352`` / ``45352.5`` (days since 1899-12-30, 1954–2119 accepted).
+
+A mapping file's ``[options] date_format`` (or ``[date_formats] <field>``) names the format of
+a column whose dates none of these forms read (or read wrongly: day/month/year); it is tried
+first, and what it does not read still goes through the forms above.
+
+A value that is given but not a date is ``"unrecognised"`` (no form reads it: the fix is a
+date_format), one that names a date or time that does not exist (2024-02-30, 25:00) is
+``"impossible"``, and a date outside 1990–2100 is ``"year_out_of_range"``.
 
 Code words (category, source, status, satisfaction, yes/no) are mapped per *distinct* value in
 Python, then applied with one ``replace_strict``, so a million rows cost a handful of lookups.
@@ -34,9 +44,22 @@ P_MDY = (
     + _D
     + r"/"
     + _D
-    + r"/(\d{4})(?:\s+"
+    + r"/(\d{4}|\d{2})(?:\s+"
     + _D
     + r":(\d{2})(?::(\d{2}))?\s*([AaPp]\.?[Mm]\.?)?)?$"
+)
+P_YMD2 = (  # 20-03-01 08:05 (two-digit year first: only with '-', a slash is month first)
+    r"^(\d{2})-"
+    + _D
+    + r"-"
+    + _D
+    + r"(?:(?:\s+|T)"
+    + _D
+    + r":"
+    + _D
+    + r"(?::"
+    + _D
+    + r"(?:\.\d+)?)?)?$"
 )
 P_COMPACT = r"^(\d{4})(\d{2})(\d{2})(?:\s*(\d{2}):?(\d{2})(?::?(\d{2}))?)?$"
 P_SERIAL = r"^\d{5}(?:\.\d+)?$"
@@ -52,12 +75,22 @@ FAST_FORMATS = (
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 MIN_YEAR = 1990
 MAX_YEAR = 2100
+TWO_DIGIT_PIVOT = 68  # as Python's %y: 00–68 → 20xx, 69–99 → 19xx
+# the error codes of parse_datetime (report.REASONS has their messages)
+UNRECOGNISED, IMPOSSIBLE, YEAR_OUT_OF_RANGE = "unrecognised", "impossible", "year_out_of_range"
+
+
+def _century(y: pl.Expr) -> pl.Expr:
+    """A two-digit year with its century (``TWO_DIGIT_PIVOT``); a four-digit one as it is."""
+    two = y.str.len_chars() == 2
+    low = y.cast(pl.Int32, strict=False) <= TWO_DIGIT_PIVOT
+    return pl.when(two & low).then(pl.lit("20") + y).when(two).then(pl.lit("19") + y).otherwise(y)
 
 
 def _assemble(y, m, d, hh, mm, ss) -> pl.Expr:
     text = pl.concat_str(
         [
-            y,
+            _century(y),
             pl.lit("-"),
             m.str.zfill(2),
             pl.lit("-"),
@@ -73,37 +106,25 @@ def _assemble(y, m, d, hh, mm, ss) -> pl.Expr:
     return text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
 
 
-def parse_datetime(frame: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
-    """Parse a string column: (datetimes, error codes) — error is null, ``"unparseable"`` or
-    ``"impossible"`` (a recognised form naming a date or time that does not exist, or a year
-    outside 1990–2100)."""
+def parse_datetime(
+    frame: pl.DataFrame, column: str, fmt: str | None = None
+) -> tuple[pl.Series, pl.Series]:
+    """Parse a string column: (datetimes, error codes) — error is null, ``UNRECOGNISED``,
+    ``IMPOSSIBLE`` or ``YEAR_OUT_OF_RANGE``. ``fmt`` (a mapping file's date_format) is tried
+    first."""
     s = pl.col(column).str.strip_chars()
     if frame[column].null_count() == frame.height:
         empty = pl.Series(column, [None] * frame.height, dtype=pl.Datetime("us"))
         return empty, pl.Series(column, [None] * frame.height, dtype=pl.String)
-    # fast path: one export uses one format per column; find it on a sample and read the
-    # whole column with it; whatever it does not read goes through the patterns
-    sample = frame.select(s.drop_nulls().head(50)).to_series()
-    best, best_n = None, 0
-    for fmt in FAST_FORMATS:
-        n = sample.str.strptime(pl.Datetime("us"), fmt, strict=False).is_not_null().sum()
-        if n > best_n:
-            best, best_n = fmt, n
-    parsed = (
-        s.str.strptime(pl.Datetime("us"), best, strict=False)
-        if best
-        else pl.lit(None, dtype=pl.Datetime("us"))
-    )
+    parsed = _strptime(s, fmt) if fmt else _fast_format(frame, s)
     fast = frame.select(parsed.alias("v"), s.is_not_null().alias("given"))
-    todo = fast["given"] & fast["v"].is_null()
     ok = fast["v"].dt.year().is_between(MIN_YEAR, MAX_YEAR).fill_null(False)
+    # what the format did not read — or read as a year such as 0001 ('1/1/20' as %Y/%m/%d) —
+    # goes through the patterns, which say why a value is not a date
+    todo = fast["given"] & ~ok
     v = fast.select(pl.when(ok).then(pl.col("v"))).to_series().alias(column)
-    err = fast.select(
-        pl.when(pl.col("given") & ~ok & pl.col("v").is_not_null())
-        .then(pl.lit("impossible"))
-        .alias(column)
-    ).to_series()
-    if todo.any():  # only the rows the fast formats did not read go through the patterns
+    err = pl.Series(column, [None] * frame.height, dtype=pl.String)
+    if todo.any():
         idx = todo.arg_true()
         slow_v, slow_err = _parse_datetime_patterns(
             frame.select(pl.col(column).filter(todo)), column
@@ -113,15 +134,57 @@ def parse_datetime(frame: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Seri
     return v, err
 
 
+def _fast_format(frame: pl.DataFrame, s: pl.Expr) -> pl.Expr:
+    """One export uses one format per column: the fast format that reads most of a sample
+    (with a plausible year), as one strptime over the column."""
+    sample = frame.select(s.drop_nulls().head(50)).to_series()
+    best, best_n = None, 0
+    for fmt in FAST_FORMATS:
+        got = sample.str.strptime(pl.Datetime("us"), fmt, strict=False)
+        n = got.dt.year().is_between(MIN_YEAR, MAX_YEAR).sum()
+        if n > best_n:
+            best, best_n = fmt, n
+    if best is None:
+        return pl.lit(None, dtype=pl.Datetime("us"))
+    return s.str.strptime(pl.Datetime("us"), best, strict=False)
+
+
+def _strptime(s: pl.Expr, fmt: str) -> pl.Expr:
+    """``fmt`` as the mapping file gives it; ``%y`` takes its century as Python's does."""
+    v = s.str.strptime(pl.Datetime("us"), fmt, strict=False)
+    if "%y" in fmt:  # chrono reads 69–99 as 2069–2099
+        pivot = 2000 + TWO_DIGIT_PIVOT
+        v = pl.when(v.dt.year() > pivot).then(v.dt.offset_by("-100y")).otherwise(v)
+    return v
+
+
+def check_date_format(fmt: object) -> str | None:
+    """Why ``fmt`` cannot be a date_format (None when it can): it must be text that writes and
+    reads back a date, such as ``%m/%d/%y %H:%M``."""
+    if not isinstance(fmt, str) or "%" not in fmt:
+        return "不是日期格式 / not a date format"
+    probe = dt.datetime(2024, 3, 14, 8, 5, 6)
+    try:
+        text = probe.strftime(fmt)
+        back = pl.Series([text]).str.strptime(pl.Datetime("us"), fmt, strict=False).item()
+    except (ValueError, pl.exceptions.PolarsError) as exc:
+        return f"无法使用 / cannot be used: {str(exc).splitlines()[0]}"
+    if back is None or back.date() != probe.date():
+        return "读不出完整的日期（年、月、日）/ does not read back a whole date (year, month, day)"
+    return None
+
+
 def _parse_datetime_patterns(frame: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
     s = pl.col(column).str.strip_chars()
     ymd = s.str.extract_groups(P_YMD)
     mdy = s.str.extract_groups(P_MDY)
+    ymd2 = s.str.extract_groups(P_YMD2)
     cpt = s.str.extract_groups(P_COMPACT)
     f = frame.select(
         s.alias("s"),
         ymd.alias("ymd"),
         mdy.alias("mdy"),
+        ymd2.alias("ymd2"),
         cpt.alias("cpt"),
         s.str.contains(P_SERIAL).alias("is_serial"),
     )
@@ -157,6 +220,8 @@ def _parse_datetime_patterns(frame: pl.DataFrame, column: str) -> tuple[pl.Serie
         .otherwise(hour % 12)
     )
     v_mdy = _assemble(u("3"), u("1"), u("2"), hour12.cast(pl.String), u("5"), u("6"))
+    y2 = pl.col("ymd2").struct.field
+    v_ymd2 = _assemble(y2("1"), y2("2"), y2("3"), y2("4"), y2("5"), y2("6"))
     c = pl.col("cpt").struct.field
     v_cpt = _assemble(c("1"), c("2"), c("3"), c("4"), c("5"), c("6"))
     days = pl.col("s").cast(pl.Float64, strict=False)
@@ -167,24 +232,30 @@ def _parse_datetime_patterns(frame: pl.DataFrame, column: str) -> tuple[pl.Serie
     matched = (
         pl.col("ymd").struct.field("1").is_not_null()
         | pl.col("mdy").struct.field("1").is_not_null()
+        | pl.col("ymd2").struct.field("1").is_not_null()
         | pl.col("cpt").struct.field("1").is_not_null()
         | serial_ok
     )
     out = f.select(
-        pl.coalesce(v_ymd, v_mdy, v_cpt, v_ser).cast(pl.Datetime("us")).alias("v"),
+        pl.coalesce(v_ymd, v_mdy, v_ymd2, v_cpt, v_ser).cast(pl.Datetime("us")).alias("any"),
         matched.alias("matched"),
         pl.col("s").is_not_null().alias("given"),
     ).with_columns(
-        pl.when(pl.col("v").dt.year().is_between(MIN_YEAR, MAX_YEAR)).then(pl.col("v")).alias("v")
+        pl.col("any").dt.year().is_between(MIN_YEAR, MAX_YEAR).fill_null(False).alias("ok")
     )
     err = out.select(
-        pl.when(pl.col("given") & pl.col("v").is_null())
+        pl.when(pl.col("given") & ~pl.col("ok"))
         .then(
-            pl.when(pl.col("matched")).then(pl.lit("impossible")).otherwise(pl.lit("unparseable"))
+            pl.when(pl.col("any").is_not_null())
+            .then(pl.lit(YEAR_OUT_OF_RANGE))
+            .when(pl.col("matched"))
+            .then(pl.lit(IMPOSSIBLE))
+            .otherwise(pl.lit(UNRECOGNISED))
         )
         .alias(column)
     ).to_series()
-    return out["v"].alias(column), err
+    v = out.select(pl.when(pl.col("ok")).then(pl.col("any"))).to_series()
+    return v.alias(column), err
 
 
 _DURATION = re.compile(

@@ -41,13 +41,23 @@ def exact_path() -> Iterator[None]:
 # -- areas in scope ----------------------------------------------------------------------
 
 
-def scoped_communities(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
-    """Communities the filter and the role scope select (no geometry).
+def scoped_communities(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    as_of: dt.datetime | None = None,
+    retired: bool = False,
+) -> pl.LazyFrame:
+    """Communities the filter and the role scope select (no geometry): those of the division
+    at ``as_of`` (None: the current one), or every one ever (``retired``).
 
     Both the street and the community limits of the scope apply: a community account sees
     its communities only, whatever street or community the filter names.
     """
     lf = ds.lazy("communities").drop("geometry")
+    if not retired:
+        lf = lf.filter(areas.in_division(as_of))
     streets = scope.allowed_streets(flt.streets)
     if streets is not None:
         lf = lf.filter(pl.col("street_code").is_in(list(streets)))
@@ -57,37 +67,92 @@ def scoped_communities(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
     return lf
 
 
-def scoped_grids(ds: Dataset, flt: Filter, scope: Scope) -> pl.LazyFrame:
-    """Grids in scope, with their community and street codes (no geometry)."""
-    return (
-        ds.lazy("grids")
-        .drop("geometry")
-        .join(
-            scoped_communities(ds, flt, scope).select("community_code", "street_code"),
-            on="community_code",
-            how="inner",
-        )
+def scoped_grids(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    as_of: dt.datetime | None = None,
+    retired: bool = False,
+) -> pl.LazyFrame:
+    """Grids in scope, with their community and street codes (no geometry): those of the
+    division at ``as_of`` (None: the current one), or every one ever (``retired``)."""
+    lf = ds.lazy("grids").drop("geometry")
+    if not retired:
+        lf = lf.filter(areas.in_division(as_of))
+    return lf.join(
+        scoped_communities(ds, flt, scope, as_of=as_of, retired=retired).select(
+            "community_code", "street_code"
+        ),
+        on="community_code",
+        how="inner",
     )
 
 
-def area_names(ds: Dataset, flt: Filter, scope: Scope, *, level: str) -> pl.DataFrame:
-    """code, name and parent codes of every area of ``level`` in scope, sorted by code."""
-    communities = scoped_communities(ds, flt, scope)
+def area_names(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    level: str,
+    as_of: dt.datetime | None = None,
+    with_retired_cases: bool = False,
+) -> pl.DataFrame:
+    """code, name and parent codes of every area of ``level`` in scope, sorted by code: the
+    division at ``as_of`` (None: the current one) and, ``with_retired_cases``, the areas
+    retired by then that still hold cases (kept under them by a re-division); ``retired``
+    tells them apart."""
+    communities = scoped_communities(ds, flt, scope, as_of=as_of, retired=with_retired_cases)
     if level == "street":
         codes = communities.select("street_code").unique()
         lf = ds.lazy("streets").drop("geometry").join(codes, on="street_code", how="semi")
-        lf = lf.select(pl.col("street_code").alias("code"), "name")
+        if not with_retired_cases:
+            lf = lf.filter(areas.in_division(as_of))
+        lf = lf.select(pl.col("street_code").alias("code"), "name", *_LIFETIME)
     elif level == "community":
-        lf = communities.select(pl.col("community_code").alias("code"), "name", "street_code")
+        lf = communities.select(
+            pl.col("community_code").alias("code"), "name", "street_code", *_LIFETIME
+        )
     else:
-        lf = scoped_grids(ds, flt, scope).select(
+        lf = scoped_grids(ds, flt, scope, as_of=as_of, retired=with_retired_cases).select(
             pl.col("grid_code").alias("code"),
             "name",
             "community_code",
             "street_code",
             "kind",
+            *_LIFETIME,
         )
-    return lf.sort("code").collect()
+    current = areas.in_division(as_of)
+    if with_retired_cases:
+        lf = lf.filter(_came(as_of))
+        if _any_retired(ds, level=level, as_of=as_of):
+            held = (
+                grid_at(ds.lazy("cases"), ds, as_of=as_of)
+                .select(areas.codes_of(pl.col("grid_code"), level=level).alias("code"))
+                .unique()
+                .collect()["code"]
+            )
+            lf = lf.filter(current | pl.col("code").is_in(held.to_list()))
+        else:
+            lf = lf.filter(current)
+    return lf.with_columns((~current).alias("retired")).drop(*_LIFETIME).sort("code").collect()
+
+
+def _came(as_of: dt.datetime | None) -> pl.Expr:
+    """Areas that existed at ``as_of`` (retired or not): not added by a later re-division."""
+    if as_of is None:
+        return pl.lit(True)
+    return pl.col("valid_from").is_null() | (
+        pl.col("valid_from") <= pl.lit(as_of, dtype=pl.Datetime("us"))
+    )
+
+
+def _any_retired(ds: Dataset, *, level: str, as_of: dt.datetime | None) -> bool:
+    """Whether any area of ``level`` is retired at ``as_of`` (cheap: most data never is)."""
+    return not ds[areas.TABLE[level]].filter(~areas.in_division(as_of) & _came(as_of)).is_empty()
+
+
+_LIFETIME = ("valid_from", "retired_at")
 
 
 def street_options(ds: Dataset, scope: Scope) -> pl.DataFrame:
@@ -109,26 +174,59 @@ def community_options(ds: Dataset, scope: Scope, *, streets: tuple[str, ...]) ->
 PERIOD_TIME = "period_time"
 
 
+def grid_at(cases: pl.LazyFrame, ds: Dataset, *, as_of: dt.datetime | None) -> pl.LazyFrame:
+    """``cases`` with ``grid_code`` the grid each case was under at ``as_of``: a case moved by
+    a re-division after ``as_of`` counts under the grid it left (``case_moves``), so a frozen
+    meeting keeps its figures. None: the current grid."""
+    later = _moves_after(ds, as_of)
+    if later is None:
+        return cases
+    first = (
+        later.sort("moved_at")
+        .unique("case_id", keep="first", maintain_order=True)
+        .select("case_id", pl.col("from_grid_code").alias("_grid_then"))
+    )
+    return (
+        cases.join(first.lazy(), on="case_id", how="left")
+        .with_columns(pl.coalesce("_grid_then", "grid_code").alias("grid_code"))
+        .drop("_grid_then")
+    )
+
+
+def _moves_after(ds: Dataset, as_of: dt.datetime | None) -> pl.DataFrame | None:
+    """The case moves of re-divisions after ``as_of`` (None when there are none)."""
+    moves = ds.tables.get("case_moves")
+    if as_of is None or moves is None or moves.is_empty():
+        return None
+    later = moves.filter(pl.col("moved_at") > pl.lit(as_of, dtype=pl.Datetime("us")))
+    return None if later.is_empty() else later
+
+
 def _scoped_cases(
     ds: Dataset,
     flt: Filter,
     scope: Scope,
     *,
     where: pl.Expr,
+    as_of: dt.datetime,
     rows: Callable[[case_index.CaseIndex], pl.DataFrame | pl.LazyFrame] | None = None,
 ) -> pl.LazyFrame:
-    """Cases of scoped grids, category and source that satisfy ``where``.
+    """Cases of scoped grids, category and source that satisfy ``where``, each under the grid
+    it was in at ``as_of``. Every grid counts, retired ones too: the cases a re-division kept
+    under a retired grid still count in its community (docs/import.md).
 
     ``rows`` narrows the cases scanned (a window's slice of the case index); ``where`` still
-    decides. On the exact path (``exact_path``) the whole table is scanned and joined with
-    the scoped grids; the fast path filters the index's rows, which carry their grid's
-    community and street already, by the scoped communities: the same rows and columns.
+    decides. The exact path (``exact_path``, and any as-of before a re-division moved cases)
+    scans the whole table and joins it with the scoped grids; the fast path filters the
+    index's rows, which carry their grid's community and street already, by the scoped
+    communities: the same rows and columns (docs/architecture.md, "The fast path").
     """
-    if _EXACT.get():
-        grids = scoped_grids(ds, flt, scope).select("grid_code", "community_code", "street_code")
-        lf = ds.lazy("cases").filter(where)
-        lf = _by_codes(lf, flt)
-        return lf.join(grids, on="grid_code", how="inner")
+    if _EXACT.get() or _moves_after(ds, as_of) is not None:
+        grids = scoped_grids(ds, flt, scope, retired=True).select(
+            "grid_code", "community_code", "street_code"
+        )
+        lf = _by_codes(ds.lazy("cases").filter(where), flt)
+        return grid_at(lf, ds, as_of=as_of).join(grids, on="grid_code", how="inner")
     index = case_index.case_index(ds)
     lf = (rows(index) if rows is not None else index.cases).lazy().filter(where)
     lf = _by_codes(lf, flt)
@@ -137,7 +235,7 @@ def _scoped_cases(
         and scope.allowed_communities(flt.communities) is None
     ):
         return lf.filter(pl.col("community_code").is_not_null())
-    codes = scoped_communities(ds, flt, scope).select("community_code").collect()
+    codes = scoped_communities(ds, flt, scope, retired=True).select("community_code").collect()
     return lf.filter(pl.col("community_code").is_in(codes.to_series().implode()))
 
 
@@ -162,6 +260,7 @@ def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> p
         flt,
         scope,
         where=within,
+        as_of=window.as_of,
         rows=lambda index: index.reported_between(window.start_time, window.end_time),
     ).with_columns(reported.alias(PERIOD_TIME))
 
@@ -184,6 +283,7 @@ def cases_assessed_in_window(
         flt,
         scope,
         where=within,
+        as_of=window.as_of,
         rows=lambda index: case_index.assessment_order(ds).assessable_between(
             index.cases, window.start_time, window.end_time
         ),
@@ -249,6 +349,7 @@ def latest_month_with_cases(
             flt,
             scope,
             where=known.fill_null(False),
+            as_of=as_of,
             rows=(lambda index: index.reported_until(as_of)) if flt.basis != "assessment" else None,
         )
         .select(time.max().alias("latest"))
@@ -312,26 +413,32 @@ def kpis(
         raise ValueError(f"by must be one of {areas.LEVELS}, got {by!r}")
     window = window or flt.window()
     key = _group_key(by)
-    grids = scoped_grids(ds, flt, scope).with_columns(key)
+    # coverage counts the division at as_of: a retired grid is no longer a grid to staff
+    grids = scoped_grids(ds, flt, scope, as_of=window.as_of).with_columns(key)
     parts = [
         case_counts(ds, flt, scope, window, by=[key]),
         *_coverage_counts(ds, grids),
         *_volunteer_counts(ds, flt, scope, window, by=by, grids=grids),
     ]
-    result = _kpi_rows(ds, flt, scope, by=by).lazy()
+    result = _kpi_rows(ds, flt, scope, by=by, as_of=window.as_of).lazy()
     for part in parts:
         result = result.join(part, on="code", how="left")
     return _with_rates(result, by=by).sort("code").collect()
 
 
-def _kpi_rows(ds: Dataset, flt: Filter, scope: Scope, *, by: str | None) -> pl.DataFrame:
-    """One row per area of ``by`` in scope (``code``, ``name``), or the one scope row."""
+def _kpi_rows(
+    ds: Dataset, flt: Filter, scope: Scope, *, by: str | None, as_of: dt.datetime
+) -> pl.DataFrame:
+    """One row per area of ``by`` in scope at ``as_of`` (``code``, ``name``, ``retired``:
+    also the retired areas that still hold cases), or the one scope row."""
     if by is None:
         return pl.DataFrame(
-            {"code": [SCOPE_CODE], "name": [None]},
-            schema={"code": pl.String, "name": pl.String},
+            {"code": [SCOPE_CODE], "name": [None], "retired": [False]},
+            schema={"code": pl.String, "name": pl.String, "retired": pl.Boolean},
         )
-    return area_names(ds, flt, scope, level=by).select("code", "name")
+    return area_names(ds, flt, scope, level=by, as_of=as_of, with_retired_cases=True).select(
+        "code", "name", "retired"
+    )
 
 
 def _coverage_counts(ds: Dataset, grids: pl.LazyFrame) -> list[pl.LazyFrame]:
@@ -368,7 +475,9 @@ def _volunteer_counts(
             .group_by("code")
             .agg(metrics.activity_aggregations())
         ]
-    communities = scoped_communities(ds, flt, scope).with_columns(_group_key(by))
+    communities = scoped_communities(ds, flt, scope, as_of=window.as_of).with_columns(
+        _group_key(by)
+    )
     community_keys = communities.select("community_code", "code")
 
     def per_code(frame: pl.LazyFrame, aggregations: list[pl.Expr]) -> pl.LazyFrame:

@@ -113,8 +113,9 @@ def open_dataset(data_dir: Path | str, *, serving: bool = False) -> Dataset:
             "运行 `make demo` 生成演示数据，或设置 GRIDPULSE_DATA。"
         )
     data_dir = tables_dir(data_dir)
-    missing = [t for t in schema.TABLES if not table_path(data_dir, t).is_file()]
-    if len(missing) == len(schema.TABLES):
+    absent = [t for t in schema.TABLES if not table_path(data_dir, t).is_file()]
+    missing = [t for t in absent if t not in schema.LATER_TABLES]
+    if len(absent) == len(schema.TABLES):
         raise DataError(
             f"数据目录为空 / data directory is empty: {data_dir}. "
             "运行 `make demo` 生成演示数据，或导入数据。"
@@ -128,6 +129,9 @@ def open_dataset(data_dir: Path | str, *, serving: bool = False) -> Dataset:
     tables = {}
     for table in schema.TABLES:
         path = table_path(data_dir, table)
+        if table in absent:  # a table added later, not in this (older) directory
+            tables[table] = schema.empty(table)
+            continue
         try:
             # One open file handle: a writer renaming a new version over this path mid-read
             # cannot mix two versions (reading by path may open the file more than once).

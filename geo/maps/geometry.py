@@ -117,7 +117,8 @@ def check_level(level: str) -> None:
 
 
 def level_geometries(tables: Mapping[str, pl.DataFrame], *, level: str) -> pl.DataFrame:
-    """``code`` and ``geometry`` (WKB) of every area of ``level``.
+    """``code`` and ``geometry`` (WKB) of every current area of ``level`` (an area retired
+    by a re-division, ``retired_at`` set, is not drawn).
 
     ``tables`` is any mapping of table name (``streets``, ``communities``, ``grids``) to
     frame, e.g. the dataset. Pass the result, unfiltered, to
@@ -125,9 +126,10 @@ def level_geometries(tables: Mapping[str, pl.DataFrame], *, level: str) -> pl.Da
     simplification is done once per level, not per filter.
     """
     check_level(level)
-    return tables[_LEVEL_TABLES[level]].select(
-        pl.col(f"{level}_code").alias("code"), pl.col("geometry")
-    )
+    frame = tables[_LEVEL_TABLES[level]]
+    if "retired_at" in frame.columns:  # the map draws the current division only
+        frame = frame.filter(pl.col("retired_at").is_null())
+    return frame.select(pl.col(f"{level}_code").alias("code"), pl.col("geometry"))
 
 
 def level_geometry(
