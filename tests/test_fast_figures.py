@@ -14,7 +14,7 @@ import random
 
 import polars as pl
 import pytest
-from fixtures_tiny import AS_OF, tiny_tables
+from fixtures_tiny import AS_OF, G2, tiny_tables
 from polars.testing import assert_frame_equal
 
 from data_layer import demo
@@ -138,6 +138,49 @@ def shuffled_tiny() -> Dataset:
     return Dataset(tables=tables)
 
 
+def redivided_tiny() -> Dataset:
+    """The hand-made district re-divided on 15 March: grid G2 retired, a new grid G2N of the
+    same community took its cases (``case_moves``), one case kept under the retired grid."""
+    tables = dict(tiny_tables())
+    moved_at = dt.datetime(2025, 3, 15, 12, 0)
+    grids = tables["grids"]
+    old = grids.filter(pl.col("grid_code") == G2)
+    new = old.with_columns(
+        pl.lit(G2[:-3] + "009").alias("grid_code"),
+        pl.lit(moved_at).cast(schema.Datetime).alias("valid_from"),
+    )
+    grids = grids.with_columns(
+        pl.when(pl.col("grid_code") == G2)
+        .then(pl.lit(moved_at))
+        .otherwise(pl.col("retired_at"))
+        .cast(schema.Datetime)
+        .alias("retired_at")
+    )
+    tables["grids"] = pl.concat([grids, new], how="vertical_relaxed").select(grids.columns)
+    cases_ = tables["cases"]
+    in_old = cases_.filter(pl.col("grid_code") == G2)["case_id"].to_list()
+    movers = in_old[1:] if len(in_old) > 1 else in_old
+    tables["case_moves"] = schema.conform(
+        "case_moves",
+        pl.DataFrame(
+            {
+                "move_id": [f"{c}@{moved_at:%Y%m%d}" for c in movers],
+                "case_id": movers,
+                "from_grid_code": [G2] * len(movers),
+                "to_grid_code": [G2[:-3] + "009"] * len(movers),
+                "moved_at": [moved_at] * len(movers),
+            }
+        ),
+    )
+    tables["cases"] = cases_.with_columns(
+        pl.when(pl.col("case_id").is_in(movers))
+        .then(pl.lit(G2[:-3] + "009"))
+        .otherwise(pl.col("grid_code"))
+        .alias("grid_code")
+    )
+    return Dataset(tables=tables)
+
+
 def test_index_orders_cases_by_report_time_and_keeps_every_row():
     ds = shuffled_tiny()
     index = case_index.case_index(ds)
@@ -148,12 +191,14 @@ def test_index_orders_cases_by_report_time_and_keeps_every_row():
     assert unknown["community_code"].to_list() == [None]
 
 
-@pytest.mark.parametrize("make", [lambda: Dataset(tables=tiny_tables()), shuffled_tiny])
+@pytest.mark.parametrize(
+    "make", [lambda: Dataset(tables=tiny_tables()), shuffled_tiny, redivided_tiny]
+)
 def test_fast_path_equals_exact_path_on_the_tiny_district(make):
     ds = make()
     rng = random.Random(16)
     first = dt.datetime(2025, 1, 1)
-    for _ in range(15):
+    for _ in range(16):
         as_of = rng.choice([AS_OF, random_as_of(rng, first, AS_OF + dt.timedelta(days=20))])
         flt, scope = random_filter(rng, ds, as_of)
         assert_same(ds, flt, scope, flt.window())
