@@ -67,7 +67,7 @@ def refresh_interval(flt: Filter) -> dt.timedelta | None:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _load_dataset(data_dir: str, version: tuple) -> Dataset:
-    return open_dataset(data_dir)
+    return open_dataset(data_dir, serving=True)
 
 
 @st.cache_resource(show_spinner=False)
