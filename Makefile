@@ -56,11 +56,13 @@ check: $(VENV)/.installed
 
 # Map load times (district and province; BENCH_ARGS="--scales district" for the quick one)
 # the 1,000,000-row case import and the live source (first load of 1M cases, refreshes of 1,000
-# changes; bench/db_bench.py); medians and ratios from one run.
+# changes; bench/db_bench.py); medians and ratios from one run. Last, every query of the
+# Overview, Map and 案件办结 pages at province scale, fast and exact path (bench/queries.py).
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/import_bench.py
 	$(PY) bench/db_bench.py
+	$(PY) bench/queries.py $(QUERIES_ARGS)
 	$(PY) bench/viewers.py --scale all
 
 # Server CPU per view and 10 concurrent viewers of the real app (district; the province too

@@ -4,6 +4,8 @@ under the writer lock, and what the live reader sees of them."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import numpy as np
 import polars as pl
@@ -169,6 +171,40 @@ def test_simulate_db_moves_open_cases_on_and_adds_new_ones_seen_by_the_watermark
     assert set(fresh["grid_code"].to_list()) <= set(read_dataset(pg_url)["grids"]["grid_code"])
     # only the changed rows came in: the reader did not reload the whole table
     assert after.changed_rows == result.new_cases + result.advanced
+
+
+def test_simulate_db_waits_for_a_long_import_instead_of_giving_up(tiny_dir, pg_url):
+    """A tick waits for the writer lock past its interval (it used to give up after one
+    interval, and the live feed ended), then runs once the other writer lets go."""
+    pg_admin.load(pg_url, tiny_dir)
+    results: dict[str, object] = {}
+
+    def ticker() -> None:
+        try:
+            results["tick"] = simulate_db.tick(
+                pg_url, per_minute=600, interval_s=0.1, rng=np.random.default_rng(4)
+            )
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions below
+            results["error"] = exc
+
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))
+        thread = threading.Thread(target=ticker)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while (
+            time.monotonic() < deadline
+            and not holder.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()[0]
+        ):
+            time.sleep(0.05)  # the tick is queued for the lock
+        time.sleep(1.5)  # longer than the one second it waited before
+        assert thread.is_alive() and not results, results
+        holder.execute("SELECT pg_advisory_unlock(%s)", (WRITER_LOCK,))
+    thread.join(60)
+    assert "error" not in results, results.get("error")
+    assert results["tick"].total == TINY_CASES + results["tick"].new_cases
 
 
 def test_simulate_db_command_runs_bounded(capsys, tiny_dir, pg_url):

@@ -80,7 +80,7 @@ def working(key: str) -> Iterator[None]:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _load_dataset(data_dir: str, version: tuple) -> Dataset:
     with working("spinner.dataset"):
-        return open_dataset(data_dir)
+        return open_dataset(data_dir, serving=True)
 
 
 @st.cache_resource(show_spinner=False)

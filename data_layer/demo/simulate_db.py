@@ -33,10 +33,14 @@ def tick(
     rng: np.random.Generator,
     now: dt.datetime | None = None,
 ) -> TickResult:
-    """One step: advance open cases, report new ones, upsert what changed, in one transaction."""
+    """One step: advance open cases, report new ones, upsert what changed, in one transaction.
+
+    It waits for the writer lock as long as a running import or load holds it (as a tick on a
+    data directory does): giving up after one interval ended the live feed behind any import
+    longer than that."""
     now = now or now_local()
     with transaction(url) as conn:
-        pg_write.writer_lock(conn, wait_s=max(interval_s, 1.0))
+        pg_write.writer_lock(conn, wait_s=None)
         open_cases = schema.conform(
             "cases", pl.read_database(select_sql("cases", where=OPEN), conn)
         )

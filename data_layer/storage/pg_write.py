@@ -26,9 +26,12 @@ COPY_BATCH_ROWS = 100_000  # rows per CSV chunk sent to COPY (bounds the memory 
 SRID = 4326
 
 
-def writer_lock(conn: psycopg.Connection, *, wait_s: float) -> None:
-    """Take the writer lock for this transaction, waiting at most ``wait_s`` seconds."""
-    conn.execute(f"SET LOCAL lock_timeout = '{int(wait_s * 1000)}ms'")
+def writer_lock(conn: psycopg.Connection, *, wait_s: float | None) -> None:
+    """Take the writer lock for this transaction, waiting at most ``wait_s`` seconds (``None``:
+    as long as it takes). Waiters are served in the order they asked: PostgreSQL queues a
+    lock request behind the earlier ones it conflicts with, so no writer is starved."""
+    timeout_ms = 0 if wait_s is None else max(1, int(wait_s * 1000))  # 0: no timeout
+    conn.execute(f"SET LOCAL lock_timeout = '{timeout_ms}ms'")
     try:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
     except psycopg.errors.LockNotAvailable as exc:

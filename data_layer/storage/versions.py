@@ -47,6 +47,7 @@ KEEP_VERSIONS = 5
 # stopped being current less than this long ago may still be being read, so it is kept.
 RETIRED_GRACE_S = 60.0
 LOCK_FILE = ".writer.lock"
+QUEUE_DIR = ".writer.queue"  # the writers' tickets, in the order they asked (writer_lock)
 LOCK_WAIT_S = 30.0  # an import or the generator waits this long for another writer
 LOCK_POLL_S = 0.05
 MANIFEST = "import.json"
@@ -89,22 +90,32 @@ def list_versions(data_dir: Path | str) -> list[str]:
 
 @contextlib.contextmanager
 def writer_lock(data_dir: Path, *, wait_s: float | None = LOCK_WAIT_S) -> Iterator[None]:
-    """The one writer of ``data_dir`` at a time, across processes (an ``flock`` on a file).
+    """The one writer of ``data_dir`` at a time, across processes (an ``flock`` on a file),
+    granted in the order the writers asked for it.
 
-    Waits up to ``wait_s`` seconds for another writer (``None``: as long as it takes), then
+    Waits up to ``wait_s`` seconds for the writers ahead (``None``: as long as it takes), then
     fails with a message. A ``simulate`` tick holds it for well under a second, an import for
     as long as it runs.
+
+    Fair, first come first served: a writer takes a numbered ticket in ``.writer.queue/``
+    and tries the lock only when no live ticket is ahead of its own. Without the queue, a
+    writer that lets go and asks again at once (one import after another, a platform feed)
+    would take the free lock again before a waiting writer's next poll saw it free — a
+    ``simulate`` tick waited behind 15 imports in a row that way. The ticket only orders the
+    writers; the ``flock`` alone keeps them apart, so a lost or stale ticket can cost order,
+    never exclusion.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / LOCK_FILE, "a") as fh:
-        deadline = None if wait_s is None else time.monotonic() + wait_s
-        while not _try_flock(fh):
+    deadline = None if wait_s is None else time.monotonic() + wait_s
+    with _join_queue(data_dir) as ticket, open(data_dir / LOCK_FILE, "a") as fh:
+        while not (ticket.is_next() and _try_flock(fh)):
             if deadline is not None and time.monotonic() >= deadline:
                 raise DataError(
                     f"另一个写入正在进行 / another import or writer is running on {data_dir.name}; "
                     "请稍后再试。"
                 )
             time.sleep(LOCK_POLL_S)
+        ticket.leave()  # the next in line now waits for the lock itself
         try:
             yield
         finally:
@@ -118,6 +129,78 @@ def _try_flock(fh) -> bool:
     except BlockingIOError:
         return False
     return True
+
+
+class _Ticket:
+    """A place in the writer queue: the file ``<number>-<pid>-<tag>``, ``flock``-ed by its
+    owner for as long as it waits, so a ticket whose lock can be taken belongs to a writer
+    that died and is removed by whoever finds it."""
+
+    def __init__(self, queue: Path, number: int, path: Path, fh) -> None:
+        self.queue, self.number, self.path, self._fh = queue, number, path, fh
+
+    def is_next(self) -> bool:
+        """True when no live ticket is ahead of this one (stale ones are removed on the way)."""
+        for number, path in _tickets(self.queue):
+            if number < self.number and _alive(path):
+                return False
+        return True
+
+    def leave(self) -> None:
+        if self._fh is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self._fh.close()  # after the unlink: nobody can take it for a dead writer's ticket
+        self._fh = None
+
+
+def _tickets(queue: Path) -> list[tuple[int, Path]]:
+    found = []
+    for path in queue.iterdir():
+        number, _, _rest = path.name.partition("-")
+        if number.isdigit():
+            found.append((int(number), path))
+    return sorted(found)
+
+
+def _alive(path: Path) -> bool:
+    """False for a ticket whose owner is gone (its lock is free); removes it then."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return False
+    with fh:
+        if not _try_flock(fh):
+            return True
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return False
+
+
+@contextlib.contextmanager
+def _join_queue(data_dir: Path) -> Iterator[_Ticket]:
+    """A ticket numbered after every ticket in the queue, left on exit (timeout, error)."""
+    queue = data_dir / QUEUE_DIR
+    queue.mkdir(exist_ok=True)
+    with open(queue / ".lock", "a") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)  # numbering only: held for a listing and a rename
+        try:
+            for left in queue.glob(".new-*"):  # made under this lock by a writer that died
+                left.unlink(missing_ok=True)
+            number = 1 + max((n for n, _ in _tickets(queue)), default=0)
+            name = f"{number:012d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            tmp = queue / f".new-{name}"
+            fh = open(tmp, "a")
+            fcntl.flock(fh, fcntl.LOCK_EX)  # locked before it can be seen under its number
+            os.rename(tmp, queue / name)
+        finally:
+            fcntl.flock(guard, fcntl.LOCK_UN)
+    ticket = _Ticket(queue, number, queue / name, fh)
+    try:
+        yield ticket
+    finally:
+        ticket.leave()
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

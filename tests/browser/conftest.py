@@ -182,12 +182,19 @@ class OfflinePage:
         path: str = "",
         *,
         account: str = "district",
+        password: str | None = None,
         timeout: int = APP_TIMEOUT_MS,
     ) -> None:
         """Open the app at ``path`` and sign in with one click on the demo account ``account``
-        (the data directory holds the generated demo); the app then shows ``path``."""
+        (the data directory holds the generated demo), or, given ``password``, through the
+        sign-in form as the stored account ``account``; the app then shows ``path``."""
         self.goto_app(base_url, path, timeout=timeout)
-        button = self.page.locator(f".st-key-signin_demo_{account} button")
+        if password is None:
+            button = self.page.locator(f".st-key-signin_demo_{account} button")
+        else:
+            self.page.locator(".st-key-signin_username input").fill(account, timeout=timeout)
+            self.page.locator(".st-key-signin_password input").fill(password, timeout=timeout)
+            button = self.page.locator(".st-key-signin_submit button")
         button.click(timeout=timeout)
         button.wait_for(state="detached", timeout=timeout)
         self.wait_for_script(timeout=timeout)
