@@ -27,6 +27,7 @@ the index only narrows what is scanned; it never decides a metric (docs/architec
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ from data_layer.storage.source import CaseDelta, Dataset
 
 _MEMO_KEY = "case_index"
 _ASSESSMENT_KEY = _MEMO_KEY + ":assessment"
+SETTLE_ROWS = 100_000
 _NULL = np.iinfo(np.int64).max  # sorts after every time
 COMMUNITY_DIGITS, STREET_DIGITS = DIGITS["community"], DIGITS["street"]
 
@@ -52,6 +54,9 @@ class CaseIndex:
     order: np.ndarray | None = None
     where: np.ndarray | None = None
     areas_of: tuple[pl.DataFrame, pl.DataFrame] | None = None
+    # Rows before ``settled`` are left as they are by an update; those after it (fewer than
+    # SETTLE_ROWS) are re-derived by the next one, so the frame gains no chunk per pull.
+    settled: int = 0
 
     def reported_between(self, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
         """Rows with ``start <= reported_at <= end``: a zero-copy slice (callers still
@@ -153,12 +158,19 @@ def build(ds: Dataset) -> CaseIndex:
         order=order,
         where=where,
         areas_of=(ds["grids"], ds["communities"]),
+        settled=cases.height,
     )
 
 
-def _updated(ds: Dataset, old: CaseIndex, delta: CaseDelta) -> CaseIndex | None:
-    """``old`` (the previous version's index) brought up to ``ds`` by ``delta``, or None when
-    the change is not one an update can follow (then ``build``)."""
+def _updated(ds: Dataset, old: CaseIndex, delta: CaseDelta) -> tuple[CaseIndex, int] | None:
+    """``old`` (the previous version's index) brought up to ``ds`` by ``delta``, and the first
+    index row placed anew (rows before it kept their places); None when the change is not
+    one an update can follow (then ``build``).
+
+    It is what ``build`` gives: ``build`` sorts the table stably by report time, i.e. by
+    (report time, table row); the old rows keep their times and table rows, and the new ones
+    come after every old row in the table, so each goes after the old rows reported no later
+    than it, and the rows before the first such place keep theirs."""
     table = ds["cases"]
     n0 = delta.previous_height
     if (
@@ -175,15 +187,20 @@ def _updated(ds: Dataset, old: CaseIndex, delta: CaseDelta) -> CaseIndex | None:
         old.reported_us[at], _times_us(table["reported_at"].gather(changed))
     ):
         return None  # a case moved in time: its place in the index changes
-    tail = table.slice(n0)
-    tail_us = _times_us(tail["reported_at"])
-    if tail_us.size and (np.any(np.diff(tail_us) < 0) or (n0 and tail_us[0] < old.reported_us[-1])):
-        return None  # new cases reported before the last known one
+    # the old rows, brought up to date in place
     columns = [c for c in delta.columns if c in old.cases.columns]
-    if old.order is None:
-        head = table.slice(0, n0).with_columns(
-            old.cases["community_code"], old.cases["street_code"]
-        )
+    if old.order is None:  # the table is the index: only the area codes are the index's own
+        codes = [
+            pl.concat(
+                [old.cases[name].slice(0, old.settled), new], rechunk=False
+            )  # re-derived after ``settled``: one chunk per SETTLE_ROWS, not one per pull
+            for name, new in zip(
+                ("community_code", "street_code"),
+                _area_codes(ds, table.slice(old.settled, n0 - old.settled)),
+                strict=True,
+            )
+        ]
+        head = table.slice(0, n0).with_columns(codes)
     else:
         head = old.cases.with_columns(
             _scattered(old.cases[c], at, table[c].gather(changed)) for c in columns
@@ -191,17 +208,45 @@ def _updated(ds: Dataset, old: CaseIndex, delta: CaseDelta) -> CaseIndex | None:
     if "grid_code" in columns and changed.size:
         codes = _area_codes(ds, table[changed])
         head = head.with_columns(_scattered(head[s.name], at, s) for s in codes)
-    cases = head
-    if tail.height:
-        cases = pl.concat([head, tail.with_columns(_area_codes(ds, tail))], rechunk=False)
-    grown = np.arange(n0, n0 + tail.height, dtype=np.int64)
-    return CaseIndex(
-        cases=cases,
-        reported_us=np.concatenate([old.reported_us, tail_us]),
-        order=None if old.order is None else np.concatenate([old.order, grown]),
-        where=None if old.where is None else np.concatenate([old.where, grown]),
+    tail = table.slice(n0)
+    k = tail.height
+    if k == 0:
+        return dataclasses.replace(old, cases=head), n0
+    tail_us = _times_us(tail["reported_at"])
+    fresh = tail.with_columns(_area_codes(ds, tail))
+    first_place = int(np.searchsorted(old.reported_us, tail_us.min(), side="right"))
+    settled = old.settled
+    if old.order is None and first_place == n0 and bool(np.all(np.diff(tail_us) >= 0)):
+        # new cases reported after every known one, in table order: still the table's order
+        if n0 + k - settled >= SETTLE_ROWS:
+            settled = n0 + k
+        index = CaseIndex(
+            cases=pl.concat([head, fresh], rechunk=False),
+            reported_us=np.concatenate([old.reported_us, tail_us]),
+            areas_of=old.areas_of,
+            settled=settled,
+        )
+        return index, n0
+    # Otherwise the rows from ``start`` on (the old ones there, then the new ones in table
+    # order) are sorted stably again: the same (report time, table row) order.
+    start = min(first_place, settled)
+    region_us = np.concatenate([old.reported_us[start:], tail_us])
+    by_time = np.argsort(region_us, kind="stable")
+    region = pl.concat([head.slice(start), fresh])[by_time]
+    before = np.arange(n0, dtype=np.int64) if old.order is None else old.order
+    region_rows = np.concatenate([before[start:], np.arange(n0, n0 + k, dtype=np.int64)])[by_time]
+    where = np.empty(n0 + k, dtype=np.int64)
+    where[:n0] = np.arange(n0, dtype=np.int64) if old.where is None else old.where
+    where[region_rows] = np.arange(start, n0 + k, dtype=np.int64)
+    index = CaseIndex(
+        cases=pl.concat([head.slice(0, start), region], rechunk=False),
+        reported_us=np.concatenate([old.reported_us[:start], region_us[by_time]]),
+        order=np.concatenate([before[:start], region_rows]),
+        where=where,
         areas_of=old.areas_of,
+        settled=n0 + k if n0 + k - start >= SETTLE_ROWS else start,
     )
+    return index, start
 
 
 def _scattered(column: pl.Series, at: np.ndarray, values: pl.Series) -> pl.Series:
@@ -213,13 +258,16 @@ def _scattered(column: pl.Series, at: np.ndarray, values: pl.Series) -> pl.Serie
 
 
 def _updated_assessment(
-    index: CaseIndex, old: AssessmentOrder, at: np.ndarray, n0: int
+    index: CaseIndex, old: AssessmentOrder, at: np.ndarray, start: int
 ) -> AssessmentOrder:
-    """``old`` with the rows at ``at`` (index rows whose times may have changed) and the rows
-    from ``n0`` on (new) placed by their times now. Only which rows fall in a time range is
-    ever read (``assessable_between`` reads them back in table order), so ties need no order."""
+    """``old`` with the rows at ``at`` (old index rows whose times may have changed) and the
+    index rows from ``start`` on (placed anew by ``_updated``) placed by their times now.
+    Only which rows fall in a time range is ever read (``assessable_between`` reads them back
+    in table order), so ties need no order."""
     cases = index.cases
-    moved = np.unique(np.concatenate([at, np.arange(n0, cases.height, dtype=np.int64)]))
+    moved = np.unique(
+        np.concatenate([at[at < start], np.arange(start, cases.height, dtype=np.int64)])
+    )
     if moved.size == 0:
         return old
     marked = np.zeros(cases.height, dtype=bool)
@@ -241,14 +289,15 @@ def _build_or_update(ds: Dataset) -> CaseIndex:
     if basis is not None:
         memo, delta = basis
         old = memo.get(_MEMO_KEY)
-        index = _updated(ds, old, delta) if old is not None else None
-        if index is not None:
+        updated = _updated(ds, old, delta) if old is not None else None
+        if updated is not None:
+            index, start = updated
             old_order = memo.get(_ASSESSMENT_KEY)
             if old_order is not None:
                 changed = np.asarray(delta.changed, dtype=np.int64)
                 at = changed if old.order is None else old.where[changed]
-                if {"closed_at", "due_at"} & set(delta.columns) or delta.appended:
-                    order = _updated_assessment(index, old_order, at, delta.previous_height)
+                if {"closed_at", "due_at"} & set(delta.columns) or start < index.cases.height:
+                    order = _updated_assessment(index, old_order, at, start)
                 else:
                     order = old_order
                 ds.memo(_ASSESSMENT_KEY, lambda _: order)
