@@ -93,6 +93,34 @@ def pull_rows(cases: pl.DataFrame, n: int, tick: int, pattern: str) -> pl.DataFr
     return pl.concat([moving, new])
 
 
+def one_pull(current: Dataset, held: CaseSet, rows: pl.DataFrame, pattern: str, figures: dict):
+    """Time one pull of ``rows`` into ``held``; the new version and working set."""
+    (new, changed), cpu, wall = timed(
+        lambda: held.apply(changed=rows, deleted=pl.Series([], dtype=pl.String))
+    )
+    assert changed == rows.height and new.delta is not None, (changed, new.delta)
+    figures.setdefault(f"{pattern}: apply", []).append((cpu, wall))
+    tables = {**current.tables, "cases": new.frame}
+    scratch = Dataset(tables=tables)
+    for name, fn in (
+        ("index build", lambda: case_index.build(scratch)),
+        ("assessment build", lambda: case_index._build_assessment_order(scratch)),
+    ):
+        _, cpu, wall = timed(fn)
+        figures.setdefault(f"{pattern}: {name}", []).append((cpu, wall))
+    following = Dataset(tables=tables, _basis={"memo": current._memo, "cases": new.delta})
+    builds = []
+    original = case_index.build
+    case_index.build = lambda d: builds.append(1) or original(d)
+    try:
+        _, cpu, wall = timed(lambda: case_index.case_index(following))
+    finally:
+        case_index.build = original
+    assert not builds, "the index was rebuilt, not updated"
+    figures.setdefault(f"{pattern}: index + assessment update", []).append((cpu, wall))
+    return following, new
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="province")
@@ -117,34 +145,9 @@ def main() -> int:
     figures: dict[str, list[tuple[float, float]]] = {}
     for pattern in ("append", "late"):
         for tick in range(args.ticks):
-            rows = pull_rows(
-                current["cases"], args.changed, tick + 100 * (pattern == "late"), pattern
-            )
-            (new, changed), cpu, wall = timed(
-                lambda rows=rows: held.apply(changed=rows, deleted=pl.Series([], dtype=pl.String))
-            )
-            assert changed == args.changed and new.delta is not None, (changed, new.delta)
-            figures.setdefault(f"{pattern}: apply", []).append((cpu, wall))
-            tables = {**tables, "cases": new.frame}
-            scratch = Dataset(tables=tables)
-            for name, fn in (
-                ("index build", lambda: case_index.build(scratch)),
-                ("assessment build", lambda: case_index._build_assessment_order(scratch)),
-            ):
-                _, cpu, wall = timed(fn)
-                figures.setdefault(f"{pattern}: {name}", []).append((cpu, wall))
-            following = Dataset(tables=tables, _basis={"memo": current._memo, "cases": new.delta})
-            builds = []
-            original = case_index.build
-            case_index.build = lambda d: builds.append(1) or original(d)
-            try:
-                _, cpu, wall = timed(lambda: case_index.case_index(following))
-            finally:
-                case_index.build = original
-            assert not builds, "the index was rebuilt, not updated"
-            figures.setdefault(f"{pattern}: index + assessment update", []).append((cpu, wall))
-            current, held = following, new
-            del scratch
+            seed = tick + 100 * (pattern == "late")
+            rows = pull_rows(current["cases"], args.changed, seed, pattern)
+            current, held = one_pull(current, held, rows, pattern, figures)
     for name, runs in figures.items():
         cpu = statistics.median(c for c, _ in runs)
         wall = statistics.median(w for _, w in runs)
