@@ -40,6 +40,7 @@ from data_layer.storage.source import CaseDelta, Dataset
 _MEMO_KEY = "case_index"
 _ASSESSMENT_KEY = _MEMO_KEY + ":assessment"
 SETTLE_ROWS = 100_000
+EXTRA_ROWS = 500_000
 _NULL = np.iinfo(np.int64).max  # sorts after every time
 COMMUNITY_DIGITS, STREET_DIGITS = DIGITS["community"], DIGITS["street"]
 
@@ -77,6 +78,12 @@ class AssessmentOrder:
 
     rows: np.ndarray
     times_us: np.ndarray  # that time in µs, ascending along ``rows``
+    # After updates (``_updated_assessment``): which of ``rows`` are still in place (by row;
+    # None: all), and the rows placed anew since, in the same form — so an update costs the
+    # changes, not a copy of the whole order. ``extra`` is folded in when it grows large.
+    current: np.ndarray | None = None
+    extra_rows: np.ndarray | None = None
+    extra_times_us: np.ndarray | None = None
 
     def assessable_between(
         self, cases: pl.DataFrame, start: dt.datetime, end: dt.datetime
@@ -86,6 +93,12 @@ class AssessmentOrder:
         lo = int(np.searchsorted(self.times_us, _us(start), side="left"))
         hi = int(np.searchsorted(self.times_us, _us(end), side="right"))
         rows = self.rows[lo:hi]
+        if self.current is not None:
+            rows = rows[self.current[rows]]
+        if self.extra_rows is not None and self.extra_rows.size:
+            lo = int(np.searchsorted(self.extra_times_us, _us(start), side="left"))
+            hi = int(np.searchsorted(self.extra_times_us, _us(end), side="right"))
+            rows = np.concatenate([rows, self.extra_rows[lo:hi]])
         if rows.size == 0:
             return cases.clear().lazy()
         first, last = int(rows.min()), int(rows.max())
@@ -263,24 +276,43 @@ def _updated_assessment(
     """``old`` with the rows at ``at`` (old index rows whose times may have changed) and the
     index rows from ``start`` on (placed anew by ``_updated``) placed by their times now.
     Only which rows fall in a time range is ever read (``assessable_between`` reads them back
-    in table order), so ties need no order."""
+    in table order), so ties need no order. The old entries of those rows are marked out of
+    place (``current``, one byte a row), the new ones kept in the small ``extra`` order."""
     cases = index.cases
-    moved = np.unique(
-        np.concatenate([at[at < start], np.arange(start, cases.height, dtype=np.int64)])
-    )
+    n = cases.height
+    moved = np.unique(np.concatenate([at[at < start], np.arange(start, n, dtype=np.int64)]))
     if moved.size == 0:
         return old
-    marked = np.zeros(cases.height, dtype=bool)
+    current = np.ones(n, dtype=bool)
+    if old.current is not None:
+        current[: old.current.size] = old.current
+    current[moved] = False
+    extra_rows = np.empty(0, np.int64) if old.extra_rows is None else old.extra_rows
+    extra_times = np.empty(0, np.int64) if old.extra_times_us is None else old.extra_times_us
+    marked = np.zeros(n, dtype=bool)
     marked[moved] = True
-    keep = ~marked[old.rows]
-    rows, times = old.rows[keep], old.times_us[keep]
+    keep = ~marked[extra_rows]
+    extra_rows, extra_times = extra_rows[keep], extra_times[keep]
     picked = cases[moved]
     new_times = np.minimum(_times_us(picked["closed_at"]), _times_us(picked["due_at"]))
     by_time = np.argsort(new_times, kind="stable")
     new_rows, new_times = moved[by_time], new_times[by_time]
-    places = np.searchsorted(times, new_times, side="right")
+    places = np.searchsorted(extra_times, new_times, side="right")
+    extra_rows = np.insert(extra_rows, places, new_rows)
+    extra_times = np.insert(extra_times, places, new_times)
+    if extra_rows.size > EXTRA_ROWS:  # fold in: one full merge every EXTRA_ROWS changes
+        rows, times = old.rows[current[old.rows]], old.times_us[current[old.rows]]
+        places = np.searchsorted(times, extra_times, side="right")
+        return AssessmentOrder(
+            rows=np.insert(rows, places, extra_rows),
+            times_us=np.insert(times, places, extra_times),
+        )
     return AssessmentOrder(
-        rows=np.insert(rows, places, new_rows), times_us=np.insert(times, places, new_times)
+        rows=old.rows,
+        times_us=old.times_us,
+        current=current,
+        extra_rows=extra_rows,
+        extra_times_us=extra_times,
     )
 
 
