@@ -12,16 +12,19 @@ import dataclasses
 import datetime as dt
 import random
 
+import numpy as np
 import polars as pl
 import pytest
 from fixtures_tiny import AS_OF, G2, tiny_tables
 from polars.testing import assert_frame_equal
 
 from data_layer import demo
+from data_layer.demo import simulate
 from data_layer.domain import schema
 from data_layer.domain.filters import PERIODS, Filter
 from data_layer.domain.scope import Scope
 from data_layer.queries import case_index, cases, figures
+from data_layer.storage.case_set import CaseSet
 from data_layer.storage.source import DataError, Dataset, open_dataset
 
 ANCHOR = dt.date(2026, 6, 30)
@@ -237,3 +240,143 @@ def test_serving_dataset_still_refuses_a_cases_file_without_description(tiny_dir
     pl.read_parquet(path).drop("description").write_parquet(path)
     with pytest.raises(DataError, match="description"):
         open_dataset(tiny_dir, serving=True)
+
+
+# -- the live feed: the index of a new version updated from the previous one's ---------------
+
+
+def next_version(ds: Dataset, held: CaseSet, changed: pl.DataFrame, deleted=()) -> tuple:
+    """The version a live pull makes (``storage.postgres.Snapshot.dataset``): the cases
+    ``held.apply`` gives, with the previous version's memo and the delta as its basis."""
+    new, _ = held.apply(changed=changed, deleted=pl.Series(list(deleted), dtype=pl.String))
+    tables = {**ds.tables, "cases": new.frame}
+    basis = {"memo": ds._memo, "cases": new.delta} if new.delta is not None else {}
+    return Dataset(tables=tables, _basis=basis), new
+
+
+def assert_index_as_built(ds: Dataset) -> None:
+    """The memoised (updated) index is exactly what a build from scratch gives."""
+    index, order = case_index.case_index(ds), case_index.assessment_order(ds)
+    fresh = case_index.build(Dataset(tables=ds.tables))
+    assert_frame_equal(index.cases, fresh.cases, check_exact=True)
+    assert np.array_equal(index.reported_us, fresh.reported_us)
+    rebuilt = case_index._build_assessment_order(Dataset(tables=ds.tables))
+    # the entries in place and those placed anew since; ties may list their rows in another
+    # order: only the set in a time range is read
+    rows, times = order.rows, order.times_us
+    if order.current is not None:
+        rows, times = rows[order.current[rows]], times[order.current[rows]]
+    if order.extra_rows is not None:
+        rows = np.concatenate([rows, order.extra_rows])
+        times = np.concatenate([times, order.extra_times_us])
+    mine, theirs = np.lexsort((rows, times)), np.lexsort((rebuilt.rows, rebuilt.times_us))
+    assert np.array_equal(times[mine], rebuilt.times_us[theirs])
+    assert np.array_equal(rows[mine], rebuilt.rows[theirs])
+
+
+def assert_updated(ds: Dataset, monkeypatch) -> None:
+    """The index of ``ds`` (and its assessment order) come from the previous version's."""
+    with monkeypatch.context() as m:
+        m.setattr(case_index, "build", lambda _: pytest.fail("index rebuilt"))
+        m.setattr(case_index, "_build_assessment_order", lambda _: pytest.fail("order rebuilt"))
+        case_index.case_index(ds), case_index.assessment_order(ds)
+
+
+def tiny_changes(cases_: pl.DataFrame) -> pl.DataFrame:
+    """A pull's rows: two cases closed, one moved to another grid, three new ones (one of an
+    unknown grid): reported with the last known case, after it, and a day before it."""
+    open_ = cases_.filter(pl.col("closed_at").is_null()).head(2)
+    closed = open_.with_columns(
+        pl.coalesce("due_at", "reported_at").alias("closed_at"),
+        pl.lit("basic").alias("satisfaction"),
+    )
+    other_grid = (
+        cases_.filter(pl.col("grid_code") != G2).head(1).with_columns(pl.lit(G2).alias("grid_code"))
+    )
+    last = cases_["reported_at"].max()
+    new = cases_.head(3).with_columns(
+        pl.Series("case_id", ["N1", "N2", "N3"]),
+        pl.Series("grid_code", [G2, "999999999999999", G2]),
+        pl.Series(
+            "reported_at", [last, last + dt.timedelta(hours=1), last - dt.timedelta(days=1)]
+        ).cast(schema.Datetime),
+        pl.lit(None, dtype=schema.Datetime).alias("closed_at"),
+    )
+    return pl.concat([closed, other_grid, new])
+
+
+@pytest.mark.parametrize("settle_rows", [100_000, 4])
+@pytest.mark.parametrize("order_by", ["case_id", "reported_at"])
+def test_fast_path_equals_exact_path_after_incremental_updates(order_by, settle_rows, monkeypatch):
+    monkeypatch.setattr(case_index, "SETTLE_ROWS", settle_rows)
+    monkeypatch.setattr(case_index, "EXTRA_ROWS", settle_rows)  # 4: folded in on the way
+    tables = dict(tiny_tables())
+    held = CaseSet.of(tables["cases"].sort(order_by, nulls_last=True))
+    ds = Dataset(tables={**tables, "cases": held.frame})
+    case_index.case_index(ds), case_index.assessment_order(ds)
+    rng = random.Random(61)
+    for step in range(3):
+        changes = tiny_changes(ds["cases"]).with_columns(
+            pl.col("case_id") + ("" if step == 0 else f"-{step}")
+        )
+        if step:  # the new ones are new again, the changed ones keep their ids
+            changes = pl.concat([tiny_changes(ds["cases"]).head(3), changes.tail(3)])
+        ds, held = next_version(ds, held, changes)
+        assert held.delta is not None and held.delta.appended == 3
+        assert_updated(ds, monkeypatch)
+        assert_index_as_built(ds)
+        for _ in range(6):
+            as_of = rng.choice([AS_OF, AS_OF + dt.timedelta(days=rng.randint(0, 3))])
+            flt, scope = random_filter(rng, ds, as_of)
+            assert_same(ds, flt, scope, flt.window())
+
+
+def test_a_change_the_index_cannot_follow_rebuilds_it(monkeypatch):
+    builds = []
+    build = case_index.build
+    monkeypatch.setattr(case_index, "build", lambda ds: builds.append(1) or build(ds))
+    tables = dict(tiny_tables())
+    held = CaseSet.of(tables["cases"].sort("case_id"))
+    ds = Dataset(tables={**tables, "cases": held.frame})
+    first = case_index.case_index(ds)
+    cases_ = ds["cases"]
+    # a case reported earlier than it was (its place in time changes) and a deletion: each
+    # is rebuilt, and still agrees with a build
+    moved = cases_.head(1).with_columns(pl.col("reported_at") - dt.timedelta(days=40))
+    for changed, deleted in ((moved, ()), (cases_.clear(), [cases_["case_id"][3]])):
+        ds, held = next_version(ds, held, changed, deleted)
+        before = len(builds)
+        assert case_index.case_index(ds) is not first
+        assert len(builds) == before + 1  # built, not updated
+        assert_index_as_built(ds)
+        flt = Filter(period="this_year", as_of=AS_OF, basis="assessment")
+        assert_same(ds, flt, Scope.everything(), flt.window())
+
+
+def test_fast_path_equals_exact_path_after_live_ticks_on_a_generated_district(
+    district, monkeypatch
+):
+    rng = np.random.default_rng(7)
+    grids = district["grids"].filter(pl.col("retired_at").is_null())
+    held = CaseSet.of(district["cases"].sort("case_id"))
+    ds = Dataset(tables={**district.tables, "cases": held.frame})
+    case_index.case_index(ds), case_index.assessment_order(ds)
+    now = district["cases"]["reported_at"].max()
+    for tick in range(3):
+        now += dt.timedelta(minutes=5)
+        advanced, _ = simulate.advance(ds["cases"], now=now, rng=rng, sla_hours={})
+        fresh = simulate.new_cases(grids=grids, n=40, now=now, rng=rng, serial_start=tick * 40)
+        if tick:  # some arrive late: reported up to an hour before the newest known case
+            late = pl.Series(rng.integers(0, 3600, fresh.height) * 1_000_000).cast(
+                pl.Duration("us")
+            )
+            fresh = fresh.with_columns(pl.col("reported_at") - late)
+        changed = advanced.join(ds["cases"], on=list(schema.CASES), how="anti", nulls_equal=True)
+        ds, held = next_version(ds, held, pl.concat([changed, fresh]))
+        assert held.delta is not None and held.delta.appended == 40
+        assert_updated(ds, monkeypatch)
+        assert_index_as_built(ds)
+        r = random.Random(tick)
+        for basis in ("report", "assessment"):
+            flt = Filter(period=r.choice(PERIODS[:3]), as_of=now, basis=basis)
+            assert_same(ds, flt, Scope.everything(), flt.window())

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from data_layer import settings
@@ -65,6 +66,20 @@ def signature(data_dir: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 @dataclass(frozen=True)
+class CaseDelta:
+    """How a version's cases table differs from the previous version's, as the source that
+    made it knows (``storage.case_set``): the rows at ``changed`` (positions in both
+    tables) may differ, only in ``columns``; ``appended`` new rows follow the old ones; no
+    row was removed or moved. What is memoised on the previous Dataset (the case index) can
+    then be updated instead of rebuilt."""
+
+    changed: np.ndarray  # int64 row positions
+    columns: tuple[str, ...]
+    appended: int
+    previous_height: int
+
+
+@dataclass(frozen=True)
 class Dataset:
     """All tables of one data directory, read once and shared read-only."""
 
@@ -74,7 +89,10 @@ class Dataset:
     # What queries derive from the tables once (an index of the cases): built on first use,
     # shared by every caller of this Dataset like the tables themselves (``memo``).
     _memo: dict = field(default_factory=dict, compare=False, repr=False)
-    _memo_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    _memo_lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
+    # The previous version's memo and how the cases changed since (``CaseDelta``), when the
+    # source knows it: ``take_basis`` hands it out once, so no chain of versions is kept.
+    _basis: dict = field(default_factory=dict, compare=False, repr=False)
 
     def lazy(self, table: str) -> pl.LazyFrame:
         return self.tables[table].lazy()
@@ -82,9 +100,15 @@ class Dataset:
     def __getitem__(self, table: str) -> pl.DataFrame:
         return self.tables[table]
 
+    def take_basis(self) -> tuple[dict, CaseDelta] | None:
+        """(the previous version's memo, the ``CaseDelta`` since), once; None when unknown."""
+        memo, delta = self._basis.pop("memo", None), self._basis.pop("cases", None)
+        return None if memo is None or delta is None else (memo, delta)
+
     def memo(self, key: str, build: Callable[[Dataset], object]) -> object:
         """``build(self)``, computed once per Dataset (so once per data version) under a lock:
-        concurrent sessions wait for the one build instead of making copies of their own."""
+        concurrent sessions wait for the one build instead of making copies of their own
+        (re-entrant: a build may memoise another key)."""
         try:
             return self._memo[key]
         except KeyError:
