@@ -50,6 +50,17 @@ ACTIONS = frozenset(
 )
 
 
+def event_time(action: str, now: dt.datetime | None) -> dt.datetime:
+    """The time of an event of ``action`` (now unless given), both checked: every log, the
+    file and the database's, refuses an unknown action and a time without a timezone."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    ts = now or dt.datetime.now(dt.UTC)
+    if ts.tzinfo is None:
+        raise ValueError("audit times must carry a timezone")
+    return ts
+
+
 @dataclass(frozen=True)
 class Event:
     ts: dt.datetime
@@ -94,11 +105,7 @@ class AuditLog:
         now: dt.datetime | None = None,
     ) -> None:
         """Append one event (durably: the line is flushed to disk before this returns)."""
-        if action not in ACTIONS:
-            raise ValueError(f"unknown audit action {action!r}")
-        ts = now or dt.datetime.now(dt.UTC)
-        if ts.tzinfo is None:
-            raise ValueError("audit times must carry a timezone")
+        ts = event_time(action, now)
         event = {
             "ts": ts.astimezone(dt.UTC).isoformat(timespec="milliseconds"),
             "user": user,

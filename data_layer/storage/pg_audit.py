@@ -15,7 +15,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from data_layer.domain.filters import Filter
-from data_layer.storage.audit import ACTIONS, Event
+from data_layer.storage.audit import Event, event_time
 from data_layer.storage.pg_conn import connect, unavailable
 from data_layer.storage.pg_schema import SCHEMA
 from data_layer.storage.pg_users import schema_behind
@@ -39,11 +39,7 @@ class PgAuditLog:
         now: dt.datetime | None = None,
     ) -> None:
         """Insert one event (committed when this returns)."""
-        if action not in ACTIONS:
-            raise ValueError(f"unknown audit action {action!r}")
-        ts = now or dt.datetime.now(dt.UTC)
-        if ts.tzinfo is None:
-            raise ValueError("audit times must carry a timezone")
+        ts = event_time(action, now)
         params = filter.to_query_params() if filter is not None else None
         conn = connect(self.url, autocommit=True)
         try:
