@@ -153,6 +153,7 @@ def language_switch() -> None:
             t("lang.label"),
             LANGS,
             key=SessionKey.LANG,
+            on_change=state.resend_choices,  # the browser holds choices by their label
             horizontal=True,
             format_func=lambda code: {"zh": "中文", "en": "English"}[code],
         )
