@@ -10,11 +10,11 @@ import streamlit as st
 
 from data_layer.domain.schema import SOURCES
 from data_layer.ingest import Mapping
-from data_layer.ingest.report import report_csv_bytes
+from data_layer.ingest.report import by_reason, lines_of, localise, report_csv_bytes
 from data_layer.ingest.table_specs import SPECS
 from data_layer.ingest.template import XLSX_MIME, template_bytes
 from ui import audit, state
-from ui.i18n import code_label, t
+from ui.i18n import code_label, lang, t
 from ui.plain import plain
 
 
@@ -95,39 +95,44 @@ def show_result(results, *, dry_run: bool) -> None:
         for note in r.notes:
             st.info(plain(note))
         if not r.report.is_empty():
+            shown = localise(r.report, lang=lang())  # labels in the UI language, codes kept
             st.markdown(f"**{t('import.reasons')}**")
             st.dataframe(
-                r.reasons(),
+                by_reason(shown),
                 hide_index=True,
+                column_order=["severity", "reason", "rows"],
                 column_config={
                     "severity": t("import.col.severity"),
                     "reason": t("import.col.reason"),
                     "rows": t("import.col.rows"),
-                    "message": t("import.col.message"),
                 },
             )
             for severity, title in (("rejected", "import.rows"), ("warning", "import.warnings")):
-                lines = r.problems(severity)  # rejected rows, then the imported ones listed
+                # rejected rows, then the imported ones listed
+                lines = lines_of(shown, severity)
                 if lines.is_empty():
                     continue
                 st.markdown(f"**{t(title)}**")
                 st.dataframe(
                     lines.head(1000),
                     hide_index=True,
-                    column_order=["row", "column", "value", "reason", "message"],
+                    column_order=["row", "column", "value", "reason", "detail"],
                     column_config={
                         "row": t("import.col.row"),
                         "column": t("import.map.column"),
                         "value": t("import.col.value"),
                         "reason": t("import.col.reason"),
-                        "message": t("import.col.message"),
+                        "detail": t("import.col.message"),
                     },
                 )
             name = f"import-report-{r.kind.replace(':', '-')}.csv"
             st.download_button(
                 t("import.report.download"),
                 audit.recorded(
-                    report_csv_bytes(r.report), action="download", target=name, flt=None
+                    report_csv_bytes(r.report, lang=lang()),
+                    action="download",
+                    target=name,
+                    flt=None,
                 ),
                 file_name=name,
                 mime="text/csv",
