@@ -72,9 +72,25 @@ def mapping_editor(info: dict, base: Mapping, *, fields: dict[str, str], key: st
     )
 
 
-def show_result(results, *, dry_run: bool) -> None:
+def result_lines(results) -> list[str]:
+    """One line per result: what was imported (小区, 边界 · 网格), read = imported + rejected."""
+    lines = []
+    for r in results:
+        kind, _, level = r.kind.partition(":")
+        what = t(f"import.kind.{kind}") + (f" · {t(f'import.level.{level}')}" if level else "")
+        counts = {
+            "read": f"{r.read:,}",
+            "imported": f"{r.imported:,}",
+            "rejected": f"{r.rejected:,}",
+        }
+        lines.append(f"{what}：{t('import.reconcile', **counts)}")
+    return lines
+
+
+def show_result(results, *, dry_run: bool, last_run: bool = False) -> None:
     """Counts, the reconciliation, notes, the problems by reason, the rejected rows and the
-    warnings apart, and the report CSV."""
+    warnings apart, and the report CSV. ``last_run``: the session ends on its next run (the
+    import ended the demo account), so downloading the report must not rerun the page."""
     st.subheader(t("import.result.dry") if dry_run else t("import.result.done"))
     for r in results:
         a, b, c, d, e = st.columns(5)
@@ -137,6 +153,7 @@ def show_result(results, *, dry_run: bool) -> None:
                 file_name=name,
                 mime="text/csv",
                 key=f"import_report_{r.kind}_{dry_run}",
+                on_click="ignore" if last_run else "rerun",
             )
     if not dry_run and not any(r.imported for r in results):
         st.warning(t("import.nothing"))
