@@ -109,3 +109,9 @@ def test_boundary_and_redivision_notes_in_one_language():
     assert R.localised_message("case_kept", kept, lang="en") == (
         "Case kept under the retired grid: G1 (no coordinates)"
     )
+
+
+def test_a_field_label_in_one_language():
+    assert labels.one_language("联系电话 / reporter phone", lang="zh") == "联系电话"
+    assert labels.one_language("联系电话 / reporter phone", lang="en") == "Reporter phone"
+    assert labels.one_language("网格", lang="en") == "网格"  # not a pair: as it is

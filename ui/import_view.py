@@ -14,7 +14,7 @@ from data_layer.ingest.report import by_reason, lines_of, localise, report_csv_b
 from data_layer.ingest.table_specs import SPECS
 from data_layer.ingest.template import XLSX_MIME, template_bytes
 from ui import audit, state
-from ui.i18n import code_label, lang, t
+from ui.i18n import code_label, lang, one_language, t
 from ui.plain import plain
 
 
@@ -48,7 +48,10 @@ def mapping_editor(info: dict, base: Mapping, *, fields: dict[str, str], key: st
                 plain(header),  # the file's own header: data, never Markdown
                 options,
                 index=options.index(by_header.get(header, "")),
-                format_func=lambda f: t("import.map.none") if not f else f"{f} · {fields[f]}",
+                # the field's name in the UI language, then its code (the mapping file's)
+                format_func=lambda f: (
+                    t("import.map.none") if not f else f"{one_language(fields[f])} · {f}"
+                ),
                 key=f"import_map_{key}_{header}",
             )
     if key != "cases":
