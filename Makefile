@@ -7,7 +7,7 @@ SCALE ?= district
 PORT ?= 8501
 export GRIDPULSE_DATA ?= $(DATA)
 
-.PHONY: run run-db test demo check bench cluster-bench lint clean-data
+.PHONY: run dev run-db test demo check bench viewers soak cluster-bench lint clean-data
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ $(DATA)/grids.parquet: | $(VENV)/.installed
 # Streamlit's upload limit comes from the one setting, GRIDPULSE_UPLOAD_MAX_MB (docs/import.md).
 run: $(VENV)/.installed $(DATA)/grids.parquet
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.maxUploadSize \
+		"$$($(PY) -c 'from data_layer import settings; print(settings.upload_max_mb())')"
+
+# For developing: `make run` with source watching back on (.streamlit/config.toml turns it off
+# for production: the watcher costs every script run of every viewer), rerun on save.
+dev: $(VENV)/.installed $(DATA)/grids.parquet
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.fileWatcherType auto \
+		--server.runOnSave true --server.maxUploadSize \
 		"$$($(PY) -c 'from data_layer import settings; print(settings.upload_max_mb())')"
 
 # The live source (docs/live-source.md): a local PostgreSQL + PostGIS in $(PGDIR) (initdb once,
@@ -49,11 +56,24 @@ check: $(VENV)/.installed
 
 # Map load times (district and province; BENCH_ARGS="--scales district" for the quick one)
 # the 1,000,000-row case import and the live source (first load of 1M cases, refreshes of 1,000
-# changes; bench/db_bench.py); medians and ratios from one run.
+# changes; bench/db_bench.py); medians and ratios from one run. Last, every query of the
+# Overview, Map and 案件办结 pages at province scale, fast and exact path (bench/queries.py).
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/import_bench.py
 	$(PY) bench/db_bench.py
+	$(PY) bench/queries.py $(QUERIES_ARGS)
+	$(PY) bench/viewers.py --scale all
+
+# Server CPU per view and 10 concurrent viewers of the real app (district; the province too
+# when bench/data-province exists), and the soak: live refresh every 10 s while simulate
+# writes 60 cases a minute (SOAK_MINUTES=3 for a quick one). bench/README.md, issue #16.
+viewers: $(VENV)/.installed
+	$(PY) bench/viewers.py --scale all
+
+SOAK_MINUTES ?= 30
+soak: $(VENV)/.installed
+	$(PY) bench/soak.py --minutes $(SOAK_MINUTES)
 
 # Scale-out on this machine (docs/deploy.md): PostgreSQL, 3 replicas behind nginx, 40 viewers
 # in headless Chromium, one replica stopped mid-run; writes bench/results-cluster.json.

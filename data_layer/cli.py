@@ -139,14 +139,15 @@ def scope_from_args(args: argparse.Namespace) -> Scope:
         return Scope.everything()
     from data_layer.auth.demo import demo_users
     from data_layer.auth.roles import scope_for
-    from data_layer.auth.users import UserStore
+    from data_layer.auth.users import store_for
 
-    if getattr(args, "data", None) is None:
-        raise DataError("--user needs --data: accounts live in the data directory")
-    user = UserStore(args.data).users().get(args.user) or demo_users(args.data).get(args.user)
+    data_dir = getattr(args, "data", None)
+    store = store_for(data_dir, getattr(args, "db", None))
+    demo = demo_users(data_dir) if data_dir is not None else {}
+    user = store.users().get(args.user) or demo.get(args.user)
     if user is None:
         raise DataError(
-            f"no account {args.user!r} in this data directory (python -m data_layer users list)"
+            f"no account {args.user!r} in {store.where} (python -m data_layer users list)"
         )
     return scope_for(user)
 
@@ -569,14 +570,17 @@ def _read_password(args: argparse.Namespace) -> str:
 def cmd_users(args: argparse.Namespace) -> int:
     import getpass
 
-    from data_layer.auth.users import UserStore
-    from data_layer.storage.audit import AuditLog
+    from data_layer.auth.users import store_for
+    from data_layer.storage import audit
 
-    store = UserStore(args.data)
+    store = store_for(args.data, args.db)  # --db: gridpulse.users, else DIR/_auth/users.json
     try:
         if args.users_command == "list":
             return _list_users(store)
-        action, result = _change_user(store, args)
+        if args.users_command == "copy":
+            changes = _copy_users(store, args)
+        else:
+            changes = [(args.username, *_change_user(store, args))]
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -584,11 +588,24 @@ def cmd_users(args: argparse.Namespace) -> int:
         operator = f"cli:{getpass.getuser()}"
     except (OSError, KeyError):  # no user name in a bare container
         operator = "cli"
-    AuditLog.for_data_dir(args.data).record(
-        user=operator, role=None, action=action, target=args.username, result=result
-    )
-    print(f"{args.username}: {result}")
+    log = audit.for_source(args.data, args.db)
+    for username, action, result in changes:
+        log.record(user=operator, role=None, action=action, target=username, result=result)
+        print(f"{username}: {result}")
     return 0
+
+
+def _copy_users(store, args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """``users copy --from-data DIR --db URL``: the accounts of DIR's users.json into the
+    database (names it has already are left as they are)."""
+    from data_layer.auth.users import UserStore
+
+    copied, skipped = store.copy_from(UserStore(args.from_data).accounts())
+    for name in skipped:
+        print(f"{name}: skipped (the database has this account already)")
+    if not copied and not skipped:
+        print(f"no accounts in {UserStore(args.from_data).where}")
+    return [(name, "user_change", "copied from users.json") for name in copied]
 
 
 def _list_users(store) -> int:
@@ -599,12 +616,13 @@ def _list_users(store) -> int:
         for name, a in sorted(store.accounts().items())
     ]
     stored = {r[0] for r in rows}
-    rows += [(n, u, "demo", None) for n, u in demo_users(store.data_dir).items() if n not in stored]
+    demo = demo_users(store.data_dir) if store.data_dir is not None else {}
+    rows += [(n, u, "demo", None) for n, u in demo.items() if n not in stored]
     for name, user, sign_in, locked in rows:
         lock = f" locked until {locked:%Y-%m-%d %H:%M} UTC" if locked else ""
         print(f"{name}\t{user.display_name}\t{_describe(user)}\tsign-in={sign_in}{lock}")
     if not rows:
-        print(f"no users in {store.path}")
+        print(f"no users in {store.where}")
     return 0
 
 
@@ -659,7 +677,8 @@ def add_users_parser(sub) -> None:
         help="manage local sign-in accounts (add, remove, list, passwd, grant)",
         description=(
             "Manage the local accounts of a data directory (kept in DIR/_auth/users.json, outside "
-            "the imported tables). Passwords are read from a prompt or --password-stdin, never "
+            "the imported tables) or, with --db, of the live database (table gridpulse.users, "
+            "shared by every app replica). Passwords are read from a prompt or --password-stdin, never "
             "from the command line. Every change is written to the audit log."
         ),
         epilog=(
@@ -673,7 +692,7 @@ def add_users_parser(sub) -> None:
         p = users_sub.add_parser(name, help=help, description=help)
         if username:
             p.add_argument("username", help="user name (for OIDC: the e-mail or sub)")
-        p.add_argument("--data", required=True, type=Path, help="data directory")
+        add_source_args(p)
         p.set_defaults(func=cmd_users)
         return p
 
@@ -703,6 +722,18 @@ def add_users_parser(sub) -> None:
     passwd.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin"
     )
+    copy = users_sub.add_parser(
+        "copy",
+        help="copy the accounts of a data directory's users.json into the database",
+        description=(
+            "Copy every account of DIR/_auth/users.json that the database lacks into "
+            "gridpulse.users, password hashes as they are, in one transaction (moving a "
+            "deployment to the live source). Accounts the database has already stay as they are."
+        ),
+    )
+    copy.add_argument("--from-data", required=True, type=Path, help="data directory to copy from")
+    copy.add_argument("--db", required=True, metavar="URL", help="the live database")
+    copy.set_defaults(func=cmd_users, data=None)
     grant = command("grant", "change role, areas or rights of an account")
     area_flags(grant, role_required=False)
     grant.add_argument("--all-areas", action="store_true", help="remove the area limits")

@@ -105,6 +105,16 @@ def idle_minutes() -> float:
     return max(0.0, _number("GRIDPULSE_IDLE_MINUTES", DEFAULT_IDLE_MINUTES))
 
 
+DEFAULT_ACCOUNTS_CACHE_SECONDS = 10.0
+
+
+def accounts_cache_seconds() -> float:
+    """With the live source, how long a replica reuses the accounts it read from the database:
+    ``$GRIDPULSE_ACCOUNTS_CACHE_SECONDS`` (default 10; 0 = read on every run). A removed or
+    changed account takes effect on every replica within this time (docs/security.md)."""
+    return max(0.0, _number("GRIDPULSE_ACCOUNTS_CACHE_SECONDS", DEFAULT_ACCOUNTS_CACHE_SECONDS))
+
+
 def claim_names() -> dict[str, str]:
     """OIDC claim names for role, streets, communities and rights:
     ``$GRIDPULSE_OIDC_ROLE_CLAIM``, ``..._STREETS_CLAIM``, ``..._COMMUNITIES_CLAIM``,

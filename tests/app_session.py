@@ -1,6 +1,7 @@
 """AppTest sessions with a signed-in user — the one way tests get past the sign-in gate.
 
-``sign_in(at, data_dir, ...)`` stores the account in the data directory's user store (no
+``sign_in(at, data_dir, ...)`` stores the account in the app's user store — the data
+directory's, or the database's when ``GRIDPULSE_DATABASE_URL`` is set, as the app reads it (no
 password: nothing to hash, and the gate re-reads the account on every run, as in
 production) and puts the user into the AppTest's session state, as a sign-in would. No
 switch in production code lets a session in without signing in.
@@ -13,8 +14,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from data_layer import settings
 from data_layer.auth.roles import User
-from data_layer.auth.users import UserStore
+from data_layer.auth.users import store_for
 from ui.state import SessionKey
 
 
@@ -36,7 +38,7 @@ def account(
         communities=frozenset(communities),
         rights=frozenset(rights),
     )
-    store = UserStore(data_dir)
+    store = store_for(data_dir, settings.database_url())
     if store.users().get(user.username) != user:
         if user.username in store.users():
             store.remove(user.username)

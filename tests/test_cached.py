@@ -24,7 +24,7 @@ def test_the_page_callable_is_the_query_without_dataset_and_scope():
     ]
     assert queries.case_trend.__name__ == "case_trend"
     assert queries.case_trend.__doc__ == cases.case_trend.__doc__
-    assert list(inspect.signature(queries.grid_kinds).parameters) == ["flt"]
+    assert list(inspect.signature(queries.grid_kinds).parameters) == ["flt", "as_of"]
 
 
 def test_each_query_has_its_own_cache(monkeypatch, tiny_dir, tiny):

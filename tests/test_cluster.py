@@ -13,6 +13,7 @@ Needs nginx, PostgreSQL with PostGIS and Chromium: skipped without them, failed 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import re
@@ -87,11 +88,15 @@ def test_two_replicas_sticky_and_fail_over(capsys) -> None:
     with bench_cluster.cluster(replicas=2, scale="tiny", log=lambda *_: None) as cl:
         expected = {b: cli_figures(cl.data_dir, b, capsys) for b in ("report", "assessment")}
         try:
-            result = asyncio.run(
-                bench_cluster.drive(
-                    cl, viewers=4, concurrency=2, stagger_s=0.5, log=lambda *_: None
-                )
-            )
+            # a thread of its own: the browser tests' sync Playwright keeps an event loop
+            # running in this thread for the whole session
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                result = pool.submit(
+                    asyncio.run,
+                    bench_cluster.drive(
+                        cl, viewers=4, concurrency=2, stagger_s=0.5, log=lambda *_: None
+                    ),
+                ).result()
         finally:
             logs = "\n".join(s.log_tail(15) for s in cl.replicas)
     assert not result["viewers_failed"], (result["viewers_failed"], logs)

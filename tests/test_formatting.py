@@ -8,6 +8,8 @@ import pytest
 from data_layer.domain import metrics
 from data_layer.domain.formatting import (
     DASH,
+    ColumnFormat,
+    column_format,
     format_change,
     format_fraction,
     format_value,
@@ -78,3 +80,38 @@ def test_table_number_formats():
     assert number_format("volunteer_hours_per_1k") == "{:,.1f}"
     assert number_format("ranking_score") == "{:,.1f}"  # a detail figure
     assert number_format("name") is None
+
+
+def _printf(fmt: ColumnFormat, value: float) -> str:
+    """What the browser prints for ``value`` (sprintf-js, ``,`` = thousands), in Python."""
+    comma, decimals, percent = (
+        fmt.printf[1] == ",",
+        int(fmt.printf.split(".")[1][0]),
+        "%%" in fmt.printf,
+    )
+    text = f"{value * fmt.scale:{',' if comma else ''}.{decimals}f}"
+    return text + ("%" if percent else "")
+
+
+@pytest.mark.parametrize(
+    "fmt, printf, scale, value, shown",
+    [
+        ("{:.1%}", "%.1f%%", 100.0, 70897 / 70970, "99.9%"),
+        ("{:.1%}", "%.1f%%", 100.0, 0.75, "75.0%"),
+        ("{:,.0f}", "%,.0f", 1.0, 70970, "70,970"),
+        ("{:,.1f}", "%,.1f", 1.0, 8876.5, "8,876.5"),
+    ],
+)
+def test_table_columns_keep_numbers_and_show_the_same_text(fmt, printf, scale, value, shown):
+    column = column_format(fmt)
+    assert column == ColumnFormat(printf, scale)
+    assert fmt.format(value) == shown == _printf(column, value)
+    assert column.scaled([value, None, float("nan")])[1] is None  # missing stays missing
+    assert column.scaled([value])[0] == value * scale  # a number: sorting stays numeric
+
+
+def test_every_metric_has_a_table_column_format():
+    for key in metrics.METRICS:
+        assert column_format(number_format(key)).printf.startswith("%")
+    with pytest.raises(ValueError):
+        column_format("{}")

@@ -31,7 +31,7 @@ def rendered(monkeypatch, page: str, *, data_dir: Path, db: str | None) -> dict:
     else:
         monkeypatch.delenv("GRIDPULSE_DATABASE_URL", raising=False)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    sign_in(at, data_dir)  # accounts live in the data directory, whatever the source
+    sign_in(at, data_dir)  # stored where the app reads accounts: the database with --db
     for key, value in MARCH.items():
         at.query_params[key] = value
     if page != "overview":

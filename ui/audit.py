@@ -1,6 +1,8 @@
 """The audit log from the app: events of the signed-in user, and the table the audit page shows.
 
-Events go to ``data_layer.storage.audit.AuditLog`` of the data directory. They carry user
+Events go to the audit log of the app's source (``data_layer.storage.audit.for_source``): the
+data directory's file, or with the live source the database's append-only table
+``gridpulse.audit_events``, which every replica shares. They carry user
 names, roles, codes, file names and filters — never reporter names or phones.
 
 Two ways to fail: an event about a session (sign-in, sign-out) that cannot be written is
@@ -22,7 +24,10 @@ from data_layer import settings
 from data_layer.auth.roles import User
 from data_layer.domain.filters import Filter
 from data_layer.domain.privacy import PERSONAL_COLUMNS
+from data_layer.storage import audit as audit_store
 from data_layer.storage.audit import ACTIONS, AuditLog, Event
+from data_layer.storage.pg_audit import PgAuditLog
+from data_layer.storage.source import DataError
 from ui import state
 from ui.i18n import t
 
@@ -31,8 +36,8 @@ MAX_ROWS = 5_000  # newest events the audit page shows
 _VIEWED = "_audit_unmasked_views"  # session: unmasked views already recorded
 
 
-def audit_log() -> AuditLog:
-    return AuditLog.for_data_dir(settings.data_dir())
+def audit_log() -> AuditLog | PgAuditLog:
+    return audit_store.for_source(settings.data_dir(), settings.database_url())
 
 
 def record(
@@ -55,7 +60,7 @@ def record(
             filter=flt,
             result=result,
         )
-    except OSError:
+    except (OSError, DataError):
         log.exception("audit event %s could not be written", action)
         return False
     return True

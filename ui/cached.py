@@ -37,7 +37,8 @@ def cached_query(
     takes_window = "window" in signature.parameters
 
     def run(version: tuple, flt: Filter, scope: Scope, options: tuple) -> R:
-        return query(state.dataset(), flt, scope, **dict(options))
+        with state.working("spinner.query"):  # a cache miss only
+            return query(state.dataset(), flt, scope, **dict(options))
 
     # st.cache_data names a cache by the function's module, qualified name and source, and
     # every ``run`` has the same source: give each its query's name, or all would share one.

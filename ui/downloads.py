@@ -24,6 +24,7 @@ from data_layer.domain.metrics import DETAIL_METRICS, METRICS
 from documents import exports
 from ui import audit, state
 from ui.i18n import code_label, metric_formula, metric_label, t
+from ui.widgets import number_column
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,16 @@ def _code_labels(kind: str, codes: list) -> list[str]:
     return [DASH if code is None else code_label(kind, code) for code in codes]
 
 
-def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, dict, dict]:
+def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, dict]:
+    """The shown table and its column config: numbers stay numbers (sortable) and are
+    formatted by the browser (``widgets.number_column``), no pandas Styler."""
     data: dict[str, list] = {}
-    formats: dict[str, object] = {}
     config: dict[str, object] = {}
     for col in cols:
         header = col.header()
         values = frame[col.key].to_list()
+        metric = col.key in METRICS or col.key in DETAIL_METRICS
+        help_text = metric_formula(col.key) if metric else None
         if col.codes:
             values = _code_labels(col.codes, values)
         elif callable(col.fmt):
@@ -69,11 +73,12 @@ def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, di
         else:
             fmt = col.fmt if isinstance(col.fmt, str) else number_format(col.key)
             if fmt:
-                formats[header] = fmt
+                column, config[header] = number_column(fmt, help=help_text)
+                values = column.scaled(values)
         data[header] = values
-        if col.key in METRICS or col.key in DETAIL_METRICS:
-            config[header] = st.column_config.Column(help=metric_formula(col.key))
-    return pd.DataFrame(data), formats, config
+        if metric and header not in config:
+            config[header] = st.column_config.Column(help=help_text)
+    return pd.DataFrame(data), config
 
 
 def export_frame(frame: pl.DataFrame, cols: Sequence[Col]) -> pl.DataFrame:
@@ -147,10 +152,9 @@ def table(
     """A sortable table of ``cols`` of ``frame`` and its CSV / Excel downloads."""
     if frame.height:
         audit.unmasked_view([c.key for c in cols], view=name, flt=flt)
-    shown, formats, config = _display(frame, cols)
-    styler = shown.style.format(formats, na_rep=DASH)
+    shown, config = _display(frame, cols)
     st.dataframe(
-        styler,
+        shown,
         hide_index=True,
         column_config=config,
         key=key,

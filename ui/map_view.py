@@ -37,6 +37,22 @@ MAX_FEATURES = 5_000
 MAP_WIDTH_HINT = 760  # a conservative map column width; only sets the initial zoom (fit the areas)
 
 
+BOUNDARY_TABLES = ("streets", "communities", "grids")
+
+
+def geometry_version(ds: Dataset) -> tuple:
+    """The part of the data version the map's geometry depends on: the boundary tables'
+    stamps. A live feed or an import of cases makes a new data version every few seconds
+    without touching a boundary; keyed by the whole version, every live refresh simplified
+    and packed every boundary again (issue #16)."""
+    kept = tuple(
+        stamp
+        for stamp in ds.version
+        if isinstance(stamp, tuple) and stamp and stamp[0] in BOUNDARY_TABLES
+    )
+    return kept or ds.version
+
+
 def base_layer_settings() -> dict:
     """Base map from the environment: none (default), tianditu, amap or custom."""
     return dataclasses.asdict(data_layer.settings.base_map())
@@ -61,37 +77,38 @@ def grid_map(
     ds = state.dataset()
     level = _level_shown(flt, selection)
     values = state.kpis(flt, by=level, win=window)
-    settings = base_layer_settings()
-    crs = maps.base_layer_crs(settings["base_layer"])
-    streets = maps.level_geometries(ds, level="street")
-    district = maps.dissolved_features(
-        geometries=streets, level="street", version=ds.version, crs=crs
-    )
-    base = maps.base_map(bounds=district["bbox"], outline=district, height=height, **settings)
-    scale = color_scale(metric=metric, values=values, lang=lang())
-    features = maps.area_features(
-        geometries=maps.level_geometries(ds, level=level),
-        areas=area_rows(values=values, metric=metric, scale=scale, lang=lang()),
-        level=level,
-        version=ds.version,
-        crs=crs,
-        selected=[selection.grid] if selection.grid else [],
-    )
-    layers = [
-        maps.choropleth_layer(
-            features=features, name=f"{level}:{metric}", tooltip=tooltip_rows(lang())
+    with state.working("spinner.map"):  # the geometry of a new data version: simplified once
+        settings = base_layer_settings()
+        crs = maps.base_layer_crs(settings["base_layer"])
+        streets = maps.level_geometries(ds, level="street")
+        district = maps.dissolved_features(
+            geometries=streets, level="street", version=geometry_version(ds), crs=crs
         )
-    ]
-    if level != "street":
-        layers.append(_outline_layer(ds, values=values, level=level, crs=crs))
-    points = None
-    if cases_layer != "none":
-        points = state.case_points(flt, win=window, since=since)
-        layers.append(_case_layer(points, kind=cases_layer, crs=crs))
-    layers.append(maps.legend_layer(scale=scale, title=metric_label(metric)))
-    center, zoom = maps.view_for_bounds(
-        features.get("bbox") or district["bbox"], width=MAP_WIDTH_HINT, height=height
-    )
+        base = maps.base_map(bounds=district["bbox"], outline=district, height=height, **settings)
+        scale = color_scale(metric=metric, values=values, lang=lang())
+        features = maps.area_features(
+            geometries=maps.level_geometries(ds, level=level),
+            areas=area_rows(values=values, metric=metric, scale=scale, lang=lang()),
+            level=level,
+            version=geometry_version(ds),
+            crs=crs,
+            selected=[selection.grid] if selection.grid else [],
+        )
+        layers = [
+            maps.choropleth_layer(
+                features=features, name=f"{level}:{metric}", tooltip=tooltip_rows(lang())
+            )
+        ]
+        if level != "street":
+            layers.append(_outline_layer(ds, values=values, level=level, crs=crs))
+        points = None
+        if cases_layer != "none":
+            points = state.case_points(flt, win=window, since=since)
+            layers.append(_case_layer(points, kind=cases_layer, crs=crs))
+        layers.append(maps.legend_layer(scale=scale, title=metric_label(metric)))
+        center, zoom = maps.view_for_bounds(
+            features.get("bbox") or district["bbox"], width=MAP_WIDTH_HINT, height=height
+        )
 
     returned = st_folium(
         base,
@@ -136,7 +153,7 @@ def _outline_layer(
         .str.slice(0, 9 if outline_level == "street" else 12)
         .unique()
         .to_list(),
-        version=ds.version,
+        version=geometry_version(ds),
         crs=crs,
         tolerance_m=TOLERANCE_M[level],
     )

@@ -14,6 +14,13 @@ longer than ``settings.idle_minutes()`` (a wall display is exempt, see
 ``state.idle_expired``), and re-reads the account, so a removed account or a changed role
 takes effect on the next click, not at the next sign-in. Every sign-in, failure, sign-out
 and session end is audited.
+
+With the live source (``GRIDPULSE_DATABASE_URL``) the accounts are the database's
+(``auth.users.DbUserStore``), shared by every replica. The re-read on each run then comes from
+a per-process cache of at most ``settings.accounts_cache_seconds()`` (10 s), so a removed or
+changed account takes effect on every replica within that time; a sign-in itself always asks
+the database. While the database cannot be reached the last accounts read stay in force
+(nobody can change them meanwhile: the ``users`` command writes to the same database).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 
 import streamlit as st
@@ -30,8 +38,10 @@ from data_layer import settings
 from data_layer.auth import demo, oidc
 from data_layer.auth.errors import AccountLocked, AuthError, NoAccess
 from data_layer.auth.roles import Role, User
-from data_layer.auth.users import UserStore
+from data_layer.auth.users import UserStore, store_for
 from data_layer.domain.labels import LANGS
+from data_layer.storage.pg_conn import DatabaseUnavailable
+from data_layer.storage.source import DataError
 from ui import audit, state
 from ui.i18n import t
 from ui.state import SessionKey
@@ -75,7 +85,7 @@ def _local_user() -> User | None:
         return None
     try:
         fresh = _account(user.username)
-    except (OSError, ValueError):  # users.json unreadable: nobody stays in
+    except (OSError, ValueError, DataError):  # the store unreadable: nobody stays in
         log.exception("the user store cannot be read")
         _end(
             user,
@@ -97,7 +107,51 @@ def _local_user() -> User | None:
 def _account(username: str) -> User | None:
     """The account as it is now: stored, else a demo account (stored ones win)."""
     data_dir = settings.data_dir()
-    return UserStore(data_dir).users().get(username) or demo.demo_users(data_dir).get(username)
+    return stored_users().get(username) or demo.demo_users(data_dir).get(username)
+
+
+def user_store() -> UserStore:
+    """The accounts of the app's source: the database's with the live source, else the data
+    directory's ``_auth/users.json``."""
+    return store_for(settings.data_dir(), settings.database_url())
+
+
+def stored_users() -> dict[str, User]:
+    """The stored accounts (no hashes); with the live source from the short-lived cache."""
+    url = settings.database_url()
+    if url is None:
+        return UserStore(settings.data_dir()).users()
+    ttl = settings.accounts_cache_seconds()
+    last_good = _last_good_users()
+    try:
+        if ttl > 0:
+            users = _db_users(url, _cache_period(ttl))
+        else:
+            users = store_for(None, url).users()
+    except DatabaseUnavailable:
+        if url not in last_good:
+            raise
+        log.warning("the accounts database cannot be reached: using the accounts read last")
+        return last_good[url]
+    last_good[url] = users
+    return users
+
+
+def _cache_period(ttl: float) -> int:
+    """The number of the current ``ttl``-long period: the cache key that expires the accounts."""
+    return int(time.time() // ttl)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _db_users(url: str, period: int) -> dict[str, User]:
+    """The database's accounts, once per ``period`` (a time bucket of the cache's length)."""
+    return store_for(None, url).users()
+
+
+@st.cache_resource(show_spinner=False)
+def _last_good_users() -> dict[str, dict[str, User]]:
+    """URL → the accounts read last, for a database outage (one per process)."""
+    return {}
 
 
 def demo_ended_by_import() -> bool:
@@ -110,7 +164,7 @@ def demo_ended_by_import() -> bool:
         return False
     try:
         return _account(user.username) is None
-    except (OSError, ValueError):
+    except (OSError, ValueError, DataError):
         return False
 
 
@@ -137,7 +191,7 @@ def _oidc_user() -> User | None:
         return None
     claims = st.user.to_dict()
     try:
-        user = oidc.user_from_claims(claims, users=UserStore(settings.data_dir()).users())
+        user = oidc.user_from_claims(claims, users=stored_users())
     except NoAccess as exc:
         if previous is not None or not st.session_state.get(_REFUSED):
             identity = str(claims.get("email") or claims.get("sub") or "-")
@@ -161,13 +215,13 @@ def _sign_in(username: str | None = None, password: str | None = None) -> None:
         password = str(st.session_state.get(PASSWORD) or "")
         st.session_state[PASSWORD] = ""
     try:
-        user = UserStore(settings.data_dir()).authenticate(username, password or "")
+        user = user_store().authenticate(username, password or "")
     except AuthError as exc:
         result = "locked" if isinstance(exc, AccountLocked) else "wrong user name or password"
         audit.record("sign_in_failed", user=username[:MAX_AUDITED_NAME] or "-", result=result)
         st.session_state[_ERROR] = str(exc)
         return
-    except (OSError, ValueError):
+    except (OSError, ValueError, DataError):
         log.exception("the user store cannot be read")
         st.session_state[_NOTICE] = "auth.store_broken"
         return
@@ -311,8 +365,8 @@ def _demo_accounts(logins: list[demo.DemoLogin]) -> None:
 
 def _has_accounts() -> bool:
     try:
-        return bool(UserStore(settings.data_dir()).accounts())
-    except (OSError, ValueError):
+        return bool(stored_users())
+    except (OSError, ValueError, DataError):
         return True  # unreadable, not empty: sign-in says so
 
 

@@ -10,8 +10,9 @@ browsers costs one copy of the data and one query each. The scope is the signed-
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import polars as pl
 import streamlit as st
@@ -93,9 +94,21 @@ def refresh_interval(flt: Filter) -> dt.timedelta | None:
     return dt.timedelta(seconds=seconds) if seconds > 0 else None
 
 
+@contextlib.contextmanager
+def working(key: str) -> Iterator[None]:
+    """A spinner naming the work (``key``: a ``spinner.*`` string), shown once the work has
+    taken 0.5 s. Put it around the body of a cached function, so it costs nothing on a hit
+    and shows on the misses that can take over a second (a province read, a cold query)."""
+    from ui.i18n import t  # ui.i18n imports this module
+
+    with st.spinner(t(key)):
+        yield
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _load_dataset(data_dir: str, version: tuple) -> Dataset:
-    return open_dataset(data_dir)
+    with working("spinner.dataset"):
+        return open_dataset(data_dir, serving=True)
 
 
 @st.cache_resource(show_spinner=False)
@@ -196,9 +209,17 @@ def window(flt: Filter) -> Window:
     return flt.window(now=live_now())
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+# Results keyed by the data version are dead once a new version comes (a live feed writes
+# one every few seconds): they expire after LIVE_TTL instead of piling up to max_entries
+# (the soak's RSS grew with them, issue #16). Live figures are recomputed every minute
+# anyway (as_of moves on); a frozen view recomputes once per LIVE_TTL.
+LIVE_TTL = dt.timedelta(minutes=10)
+
+
+@st.cache_data(show_spinner=False, max_entries=512, ttl=LIVE_TTL)
 def _kpis(version: tuple, flt: Filter, scope_: Scope, by: str | None, win: Window) -> pl.DataFrame:
-    return figures.kpis(dataset(), flt, scope_, by=by, window=win)
+    with working("spinner.figures"):
+        return figures.kpis(dataset(), flt, scope_, by=by, window=win)
 
 
 def kpis(flt: Filter, *, by: str | None = None, win: Window | None = None) -> pl.DataFrame:
@@ -270,18 +291,19 @@ def request_areas(*, streets: tuple[str, ...], communities: tuple[str, ...]) -> 
     st.rerun(scope="app")
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=256, ttl=LIVE_TTL)
 def _case_points(
     version: tuple, flt: Filter, scope_: Scope, win: Window, since: dt.datetime | None
 ) -> pl.DataFrame:
-    return figures.case_points(dataset(), flt, scope_, window=win, since=since)
+    with working("spinner.case_points"):
+        return figures.case_points(dataset(), flt, scope_, window=win, since=since)
 
 
 def case_points(flt: Filter, *, win: Window, since: dt.datetime | None) -> pl.DataFrame:
     return _case_points(dataset().version, flt, scope(), win, since)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, ttl=LIVE_TTL)
 def _area_counts(version: tuple, flt: Filter, scope_: Scope) -> dict[str, int]:
     ds = dataset()
     return {
@@ -330,7 +352,8 @@ def scoped_meeting(meeting):
 def _briefing(version: tuple, meeting, scope_: Scope, config, lang: str):
     from documents import briefing
 
-    return briefing.build_briefing(dataset(), meeting, scope_, config=config, lang=lang)
+    with working("spinner.briefing"):
+        return briefing.build_briefing(dataset(), meeting, scope_, config=config, lang=lang)
 
 
 def briefing(meeting, *, lang: str):
@@ -343,7 +366,8 @@ def _briefing_map(version: tuple, meeting, scope_: Scope, config, lang: str) -> 
     from documents.static_map import choropleth_png
 
     model = _briefing(version, meeting, scope_, config, lang)
-    return choropleth_png(dataset(), model.map_values, metric="closure_rate", lang=lang)
+    with working("spinner.briefing_map"):
+        return choropleth_png(dataset(), model.map_values, metric="closure_rate", lang=lang)
 
 
 def briefing_map(meeting, *, lang: str) -> bytes:

@@ -10,6 +10,7 @@ from data_layer.domain import url_values
 from data_layer.domain.filters import Filter, Window
 from data_layer.domain.formatting import (
     DASH,
+    column_format,
     format_fraction,
     format_value,
     number_format,
@@ -117,25 +118,34 @@ def no_cases_notice(
         state.request_period(start=start, end=end)
 
 
+def number_column(fmt: str, *, help: str | None = None) -> tuple:
+    """(the ``column_format`` of ``fmt``, its ``st.column_config.NumberColumn``): the column
+    keeps numbers and the browser formats them, as ``number_format`` would."""
+    column = column_format(fmt)
+    return column, st.column_config.NumberColumn(help=help, format=column.printf)
+
+
 def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
     """A sortable table of areas × the metrics of ``group``.
 
-    Rates stay numeric (so sorting works) and are followed by a "num / den" column;
-    a rate without a denominator shows "—".
+    Rates stay numeric (so sorting works; shown in percent) and are followed by a
+    "num / den" column; a rate without a denominator shows "—". Numbers are formatted
+    by the browser from ``domain.formatting`` (``column_format``), not by a pandas Styler:
+    marshalling a Styler cost ~7 % of a warm Overview view's server CPU (issue #16).
     """
     data: dict[str, list] = {
         t("col.name"): area_names(frame),
         t("col.code"): frame["code"].to_list(),
     }
-    formats: dict[str, object] = {}
     config: dict[str, object] = {}
     for metric_key, metric in METRICS.items():
         if metric.group != group:
             continue
         label = metric_label(metric_key)
-        data[label] = frame[metric_key].to_list()
-        formats[label] = number_format(metric_key)
-        config[label] = st.column_config.Column(help=metric_formula(metric_key))
+        column, config[label] = number_column(
+            number_format(metric_key), help=metric_formula(metric_key)
+        )
+        data[label] = column.scaled(frame[metric_key].to_list())
         if metric.is_rate:
             fraction = t("col.fraction", label=label)
             data[fraction] = [
@@ -146,10 +156,13 @@ def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
                     strict=True,
                 )
             ]
-    table = pd.DataFrame(data)
-    styler = table.style.format(formats, na_rep=DASH)
     st.dataframe(
-        styler, hide_index=True, column_config=config, key=key, width="stretch", placeholder=DASH
+        pd.DataFrame(data),
+        hide_index=True,
+        column_config=config,
+        key=key,
+        width="stretch",
+        placeholder=DASH,
     )
 
 

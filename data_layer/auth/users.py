@@ -10,6 +10,10 @@ After ``max_failures()`` failed sign-ins in a row an account is locked for ``loc
 a success resets the count. An account without a password hash signs in through OIDC only.
 While the data directory holds the generated demo, the demo accounts (``auth.demo``) sign in
 too; a stored account of the same name wins.
+
+``DbUserStore`` keeps the same accounts in the live source's ``gridpulse.users`` table
+(``storage.pg_users``) instead, for app replicas on several hosts; ``store_for`` picks the
+store of a source (the database when there is a URL).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from data_layer import settings
 from data_layer.auth import demo, passwords
 from data_layer.auth.errors import AccountLocked, InvalidCredentials
 from data_layer.auth.roles import Role, User
+from data_layer.storage import pg_users
 
 AUTH_DIR = "_auth"
 USERS_FILE = "users.json"
@@ -50,9 +55,14 @@ class Account:
 
 class UserStore:
     def __init__(self, data_dir: Path | str) -> None:
-        self.data_dir = Path(data_dir)
+        self.data_dir: Path | None = Path(data_dir)
         self.folder = self.data_dir / AUTH_DIR
         self.path = self.folder / USERS_FILE
+
+    @property
+    def where(self) -> str:
+        """Where the accounts are, for messages."""
+        return str(self.path)
 
     # reading -----------------------------------------------------------------------------
     def accounts(self) -> dict[str, Account]:
@@ -134,9 +144,10 @@ class UserStore:
         with self._editing() as accounts:
             account = accounts.get(username)
             if account is None:
-                user = demo.authenticate(self.data_dir, username, password)
-                if user is not None:
-                    return user
+                if self.data_dir is not None:
+                    user = demo.authenticate(self.data_dir, username, password)
+                    if user is not None:
+                        return user
                 passwords.burn_time(password)
                 raise InvalidCredentials()
             if account.locked_until is not None and now < account.locked_until:
@@ -186,6 +197,64 @@ class UserStore:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+class DbUserStore(UserStore):
+    """The accounts in the live source's ``gridpulse.users`` table, one transaction per change.
+
+    ``data_dir`` (optional) is the data directory whose demo marker still offers the demo
+    accounts, as with the file store; without it there are none.
+    """
+
+    def __init__(self, url: str, *, data_dir: Path | str | None = None) -> None:
+        self.url = url
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+
+    @property
+    def where(self) -> str:
+        from data_layer.storage.pg_conn import redact
+
+        return f"{redact(self.url)} (gridpulse.users)"
+
+    def accounts(self) -> dict[str, Account]:
+        return {name: _account(name, rec) for name, rec in pg_users.read_records(self.url).items()}
+
+    @contextlib.contextmanager
+    def _editing(self) -> Iterator[dict[str, Account]]:
+        with pg_users.editing(self.url) as records:
+            accounts = {name: _account(name, rec) for name, rec in records.items()}
+            before = dict(accounts)
+            yield accounts
+            for name in [n for n in records if n not in accounts]:
+                del records[name]
+            for name, account in accounts.items():
+                if before.get(name) != account:
+                    records[name] = _record(account)
+
+    def copy_from(self, accounts: dict[str, Account]) -> tuple[list[str], list[str]]:
+        """Add ``accounts`` (from a ``users.json``) that the database lacks, hashes as they are,
+        in one transaction; returns (copied, skipped: the names the database has already)."""
+        for account in accounts.values():
+            if account.password_hash is not None and not account.password_hash.startswith(
+                "$argon2"
+            ):
+                raise UserStoreError(f"{account.user.username}: not an argon2 hash")
+        with self._editing() as stored:
+            skipped = sorted(name for name in accounts if name in stored)
+            copied = sorted(name for name in accounts if name not in stored)
+            for name in copied:
+                stored[name] = replace(accounts[name], failures=0, locked_until=None)
+        return copied, skipped
+
+
+def store_for(data_dir: Path | str | None, database_url: str | None) -> UserStore:
+    """The accounts of a source: the database's when ``database_url`` is set (the data
+    directory then only decides whether the demo accounts exist), else the directory's."""
+    if database_url:
+        return DbUserStore(database_url, data_dir=data_dir)
+    if data_dir is None:
+        raise ValueError("accounts need a data directory or a database URL")
+    return UserStore(data_dir)
 
 
 def _after_attempt(account: Account, *, ok: bool, password: str, now: dt.datetime) -> Account:

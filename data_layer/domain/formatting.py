@@ -7,6 +7,9 @@ numerator and denominator, "—" when there is no value).
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from data_layer.domain.labels import text
 from data_layer.domain.metrics import DETAIL_METRICS, METRICS, metric_def
 
@@ -77,3 +80,35 @@ def number_format(key: str) -> str | None:
     if metric.kind == "count":
         return "{:,.0f}"
     return f"{{:,.{metric.decimals}f}}"
+
+
+@dataclass(frozen=True)
+class ColumnFormat:
+    """How a sortable table column shows a ``number_format``: the column keeps numbers
+    (value × ``scale``) and the browser prints them with ``printf`` (sprintf-js, ``,`` for
+    thousands separators), so the text is the same as ``number_format`` gives and sorting
+    stays numeric, with no pandas Styler on the server."""
+
+    printf: str
+    scale: float = 1.0
+
+    def scaled(self, values: list) -> list:
+        """``values`` as the column holds them (missing values stay missing)."""
+        if self.scale == 1.0:
+            return values
+        return [None if _missing(v) else v * self.scale for v in values]
+
+
+_NUMBER_FORMAT = re.compile(r"\{:(,?)\.(\d+)([f%])\}")
+
+
+def column_format(fmt: str) -> ColumnFormat:
+    """The table-column form of a number format string (``number_format`` or a page's own):
+    ``{:,.0f}`` → ``%,.0f``; ``{:.1%}`` → ``%.1f%%`` of the value × 100."""
+    found = _NUMBER_FORMAT.fullmatch(fmt)
+    if found is None:
+        raise ValueError(f"not a number format of a table column: {fmt!r}")
+    comma, decimals, kind = found.groups()
+    if kind == "%":
+        return ColumnFormat(f"%{comma}.{decimals}f%%", 100.0)
+    return ColumnFormat(f"%{comma}.{decimals}f")

@@ -156,6 +156,12 @@ def _closed_by(as_of: dt.datetime) -> pl.Expr:
     return pl.col("closed_at").is_not_null() & (pl.col("closed_at") <= _as_of_lit(as_of))
 
 
+def open_at(*, as_of: dt.datetime) -> pl.Expr:
+    """Not closed by ``as_of``: what every open-case flag (超期未结, 临期) implies, so a
+    query may select on it before it flags the cases (the flags then decide)."""
+    return ~_closed_by(as_of)
+
+
 def _due(as_of: dt.datetime) -> pl.Expr:
     """应结案: registered, and at ``as_of`` closed or past its deadline. A postponed (缓办)
     case counts by its (new) ``due_at`` like any other; no deadline and open: not due."""

@@ -329,7 +329,7 @@ def open_cases(
         else figures.cases_in_window(ds, flt, scope, window)
     )
     lf = (
-        _flagged(cases, window)
+        _flagged(cases.filter(metrics.open_at(as_of=window.as_of)), window)
         .filter(pl.col(flag))
         .with_columns(hours)
         .join(grids, on="grid_code", how="left")

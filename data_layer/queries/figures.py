@@ -8,17 +8,34 @@ same scoped areas and window selections, so their figures agree with the KPIs.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import polars as pl
 
 from data_layer.domain import areas, metrics
 from data_layer.domain.filters import BASES, Filter, Window
 from data_layer.domain.scope import Scope
+from data_layer.queries import case_index
 from data_layer.storage.source import Dataset
 
 SCOPE_CODE = "all"
+
+# The exact reference path: every case selection scans the whole cases table (the
+# evaluation the fast path must agree with; tests and bench/queries.py switch it on).
+_EXACT = contextvars.ContextVar("gridpulse_exact_path", default=False)
+
+
+@contextlib.contextmanager
+def exact_path() -> Iterator[None]:
+    """Within this block, queries select cases by scanning the whole table (no index)."""
+    token = _EXACT.set(True)
+    try:
+        yield
+    finally:
+        _EXACT.reset(token)
 
 
 # -- areas in scope ----------------------------------------------------------------------
@@ -161,11 +178,8 @@ def grid_at(cases: pl.LazyFrame, ds: Dataset, *, as_of: dt.datetime | None) -> p
     """``cases`` with ``grid_code`` the grid each case was under at ``as_of``: a case moved by
     a re-division after ``as_of`` counts under the grid it left (``case_moves``), so a frozen
     meeting keeps its figures. None: the current grid."""
-    moves = ds.tables.get("case_moves")
-    if as_of is None or moves is None or moves.is_empty():
-        return cases
-    later = moves.filter(pl.col("moved_at") > pl.lit(as_of, dtype=pl.Datetime("us")))
-    if later.is_empty():
+    later = _moves_after(ds, as_of)
+    if later is None:
         return cases
     first = (
         later.sort("moved_at")
@@ -179,21 +193,58 @@ def grid_at(cases: pl.LazyFrame, ds: Dataset, *, as_of: dt.datetime | None) -> p
     )
 
 
+def _moves_after(ds: Dataset, as_of: dt.datetime | None) -> pl.DataFrame | None:
+    """The case moves of re-divisions after ``as_of`` (None when there are none)."""
+    moves = ds.tables.get("case_moves")
+    if as_of is None or moves is None or moves.is_empty():
+        return None
+    later = moves.filter(pl.col("moved_at") > pl.lit(as_of, dtype=pl.Datetime("us")))
+    return None if later.is_empty() else later
+
+
 def _scoped_cases(
-    ds: Dataset, flt: Filter, scope: Scope, *, where: pl.Expr, as_of: dt.datetime
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    *,
+    where: pl.Expr,
+    as_of: dt.datetime,
+    rows: Callable[[case_index.CaseIndex], pl.DataFrame | pl.LazyFrame] | None = None,
 ) -> pl.LazyFrame:
     """Cases of scoped grids, category and source that satisfy ``where``, each under the grid
     it was in at ``as_of``. Every grid counts, retired ones too: the cases a re-division kept
-    under a retired grid still count in its community (docs/import.md)."""
-    grids = scoped_grids(ds, flt, scope, retired=True).select(
-        "grid_code", "community_code", "street_code"
-    )
-    lf = ds.lazy("cases").filter(where)
+    under a retired grid still count in its community (docs/import.md).
+
+    ``rows`` narrows the cases scanned (a window's slice of the case index); ``where`` still
+    decides. The exact path (``exact_path``, and any as-of before a re-division moved cases)
+    scans the whole table and joins it with the scoped grids; the fast path filters the
+    index's rows, which carry their grid's community and street already, by the scoped
+    communities: the same rows and columns (docs/architecture.md, "The fast path").
+    """
+    if _EXACT.get() or _moves_after(ds, as_of) is not None:
+        grids = scoped_grids(ds, flt, scope, retired=True).select(
+            "grid_code", "community_code", "street_code"
+        )
+        lf = _by_codes(ds.lazy("cases").filter(where), flt)
+        return grid_at(lf, ds, as_of=as_of).join(grids, on="grid_code", how="inner")
+    index = case_index.case_index(ds)
+    lf = (rows(index) if rows is not None else index.cases).lazy().filter(where)
+    lf = _by_codes(lf, flt)
+    if (
+        scope.allowed_streets(flt.streets) is None
+        and scope.allowed_communities(flt.communities) is None
+    ):
+        return lf.filter(pl.col("community_code").is_not_null())
+    codes = scoped_communities(ds, flt, scope, retired=True).select("community_code").collect()
+    return lf.filter(pl.col("community_code").is_in(codes.to_series().implode()))
+
+
+def _by_codes(lf: pl.LazyFrame, flt: Filter) -> pl.LazyFrame:
     if flt.categories:
         lf = lf.filter(pl.col("category").is_in(list(flt.categories)))
     if flt.sources:
         lf = lf.filter(pl.col("source").is_in(list(flt.sources)))
-    return grid_at(lf, ds, as_of=as_of).join(grids, on="grid_code", how="inner")
+    return lf
 
 
 def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
@@ -204,9 +255,14 @@ def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> p
     """
     reported = pl.col("reported_at")
     within = reported.is_between(window.start_time, window.end_time, closed="both")
-    return _scoped_cases(ds, flt, scope, where=within, as_of=window.as_of).with_columns(
-        reported.alias(PERIOD_TIME)
-    )
+    return _scoped_cases(
+        ds,
+        flt,
+        scope,
+        where=within,
+        as_of=window.as_of,
+        rows=lambda index: index.reported_between(window.start_time, window.end_time),
+    ).with_columns(reported.alias(PERIOD_TIME))
 
 
 def cases_assessed_in_window(
@@ -222,9 +278,16 @@ def cases_assessed_in_window(
     within = assessed.is_between(window.start_time, window.end_time, closed="both") & (
         pl.col("reported_at") <= window.as_of
     )
-    return _scoped_cases(ds, flt, scope, where=within, as_of=window.as_of).with_columns(
-        assessed.alias(PERIOD_TIME)
-    )
+    return _scoped_cases(
+        ds,
+        flt,
+        scope,
+        where=within,
+        as_of=window.as_of,
+        rows=lambda index: case_index.assessment_order(ds).assessable_between(
+            index.cases, window.start_time, window.end_time
+        ),
+    ).with_columns(assessed.alias(PERIOD_TIME))
 
 
 def basis_cases(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
@@ -281,7 +344,14 @@ def latest_month_with_cases(
         time = pl.col("reported_at")
     known = time <= pl.lit(as_of, dtype=pl.Datetime("us"))
     latest = (
-        _scoped_cases(ds, flt, scope, where=known.fill_null(False), as_of=as_of)
+        _scoped_cases(
+            ds,
+            flt,
+            scope,
+            where=known.fill_null(False),
+            as_of=as_of,
+            rows=(lambda index: index.reported_until(as_of)) if flt.basis != "assessment" else None,
+        )
         .select(time.max().alias("latest"))
         .collect()
         .item()
@@ -334,26 +404,45 @@ def kpis(
     With ``by`` one row per area of that level in scope — also areas with no cases —
     else one row for the whole scope. Columns: ``level``, ``code``, ``name``, the count
     columns of ``metrics``, and one column per metric key (rates null on a 0 denominator).
+
+    The steps: the rows (``_kpi_rows``), the counts of each family keyed by ``code``
+    (cases: ``case_counts``; coverage: ``_coverage_counts``; volunteers:
+    ``_volunteer_counts``), joined onto the rows, then the rates (``_with_rates``).
     """
     if by is not None and by not in areas.LEVELS:
         raise ValueError(f"by must be one of {areas.LEVELS}, got {by!r}")
     window = window or flt.window()
     key = _group_key(by)
+    # coverage counts the division at as_of: a retired grid is no longer a grid to staff
+    grids = scoped_grids(ds, flt, scope, as_of=window.as_of).with_columns(key)
+    parts = [
+        case_counts(ds, flt, scope, window, by=[key]),
+        *_coverage_counts(ds, grids),
+        *_volunteer_counts(ds, flt, scope, window, by=by, grids=grids),
+    ]
+    result = _kpi_rows(ds, flt, scope, by=by, as_of=window.as_of).lazy()
+    for part in parts:
+        result = result.join(part, on="code", how="left")
+    return _with_rates(result, by=by).sort("code").collect()
 
+
+def _kpi_rows(
+    ds: Dataset, flt: Filter, scope: Scope, *, by: str | None, as_of: dt.datetime
+) -> pl.DataFrame:
+    """One row per area of ``by`` in scope at ``as_of`` (``code``, ``name``, ``retired``:
+    also the retired areas that still hold cases), or the one scope row."""
     if by is None:
-        base = pl.DataFrame(
+        return pl.DataFrame(
             {"code": [SCOPE_CODE], "name": [None], "retired": [False]},
             schema={"code": pl.String, "name": pl.String, "retired": pl.Boolean},
         )
-    else:
-        base = area_names(
-            ds, flt, scope, level=by, as_of=window.as_of, with_retired_cases=True
-        ).select("code", "name", "retired")
+    return area_names(ds, flt, scope, level=by, as_of=as_of, with_retired_cases=True).select(
+        "code", "name", "retired"
+    )
 
-    case_part = case_counts(ds, flt, scope, window, by=[key])
 
-    # coverage counts the division at as_of: a retired grid is no longer a grid to staff
-    grids = scoped_grids(ds, flt, scope, as_of=window.as_of).with_columns(key)
+def _coverage_counts(ds: Dataset, grids: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """Grid coverage, households and grid population, and compounds, per ``code``."""
     grid_part = grids.group_by("code").agg(
         *metrics.grid_coverage_aggregations(),
         pl.col("households").sum().cast(pl.Int64).alias("households"),
@@ -365,57 +454,64 @@ def kpis(
         .group_by("code")
         .agg(metrics.compound_aggregations())
     )
+    return [grid_part, compounds]
 
+
+def _volunteer_counts(
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    window: Window,
+    *,
+    by: str | None,
+    grids: pl.LazyFrame,
+) -> list[pl.LazyFrame]:
+    """Activities per ``code``; above the grid level also the community tables (workers and
+    population, party reports, wishes), which cannot be split by grid."""
     activities_lf = activities_in_window(ds, window)
-    parts = [case_part, grid_part, compounds]
     if by == "grid":
-        # Community-level tables (workers, wishes, party reports) cannot be split by grid.
-        parts.append(
+        return [
             activities_lf.join(grids.select("grid_code", "code"), on="grid_code", how="inner")
             .group_by("code")
             .agg(metrics.activity_aggregations())
-        )
-    else:
-        communities = scoped_communities(ds, flt, scope, as_of=window.as_of).with_columns(key)
-        parts.append(
-            communities.group_by("code").agg(
-                pl.col("community_workers").sum().cast(pl.Int64).alias("community_workers"),
-                pl.col("population").sum().cast(pl.Int64).alias("population"),
-            )
-        )
-        community_keys = communities.select("community_code", "code")
-        parts.append(
-            activities_lf.join(community_keys, on="community_code", how="inner")
+        ]
+    communities = scoped_communities(ds, flt, scope, as_of=window.as_of).with_columns(
+        _group_key(by)
+    )
+    community_keys = communities.select("community_code", "code")
+
+    def per_code(frame: pl.LazyFrame, aggregations: list[pl.Expr]) -> pl.LazyFrame:
+        return (
+            frame.join(community_keys, on="community_code", how="inner")
             .group_by("code")
-            .agg(metrics.activity_aggregations())
-        )
-        parts.append(
-            party_reports_in_window(ds, window)
-            .join(community_keys, on="community_code", how="inner")
-            .group_by("code")
-            .agg(metrics.party_report_aggregations())
-            .select("code", "party_members_reported")
-        )
-        parts.append(
-            wishes_in_window(ds, window)
-            .join(community_keys, on="community_code", how="inner")
-            .group_by("code")
-            .agg(metrics.wish_aggregations(as_of=window.as_of))
-            .select("code", "wishes_collected", "wishes_claimed", "wishes_fulfilled")
+            .agg(aggregations)
         )
 
-    result = base.lazy()
-    for part in parts:
-        result = result.join(part, on="code", how="left")
+    return [
+        communities.group_by("code").agg(
+            pl.col("community_workers").sum().cast(pl.Int64).alias("community_workers"),
+            pl.col("population").sum().cast(pl.Int64).alias("population"),
+        ),
+        per_code(activities_lf, metrics.activity_aggregations()),
+        per_code(party_reports_in_window(ds, window), metrics.party_report_aggregations()).select(
+            "code", "party_members_reported"
+        ),
+        per_code(
+            wishes_in_window(ds, window), metrics.wish_aggregations(as_of=window.as_of)
+        ).select("code", "wishes_collected", "wishes_claimed", "wishes_fulfilled"),
+    ]
+
+
+def _with_rates(result: pl.LazyFrame, *, by: str | None) -> pl.LazyFrame:
+    """Counts absent from a part as 0, the population of the level, every rate, the metrics
+    a level cannot carry (e.g. wishes per grid) present but null, ``level`` first."""
     if by == "grid":
         result = result.rename({"grid_population": "population"})
     else:
         result = result.drop("grid_population")
-
     names = result.collect_schema().names()
     result = result.with_columns(pl.col([c for c in _ZERO_WHEN_ABSENT if c in names]).fill_null(0))
     result = metrics.add_rates(result)
-    # Metrics a level cannot carry (e.g. wishes per grid) are present but null.
     names = result.collect_schema().names()
     absent = [
         k
@@ -428,11 +524,7 @@ def kpis(
         pl.lit(by or "scope").alias("level"),
     )
     first = ["level", "code", "name"]
-    return (
-        result.select(first + [c for c in result.collect_schema().names() if c not in first])
-        .sort("code")
-        .collect()
-    )
+    return result.select(first + [c for c in result.collect_schema().names() if c not in first])
 
 
 _COMMUNITY_ONLY_COUNTS = (

@@ -208,3 +208,13 @@ def _parse(path: Path) -> Iterator[Event]:
                 )
             except (ValueError, KeyError, TypeError):
                 continue
+
+
+def for_source(data_dir: Path | str, database_url: str | None):
+    """The audit log of a source: the database's append-only table when ``database_url`` is
+    set (``storage.pg_audit``, shared by every replica), else the data directory's file."""
+    if database_url:
+        from data_layer.storage.pg_audit import PgAuditLog
+
+        return PgAuditLog(database_url)
+    return AuditLog.for_data_dir(data_dir)

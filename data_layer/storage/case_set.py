@@ -12,13 +12,14 @@ so a viewer holding the old ``Dataset`` keeps a consistent picture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import polars as pl
 
 from data_layer.domain import schema
+from data_layer.storage.source import CaseDelta
 
 PARTITION_ROWS = 250_000
 KEY = schema.KEYS["cases"]
@@ -86,6 +87,9 @@ class _Part:
 @dataclass(frozen=True)
 class CaseSet:
     parts: tuple[_Part, ...]
+    # How this set differs from the one ``apply`` made it from (None: unknown, e.g. rows
+    # were removed): lets the case index of the new version be updated, not rebuilt.
+    delta: CaseDelta | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, frame: pl.DataFrame) -> CaseSet:
@@ -123,6 +127,7 @@ class CaseSet:
             return self, 0
         columns = _differing_columns(fresh, old)
         parts = list(self.parts)
+        starts = np.cumsum([0] + [p.frame.height for p in self.parts])
         for index, (part, positions) in held.items():
             parts[index] = part.changed(positions, fresh=fresh, columns=columns, gone=gone)
         parts = [p for p in parts if p.frame.height]
@@ -132,7 +137,18 @@ class CaseSet:
                 parts[-1] = parts[-1].plus(new)
             else:
                 parts.append(_Part.of(new))
-        return CaseSet(tuple(parts)), fresh.height + gone.len()
+        delta = None
+        if gone.is_empty():  # rows kept their places; the new ones follow the old
+            changed_at = [
+                starts[i] + pos.to_numpy().astype(np.int64) for i, (_, pos) in held.items()
+            ]
+            delta = CaseDelta(
+                changed=np.concatenate(changed_at) if changed_at else np.empty(0, np.int64),
+                columns=tuple(columns),
+                appended=new.height,
+                previous_height=int(starts[-1]),
+            )
+        return CaseSet(tuple(parts), delta), fresh.height + gone.len()
 
     def _held(self, keys: pl.Series) -> dict[int, tuple[_Part, pl.Series]]:
         """partition index → (partition, positions of its rows whose id is one of ``keys``);

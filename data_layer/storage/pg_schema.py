@@ -18,9 +18,11 @@ WRITES = f"{SCHEMA}.writes"
 SCHEMA_VERSION = f"{SCHEMA}.schema_version"
 
 # Advisory lock keys (pg_advisory_lock takes one bigint): one writer at a time (import,
-# simulate, load), and one migration at a time.
+# simulate, load), one migration at a time, one change of the accounts at a time.
 WRITER_LOCK = 0x6770_7772_6974_6572  # "gpwriter"
 MIGRATION_LOCK = 0x6770_6D69_6772_6174  # "gpmigrat"
+# One change of the accounts table at a time (users … --db, a sign-in counting failures).
+USERS_LOCK = 0x6770_7573_6572_7321  # "gpusers!"
 
 
 def qualified(table: str) -> str:

@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import adbc_driver_manager
@@ -58,6 +58,9 @@ class Snapshot:
     revision: int  # +1 whenever the data changed
     changed_rows: int  # rows this pull changed (tables re-read count whole)
     stamps: Mapping[str, int]  # per table: when it last changed in this working set (ns)
+    # The previous snapshot's Dataset memo and the cases' delta since, handed to this
+    # snapshot's Dataset (``Dataset.take_basis``): its case index is updated, not rebuilt.
+    basis: dict = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def dataset(self) -> Dataset:
@@ -65,7 +68,8 @@ class Snapshot:
         # The shape of the Parquet signature, (table, stamp ns, size): it changes whenever a
         # table does, and the briefing shows the newest stamp as the data version.
         version = tuple((t, self.stamps[t], tables[t].height) for t in schema.TABLES)
-        return Dataset(tables=tables, version=version)
+        basis = {k: self.basis.pop(k) for k in list(self.basis)}
+        return Dataset(tables=tables, version=version, _basis=basis)
 
 
 class PostgresReader:
@@ -125,6 +129,12 @@ class PostgresReader:
         unchanged = previous is not None and cases is previous.cases
         stamps["cases"] = previous.stamps["cases"] if unchanged else stamp
         changed += reread
+        basis = {}
+        served = previous.__dict__.get("dataset") if previous is not None else None
+        if served is not None and not unchanged and cases.delta is not None:
+            # Only when the previous version was served (its index may be built) and the
+            # cases came from ``apply`` on its cases.
+            basis = {"memo": served._memo, "cases": cases.delta}
         return Snapshot(
             label=self.label,
             tables=tables,
@@ -135,6 +145,7 @@ class PostgresReader:
             revision=0 if previous is None else previous.revision + (1 if changed else 0),
             changed_rows=changed,
             stamps=stamps,
+            basis=basis,
         )
 
     def _cases(

@@ -7,11 +7,13 @@ A data directory holds one Parquet file per table of DESIGN §3 (docs/data-forma
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from data_layer import settings
@@ -22,6 +24,10 @@ from data_layer.domain import schema
 # is switched atomically; ``<table>.parquet`` at the top are symlinks through ``current``.
 CURRENT_LINK = "current"
 VERSIONS_DIR = "versions"
+# Columns no page, query or document reads (the free-text description and the sync stamp,
+# ~500 MB of 10M cases): a serving dataset (``open_dataset(..., serving=True)``, the one the
+# app shares) leaves them on disk. The CLI, checks and loaders read every column.
+NOT_SERVED: dict[str, tuple[str, ...]] = {"cases": ("description", "updated_at")}
 
 
 class DataError(Exception):
@@ -60,12 +66,33 @@ def signature(data_dir: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 @dataclass(frozen=True)
+class CaseDelta:
+    """How a version's cases table differs from the previous version's, as the source that
+    made it knows (``storage.case_set``): the rows at ``changed`` (positions in both
+    tables) may differ, only in ``columns``; ``appended`` new rows follow the old ones; no
+    row was removed or moved. What is memoised on the previous Dataset (the case index) can
+    then be updated instead of rebuilt."""
+
+    changed: np.ndarray  # int64 row positions
+    columns: tuple[str, ...]
+    appended: int
+    previous_height: int
+
+
+@dataclass(frozen=True)
 class Dataset:
     """All tables of one data directory, read once and shared read-only."""
 
     tables: Mapping[str, pl.DataFrame]
     data_dir: Path | None = None
     version: tuple = field(default=())
+    # What queries derive from the tables once (an index of the cases): built on first use,
+    # shared by every caller of this Dataset like the tables themselves (``memo``).
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+    _memo_lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
+    # The previous version's memo and how the cases changed since (``CaseDelta``), when the
+    # source knows it: ``take_basis`` hands it out once, so no chain of versions is kept.
+    _basis: dict = field(default_factory=dict, compare=False, repr=False)
 
     def lazy(self, table: str) -> pl.LazyFrame:
         return self.tables[table].lazy()
@@ -73,9 +100,29 @@ class Dataset:
     def __getitem__(self, table: str) -> pl.DataFrame:
         return self.tables[table]
 
+    def take_basis(self) -> tuple[dict, CaseDelta] | None:
+        """(the previous version's memo, the ``CaseDelta`` since), once; None when unknown."""
+        memo, delta = self._basis.pop("memo", None), self._basis.pop("cases", None)
+        return None if memo is None or delta is None else (memo, delta)
 
-def open_dataset(data_dir: Path | str) -> Dataset:
+    def memo(self, key: str, build: Callable[[Dataset], object]) -> object:
+        """``build(self)``, computed once per Dataset (so once per data version) under a lock:
+        concurrent sessions wait for the one build instead of making copies of their own
+        (re-entrant: a build may memoise another key)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        with self._memo_lock:
+            if key not in self._memo:
+                self._memo[key] = build(self)
+            return self._memo[key]
+
+
+def open_dataset(data_dir: Path | str, *, serving: bool = False) -> Dataset:
     """Read and check every table of a data directory.
+
+    ``serving``: leave out the columns of ``NOT_SERVED`` (their presence is still checked).
 
     Raises
     ------
@@ -113,17 +160,39 @@ def open_dataset(data_dir: Path | str) -> Dataset:
             # One open file handle: a writer renaming a new version over this path mid-read
             # cannot mix two versions (reading by path may open the file more than once).
             with open(path, "rb") as handle:
-                frame = pl.read_parquet(handle)
+                frame = _read_table(handle, table, serving=serving)
+        except KeyError as exc:
+            raise DataError(f"{path.name} 格式不符 / wrong format: {exc}") from exc
         except Exception as exc:  # any reader error means the file is unusable
             raise DataError(
                 f"无法读取 / cannot read {path.name}: {type(exc).__name__}: "
                 f"{str(exc).splitlines()[0] if str(exc) else ''}. 文件可能已损坏，请重新生成或导入。"
             ) from exc
         try:
-            tables[table] = schema.conform(table, frame)
+            tables[table] = _conform(table, frame, serving=serving)
         except (KeyError, pl.exceptions.PolarsError) as exc:
             raise DataError(f"{path.name} 格式不符 / wrong format: {exc}") from exc
     return Dataset(tables=tables, data_dir=shown_dir, version=version)
+
+
+def _read_table(handle, table: str, *, serving: bool) -> pl.DataFrame:
+    skipped = NOT_SERVED.get(table, ()) if serving else ()
+    if not skipped:
+        return pl.read_parquet(handle)
+    present = pl.read_parquet_schema(handle)
+    missing = [c for c in schema.TABLES[table] if c not in present]
+    if missing:
+        raise KeyError(f"{table}: missing columns {', '.join(missing)}")
+    handle.seek(0)
+    return pl.read_parquet(handle, columns=[c for c in schema.TABLES[table] if c not in skipped])
+
+
+def _conform(table: str, frame: pl.DataFrame, *, serving: bool) -> pl.DataFrame:
+    skipped = NOT_SERVED.get(table, ()) if serving else ()
+    if not skipped:
+        return schema.conform(table, frame)
+    wanted = {c: t for c, t in schema.TABLES[table].items() if c not in skipped}
+    return frame.select(pl.col(c).cast(t) for c, t in wanted.items())
 
 
 def write_tables(data_dir: Path | str, frames: Mapping[str, pl.DataFrame]) -> None:
