@@ -22,7 +22,7 @@ from data_layer.domain.filters import (
 from data_layer.domain.labels import LANGS
 from data_layer.domain.schema import CATEGORIES, SOURCES
 from data_layer.storage.source import DataError
-from ui import signin, state
+from ui import signin, state, style
 from ui.errors import show_error
 from ui.i18n import code_label, t
 from ui.map_view import GRID_PARAM
@@ -153,6 +153,7 @@ def language_switch() -> None:
             t("lang.label"),
             LANGS,
             key=SessionKey.LANG,
+            on_change=state.resend_choices,  # the browser holds choices by their label
             horizontal=True,
             format_func=lambda code: {"zh": "中文", "en": "English"}[code],
         )
@@ -330,6 +331,7 @@ def pages_for(user: User | None) -> dict[str, list]:
 
 def main() -> None:
     st.set_page_config(page_title="GridPulse 网格治理驾驶舱", page_icon=str(ICON), layout="wide")
+    style.apply()  # assets/css/app.css: KPI names wrap instead of being cut
     user = signin.current_user()
     if user is None:  # nothing but the sign-in page: no data, no filter, no menu
         st.navigation(pages_for(None), position="hidden")

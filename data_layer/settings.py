@@ -20,6 +20,7 @@ I18N_DIR = ASSETS_DIR / "i18n"
 FONTS_DIR = ASSETS_DIR / "fonts"
 SLA_TOML = ASSETS_DIR / "sla.toml"
 RANKING_TOML = ASSETS_DIR / "ranking.toml"
+APP_CSS = ASSETS_DIR / "css" / "app.css"  # ui/style.py
 
 DEFAULT_DATA_DIR = "data"
 DEFAULT_REFRESH_SECONDS = 60.0

@@ -26,7 +26,13 @@ from data_layer.storage.source import DataError
 from ui import audit, signin
 from ui.errors import show_error
 from ui.i18n import t
-from ui.import_view import mapping_editor, progress_callback, show_result, template_download
+from ui.import_view import (
+    mapping_editor,
+    progress_callback,
+    result_lines,
+    show_result,
+    template_download,
+)
 
 log = logging.getLogger("gridpulse.import")  # masked (ui installs the log masking)
 CRS_CHOICES = ["", "wgs84", "gcj02", "bd09", "cgcs2000", "EPSG:4547", "EPSG:4548", "EPSG:3857"]
@@ -204,7 +210,10 @@ def _run(
             "import.progress", rows=f"{rows:,}", rate=f"{rows / seconds:,.0f}" if seconds else "—"
         ),
     )
-    show_result(results, dry_run=dry)
+    ended = not dry and signin.demo_ended_by_import()  # this import ended the demo accounts
+    show_result(results, dry_run=dry, last_run=ended)
+    if ended:
+        signin.demo_ended_notice(result_lines(results))
 
 
 def _audit(kind: str, level: str | None, *, dry_run: bool, result: str) -> None:

@@ -116,8 +116,12 @@ def test_warnings_are_shown_apart_from_rejections(monkeypatch, tiny_dir):
     text = shown_text(at)
     assert "被拒绝的行" in text and "已导入但有警告的行" in text
     rejected, warned = at.dataframe[-2].value, at.dataframe[-1].value
-    assert rejected["reason"].to_list() == ["impossible"]
-    assert warned["reason"].to_list() == ["open_status_with_closing_time"]
+    # shown as labels in the UI language, the codes kept beside them
+    assert rejected["reason"].to_list() == ["不存在的日期或时间（如 2 月 30 日、25 点）"]
+    assert rejected["reason_code"].to_list() == ["impossible"]
+    assert warned["reason"].to_list() == ["状态未办结，但有办结时间"]
+    assert warned["detail"].to_list() == ["按已办结计（办结时间）"]
+    assert warned["reason_code"].to_list() == ["open_status_with_closing_time"]
 
 
 COMPOUNDS_CSV = (
@@ -160,8 +164,10 @@ def test_a_table_import_previews_masked_then_dry_runs_and_confirms(monkeypatch, 
     at = button(at, "import_dry")
     assert "读取 2 = 导入 1 + 拒绝 1" in shown_text(at)
     assert signature(tiny_dir) == stamp
-    report = at.dataframe[-1].value.to_csv()
-    assert "户数" in report and "not_a_count" in report
+    report = at.dataframe[-1].value
+    assert report["column"].to_list() == ["户数"]
+    assert report["reason"].to_list() == ["应为非负整数"]
+    assert report["reason_code"].to_list() == ["not_a_count"]
     at = button(at, "import_go")
     assert "读取 2 = 导入 1 + 拒绝 1" in shown_text(at)
     compounds = open_dataset(tiny_dir)["compounds"]
@@ -191,3 +197,42 @@ def test_a_redivision_from_the_page(monkeypatch, tmp_path):
     assert sorted(retired) == tb.GRIDS[:2]
     assert ds["cases"].height == 4 and ds["case_moves"].height == 2
     assert "re-division" in shown_text(at) or "网格调整" in shown_text(at)
+
+
+def reasons_table(at: AppTest) -> pl.DataFrame:
+    return pl.from_pandas(at.dataframe[1].value)  # after the preview: problems by reason
+
+
+def test_severity_and_reason_are_labels_in_the_ui_language_on_screen_and_in_the_csv(
+    monkeypatch, tiny_dir, downloads
+):
+    import csv
+    import io
+
+    at = upload(choose(page(monkeypatch, tiny_dir), "compounds"), "小区.csv", COMPOUNDS_CSV)
+    at = button(at, "import_dry")
+    by_reason = reasons_table(at)
+    assert by_reason.select("severity", "reason", "rows").rows() == [("未导入", "应为非负整数", 1)]
+    text = shown_text(at)
+    assert "not_a_count" not in text and "must be a whole" not in text
+    rows = pl.from_pandas(at.dataframe[-1].value)
+    assert rows.select("severity", "reason", "detail").rows() == [("未导入", "应为非负整数", "")]
+    name = "import-report-compounds.csv"
+    zh = list(csv.DictReader(io.StringIO(downloads[name]().decode("utf-8-sig"))))
+    assert [(r["行号"], r["列"], r["类别"], r["原因"], r["说明"]) for r in zh] == [
+        ("3", "户数", "未导入", "应为非负整数", "应为非负整数")
+    ]
+    # the machine codes, in columns of their own, so a district can filter on them
+    assert [(r["severity_code"], r["reason_code"]) for r in zh] == [("rejected", "not_a_count")]
+
+    at.session_state["lang"] = "en"
+    at = button(at, "import_dry")
+    by_reason = reasons_table(at)
+    assert by_reason.select("severity", "reason").rows() == [
+        ("Rejected", "Must be a whole number ≥ 0")
+    ]
+    assert "应为非负整数" not in at.dataframe[-1].value.to_csv()
+    en = list(csv.DictReader(io.StringIO(downloads[name]().decode("utf-8-sig"))))
+    assert [(r["row"], r["severity"], r["reason"], r["reason_code"]) for r in en] == [
+        ("3", "Rejected", "Must be a whole number ≥ 0", "not_a_count")
+    ]

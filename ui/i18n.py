@@ -35,6 +35,11 @@ def code_label(kind: str, code: str) -> str:
     return labels.code_label(kind, code, lang=lang())
 
 
+def one_language(pair: str) -> str:
+    """A "中文 / English" label of the data layer in the current language."""
+    return labels.one_language(pair, lang=lang())
+
+
 def area_name(name: str | None, *, retired: bool, level: str) -> str | None:
     """An area's name, marked 已撤销网格 when a re-division retired it."""
     return labels.area_name(name, retired=retired, level=level, lang=lang())

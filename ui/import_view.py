@@ -10,11 +10,11 @@ import streamlit as st
 
 from data_layer.domain.schema import SOURCES
 from data_layer.ingest import Mapping
-from data_layer.ingest.report import report_csv_bytes
+from data_layer.ingest.report import by_reason, lines_of, localise, report_csv_bytes
 from data_layer.ingest.table_specs import SPECS
 from data_layer.ingest.template import XLSX_MIME, template_bytes
 from ui import audit, state
-from ui.i18n import code_label, t
+from ui.i18n import code_label, lang, one_language, t
 from ui.plain import plain
 
 
@@ -48,7 +48,10 @@ def mapping_editor(info: dict, base: Mapping, *, fields: dict[str, str], key: st
                 plain(header),  # the file's own header: data, never Markdown
                 options,
                 index=options.index(by_header.get(header, "")),
-                format_func=lambda f: t("import.map.none") if not f else f"{f} · {fields[f]}",
+                # the field's name in the UI language, then its code (the mapping file's)
+                format_func=lambda f: (
+                    t("import.map.none") if not f else f"{one_language(fields[f])} · {f}"
+                ),
                 key=f"import_map_{key}_{header}",
             )
     if key != "cases":
@@ -72,9 +75,25 @@ def mapping_editor(info: dict, base: Mapping, *, fields: dict[str, str], key: st
     )
 
 
-def show_result(results, *, dry_run: bool) -> None:
+def result_lines(results) -> list[str]:
+    """One line per result: what was imported (小区, 边界 · 网格), read = imported + rejected."""
+    lines = []
+    for r in results:
+        kind, _, level = r.kind.partition(":")
+        what = t(f"import.kind.{kind}") + (f" · {t(f'import.level.{level}')}" if level else "")
+        counts = {
+            "read": f"{r.read:,}",
+            "imported": f"{r.imported:,}",
+            "rejected": f"{r.rejected:,}",
+        }
+        lines.append(f"{what}：{t('import.reconcile', **counts)}")
+    return lines
+
+
+def show_result(results, *, dry_run: bool, last_run: bool = False) -> None:
     """Counts, the reconciliation, notes, the problems by reason, the rejected rows and the
-    warnings apart, and the report CSV."""
+    warnings apart, and the report CSV. ``last_run``: the session ends on its next run (the
+    import ended the demo account), so downloading the report must not rerun the page."""
     st.subheader(t("import.result.dry") if dry_run else t("import.result.done"))
     for r in results:
         a, b, c, d, e = st.columns(5)
@@ -95,43 +114,49 @@ def show_result(results, *, dry_run: bool) -> None:
         for note in r.notes:
             st.info(plain(note))
         if not r.report.is_empty():
+            shown = localise(r.report, lang=lang())  # labels in the UI language, codes kept
             st.markdown(f"**{t('import.reasons')}**")
             st.dataframe(
-                r.reasons(),
+                by_reason(shown),
                 hide_index=True,
+                column_order=["severity", "reason", "rows"],
                 column_config={
                     "severity": t("import.col.severity"),
                     "reason": t("import.col.reason"),
                     "rows": t("import.col.rows"),
-                    "message": t("import.col.message"),
                 },
             )
             for severity, title in (("rejected", "import.rows"), ("warning", "import.warnings")):
-                lines = r.problems(severity)  # rejected rows, then the imported ones listed
+                # rejected rows, then the imported ones listed
+                lines = lines_of(shown, severity)
                 if lines.is_empty():
                     continue
                 st.markdown(f"**{t(title)}**")
                 st.dataframe(
                     lines.head(1000),
                     hide_index=True,
-                    column_order=["row", "column", "value", "reason", "message"],
+                    column_order=["row", "column", "value", "reason", "detail"],
                     column_config={
                         "row": t("import.col.row"),
                         "column": t("import.map.column"),
                         "value": t("import.col.value"),
                         "reason": t("import.col.reason"),
-                        "message": t("import.col.message"),
+                        "detail": t("import.col.message"),
                     },
                 )
             name = f"import-report-{r.kind.replace(':', '-')}.csv"
             st.download_button(
                 t("import.report.download"),
                 audit.recorded(
-                    report_csv_bytes(r.report), action="download", target=name, flt=None
+                    report_csv_bytes(r.report, lang=lang()),
+                    action="download",
+                    target=name,
+                    flt=None,
                 ),
                 file_name=name,
                 mime="text/csv",
                 key=f"import_report_{r.kind}_{dry_run}",
+                on_click="ignore" if last_run else "rerun",
             )
     if not dry_run and not any(r.imported for r in results):
         st.warning(t("import.nothing"))

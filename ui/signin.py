@@ -53,6 +53,8 @@ USERNAME, PASSWORD = "signin_username", "signin_password"  # the form's widgets
 _NOTICE = "_signin_notice"  # i18n key of a message for the next sign-in page
 _ERROR = "_signin_error"  # why the last attempt was refused (text of an AuthError)
 _REFUSED = "_signin_refused"  # an OIDC identity without access was audited in this session
+# the import that ended the demo: its result lines, for the sign-in page after the sign-out
+_DEMO_ENDED = "_demo_ended_by_import"
 MAX_AUDITED_NAME = 64  # a typed user name is audited, cut to this length
 _CODE = re.compile(r"[0-9A-Za-z]{1,24}")  # what an area code in a link may look like
 
@@ -93,7 +95,12 @@ def _local_user() -> User | None:
         )
         return None
     if fresh is None:
-        _end(user, action="session_expired", result="account removed", notice="auth.gone")
+        ended = st.session_state.get(_DEMO_ENDED)
+        if ended is not None:  # this session's own import ended the demo (it was told so)
+            _end(user, action="session_expired", result="demo ended", notice="auth.demo_ended")
+            st.session_state[_DEMO_ENDED] = ended  # the result, again on the sign-in page
+        else:
+            _end(user, action="session_expired", result="account removed", notice="auth.gone")
     return fresh
 
 
@@ -145,6 +152,31 @@ def _db_users(url: str, period: int) -> dict[str, User]:
 def _last_good_users() -> dict[str, dict[str, User]]:
     """URL → the accounts read last, for a database outage (one per process)."""
     return {}
+
+
+def demo_ended_by_import() -> bool:
+    """Whether the signed-in account was a demo account the data no longer has: an import
+    in this run made the data real (the demo accounts follow the demo marker, docs/security.md)."""
+    user = state.user()
+    if user is None or oidc_configured():
+        return False
+    if user.username not in {login.username for login in demo.demo_logins()}:
+        return False
+    try:
+        return _account(user.username) is None
+    except (OSError, ValueError, DataError):
+        return False
+
+
+def demo_ended_notice(result_lines: list[str]) -> None:
+    """Under the result of the import that ended the demo: the demo accounts end now, how to
+    make a real account, and a button to sign out. The session ends on its next run (the
+    rule stays: a demo account cannot outlive the demo); the sign-in page repeats the
+    result lines, so nothing of the import is lost."""
+    st.session_state[_DEMO_ENDED] = list(result_lines)
+    st.warning(t("auth.demo_ended.now"), icon=":material/person_off:")
+    st.code(t("auth.demo_ended.command"), language="bash")
+    st.button(t("auth.demo_ended.sign_out"), key="demo_ended_sign_out")
 
 
 def _oidc_user() -> User | None:
@@ -248,6 +280,10 @@ def sign_in_page() -> None:
         st.caption(t("auth.intro"))
         if notice := st.session_state.pop(_NOTICE, None):
             st.info(t(notice))
+        if ended := st.session_state.pop(_DEMO_ENDED, None):
+            for line in ended:  # the result of the import that ended the demo
+                st.success(line)
+            st.code(t("auth.demo_ended.command"), language="bash")
         if error := st.session_state.pop(_ERROR, None):
             st.error(error)
         if oidc_configured():

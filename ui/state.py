@@ -55,6 +55,34 @@ class SessionKey:
     PERIOD_DEFAULTED = "_period_defaulted"
 
 
+def resend_choices() -> None:
+    """Callback of the language switch: write every choice widget's value back to itself.
+
+    Streamlit sends a select box's, radio's or multiselect's value between browser and
+    server as its *label* (``format_func``), not its code. After a language switch the
+    browser still holds the old language's label (自定义), which the next run (a page
+    change) cannot match to an English option, so the widget fell back to its first option
+    (a custom period became "This month"). Writing the values back makes the server send
+    them to the browser again, labelled in the new language. Only plain values (text,
+    dates, lists of them) are written: buttons, uploads and editors keep theirs.
+    """
+    for key in list(st.session_state.keys()):
+        if key.startswith("_") or key == SessionKey.LANG:
+            continue
+        value = st.session_state[key]
+        if isinstance(value, bool | int | float) or not _plain_choice(value):
+            continue
+        st.session_state[key] = value
+
+
+def _plain_choice(value: object) -> bool:
+    if isinstance(value, str | dt.date):
+        return True
+    return isinstance(value, list | tuple) and all(
+        isinstance(v, str | dt.date | int) and not isinstance(v, bool) for v in value
+    )
+
+
 def refresh_interval(flt: Filter) -> dt.timedelta | None:
     """How often live figures refresh: ``GRIDPULSE_REFRESH_SECONDS`` (default 60, 0 = off).
 

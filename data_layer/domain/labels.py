@@ -77,6 +77,15 @@ def code_label(kind: str, code: str, *, lang: str) -> str:
     return lookup("ui", key, language=lang)
 
 
+def one_language(pair: str, *, lang: str) -> str:
+    """One side of a data-layer label written "中文 / English" (``mapping.CASE_FIELDS``,
+    ``table_specs``): 联系人 / reporter name → 联系人, or "Reporter name" in English."""
+    zh, sep, en = pair.partition(" / ")
+    if not sep:
+        return pair
+    return zh if lang != "en" else en[:1].upper() + en[1:]
+
+
 def area_name(name: str | None, *, retired: bool, level: str, lang: str) -> str | None:
     """An area's name as shown: marked 已撤销网格 / "retired grid" (or community, street) when a
     re-division retired it and it is listed for the cases it still holds (docs/import.md)."""

@@ -432,7 +432,10 @@ def _missing_source(r: CaseRows, report: pl.DataFrame) -> Rejection:
         "source",
         "missing_required",
         value=pl.repeat(None, r.raw.height, dtype=pl.String, eager=True),
-        detail="来源 / source（可在映射文件 [options] default_source 指定）",
+        detail=(
+            "来源（可在映射文件 [options] 中指定 default_source）"
+            " / source (set default_source under [options] in a mapping file)"
+        ),
     )
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_layer.domain import schema
+from data_layer.domain import labels, schema
 from data_layer.domain.areas import DISTRICT_DIGITS, KEY, LEVELS, PARENT, TABLE, code_of
 from data_layer.ingest.reference import Reference
 from data_layer.ingest.report import FULL_REPORT_COLUMNS, message
@@ -144,7 +144,7 @@ class Moves:
                 "field": "case_id",
                 "value": r["case_id"],
                 "reason": "case_kept",
-                "message": f"{message('case_kept')}: {r['grid_code']} ({message(r['why'])})",
+                "message": f"{message('case_kept')}: {_why(r['grid_code'], r['why'])}",
                 "severity": NOTE,
             }
             for r in self.kept.iter_rows(named=True)
@@ -198,3 +198,9 @@ def write_moved_cases(cases_file: Path, moves: pl.DataFrame) -> None:
         .sink_parquet(tmp, compression="zstd", statistics=True)
     )
     os.replace(tmp, cases_file)
+
+
+def _why(grid: str, why: str) -> str:
+    """ "G（没有坐标）/ G (no coordinates)": one slash between the languages (report.localise)."""
+    zh, en = (labels.code_label("reason", why, lang=lang) for lang in ("zh", "en"))
+    return f"{grid}（{zh}）/ {grid} ({en})"

@@ -9,12 +9,13 @@ starts like a formula (``=HYPERLINK(…)``) is text in the report.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from data_layer.domain import spreadsheet
+from data_layer.domain import labels, spreadsheet
 from data_layer.domain.privacy import mask_name_expr, mask_phone_expr, mask_text_expr
 from data_layer.ingest.readers import ROW
 
@@ -31,75 +32,106 @@ REPORT_COLUMNS = {
 # (what a re-division did: an area retired, a case re-assigned or kept; row is null for a case)
 FULL_REPORT_COLUMNS = {**REPORT_COLUMNS, "severity": pl.String}
 
+# A reason's labels live with every other string (assets/i18n/import_reasons.toml, keys
+# ``code.reason.<code>``); the report's message is both, "中文 / English" (the CLI, logs),
+# and the page and the report CSV show one language (``localise``).
+REASON_PREFIX = "code.reason."
 REASONS: dict[str, str] = {
-    "bad_row": "行结构错误 / broken row",
-    "missing_required": "缺少必填值 / required value missing",
-    "unrecognised": (
-        '无法识别的日期格式，请在映射文件 [options] 中指定 date_format（如 "%m/%d/%y %H:%M"）'
-        " / unrecognised date format: set date_format under [options] in a mapping file"
-        ' (e.g. "%m/%d/%y %H:%M")'
-    ),
-    "impossible": (
-        "不存在的日期或时间（如 2 月 30 日、25 点） / impossible date or time (such as 30 February"
-        " or 25 o'clock)"
-    ),
-    "year_out_of_range": "年份不在 1990–2100 之间 / year outside 1990–2100",
-    "unparseable": (
-        "既不是日期也不是时限（如 72小时、5个工作日） / neither a date nor a time limit"
-        " (such as 72小时, 5个工作日)"
-    ),
-    "future": "时间晚于导入时刻 / time is in the future",
-    "not_a_number": "不是数字 / not a number",
-    "not_a_count": "应为非负整数 / must be a whole number ≥ 0",
-    "time_order": "时间先后顺序错误 / events out of order",
-    "closed_before_reported": "办结时间早于上报时间 / closed before reported",
-    "unknown_value": "无法识别的取值（可在映射文件 [values] 中补充） / unknown value (add it under [values] in a mapping file)",
-    "unknown_grid": "网格不存在 / unknown grid",
-    "ambiguous_grid": "网格名称不唯一，请提供网格编码或所属社区 / grid name is not unique",
-    "unknown_community": "社区不存在 / unknown community",
-    "unknown_street": "街道不存在 / unknown street",
-    "grid_not_in_community": "网格不属于所填社区 / grid is not in the given community",
-    "grid_not_in_street": "网格不属于所填街道 / grid is not in the given street office",
-    "no_location": "没有网格编码、网格名称或坐标，无法确定所属网格 / no grid code, grid name or coordinates",
-    "zero_coordinates": "坐标为 (0,0) / coordinates are (0, 0)",
-    "half_coordinates": "只有经度或纬度之一 / only one of longitude and latitude",
-    "outside_district": "坐标在辖区之外（经纬度是否颠倒或坐标系不对？） / coordinates outside the district (swapped, or wrong --crs?)",
-    "outside_grids": "坐标不在任何网格内 / coordinates fall in no grid",
-    "duplicate_id": "文件内编号重复（保留首次出现的行） / duplicate id in the file (the first row is kept)",
-    "closed_without_time": "状态为已办结但没有办结时间 / status is closed but there is no closing time",
-    # warnings: the row is imported
-    "open_status_with_closing_time": "状态未办结，但有办结时间 / the status says open, but a closing time is given",
-    "updated_before_reported": "更新时间早于上报时间 / updated before it was reported",
-    "time_order_warning": "时间先后不一致 / times out of order",
-    # boundaries
-    "missing_code": "缺少编码 / code missing",
-    "bad_code": "编码格式不对 / code has the wrong form",
-    "unknown_parent": "上级不存在 / parent not found",
-    "parent_mismatch": "上级编码与编码前缀不一致 / parent code does not match the code prefix",
-    "invalid_geometry": "边界无效，已修复 / invalid geometry, repaired",
-    "unrepairable_geometry": "边界无效且无法安全修复 / invalid geometry that cannot be repaired safely",
-    "missing_geometry": "没有边界 / no geometry",
-    "not_polygon": "边界不是面 / geometry is not a polygon",
-    "boundary_warning": "边界检查提示 / boundary check",
-    # compounds, volunteer teams, activities, party report-ins, micro-wishes
-    "community_not_in_street": "社区不属于所填街道 / community is not in the given street office",
-    "ambiguous_community": "社区名称不唯一，请提供社区编码或所属街道 / community name is not unique",
-    "unknown_team": "志愿服务队不存在（请先导入志愿服务队） / unknown volunteer team (import the teams first)",
-    "ambiguous_team": "队伍名称不唯一，请提供队伍编号 / team name is not unique",
-    "out_of_range": "数值超出合理范围 / value out of range",
-    "claimed_before_created": "认领时间早于提出时间 / claimed before it was raised",
-    "fulfilled_before_claimed": "实现时间早于认领时间 / fulfilled before it was claimed",
-    "fulfilled_without_claim": "有实现时间但没有认领时间 / fulfilled but never claimed",
-    # re-division (import --boundaries --replace): notes, not problems
-    "area_retired": "已撤销（文件中不再有）/ retired (no longer in the file)",
-    "case_reassigned": "案件按坐标改派到现有网格 / case re-assigned by its point",
-    "case_kept": "案件保留在已撤销网格 / case kept under the retired grid",
-    "no_point": "没有坐标 / no coordinates",
+    key.removeprefix(REASON_PREFIX): f"{zh} / {en}"
+    for key, (zh, en) in labels.strings()["ui"].items()
+    if key.startswith(REASON_PREFIX)
 }
+SEVERITIES = ("rejected", "warning", "note")
+# "中文 / English" in a rule's detail (与第 3 行相同 / same as row 3, 可用 / allowed: …): one
+# slash between Chinese (or a closing bracket) and a Latin letter or digit; a detail with none,
+# or more than one, is data and stays as it is (满意/基本满意/不满意, 3/1/25)
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_LEAD = re.compile(r"^(\s*\([^()]*\))?\s*[:：]\s*")
+_LANG_SLASH = re.compile(rf"(?<=[{_CJK})])\s*/\s*(?=[A-Za-z0-9])")
 
 
 def message(reason: str) -> str:
+    """A reason's message in both languages, "中文 / English" (the CLI, the log)."""
     return REASONS.get(reason, reason)
+
+
+def reason_label(reason: str, *, lang: str) -> str:
+    """A reason code as shown in ``lang`` (not_a_count → 应为非负整数 / Must be a whole …)."""
+    return _capital(labels.code_label("reason", reason, lang=lang), lang=lang)
+
+
+def severity_label(severity: str, *, lang: str) -> str:
+    """rejected → 未导入 / Rejected, warning → 警告（已导入）/ Warning (imported)."""
+    return labels.code_label("severity", severity, lang=lang)
+
+
+def localised_message(reason: str, text: str | None, *, lang: str) -> str | None:
+    """A report message in one language: the reason's label in ``lang`` and the rule's
+    detail, whose "中文 / English" part is cut to ``lang`` too; data stays as it is."""
+    if text is None:
+        return None
+    prefix = message(reason)
+    if not text.startswith(prefix):
+        return _one_side(text, lang=lang)
+    return reason_label(reason, lang=lang) + _one_side(text[len(prefix) :], lang=lang, inner=True)
+
+
+def _one_side(text: str, *, lang: str, inner: bool = False) -> str:
+    lead = ""
+    if inner:  # ": detail", " (overlap): detail"
+        found = _LEAD.match(text)
+        if found is None:
+            return text
+        lead, text = found[0], text[found.end() :]
+    cuts = list(_LANG_SLASH.finditer(text))
+    if len(cuts) != 1:
+        return lead + text
+    zh, en = text[: cuts[0].start()], text[cuts[0].end() :]
+    if ":" not in zh and ": " in en:  # 可用 / allowed: 专业化, 无 — the list is both's
+        zh += en[en.index(": ") :]
+    return lead + (zh.strip() if lang == "zh" else en.strip())
+
+
+def _capital(text: str, *, lang: str) -> str:
+    return text[:1].upper() + text[1:] if lang == "en" else text
+
+
+def localise(report: pl.DataFrame, *, lang: str) -> pl.DataFrame:
+    """The report as the page and the report CSV show it in ``lang``: ``severity`` and
+    ``reason`` as labels, ``message`` in that language (``detail``: without the reason's
+    label); the codes stay beside them in ``severity_code`` and ``reason_code`` (a district
+    filters on those)."""
+    pairs = report.select("reason", "message").unique()
+    shown = {
+        (reason, text): localised_message(reason, text, lang=lang)
+        for reason, text in pairs.iter_rows()
+    }
+    codes = report.with_columns(
+        pl.col("severity").alias("severity_code"), pl.col("reason").alias("reason_code")
+    )
+    shown_frame = codes.with_columns(
+        pl.col("severity").replace_strict(
+            {s: severity_label(s, lang=lang) for s in SEVERITIES},
+            default=pl.col("severity"),
+            return_dtype=pl.String,
+        ),
+        pl.col("reason").replace_strict(
+            {r: reason_label(r, lang=lang) for r in report["reason"].unique().drop_nulls()},
+            default=pl.col("reason"),
+            return_dtype=pl.String,
+        ),
+        pl.struct("reason", "message")
+        .map_elements(lambda x: shown[(x["reason"], x["message"])], return_dtype=pl.String)
+        .alias("message"),
+    )
+    # the message without the reason's label in front, for a table that shows the reason
+    label = pl.col("reason")
+    return shown_frame.with_columns(
+        pl.when(pl.col("message").str.starts_with(label))
+        .then(pl.col("message").str.slice(label.str.len_chars()).str.strip_chars_start(":： "))
+        .otherwise(pl.col("message"))
+        .alias("detail")
+    )
 
 
 @dataclass(frozen=True)
@@ -249,10 +281,43 @@ class ImportResult:
         return text
 
 
-def report_csv_bytes(report: pl.DataFrame) -> bytes:
-    """The (already masked) report as UTF-8 CSV with BOM, so Excel opens the Chinese text."""
+def by_reason(shown: pl.DataFrame) -> pl.DataFrame:
+    """``localise``d problems counted by reason (a row may have several), rejections first."""
+    return (
+        shown.group_by("severity_code", "reason_code")
+        .agg(
+            pl.col("severity").first(),
+            pl.col("reason").first(),
+            pl.col("row").n_unique().alias("rows"),
+        )
+        .with_columns(
+            pl.col("severity_code")
+            .replace_strict({"rejected": 0, "warning": 1}, default=2, return_dtype=pl.Int8)
+            .alias("order")
+        )
+        .sort("order", "rows", "reason_code", descending=[False, True, False])
+    )
+
+
+def lines_of(shown: pl.DataFrame, severity: str) -> pl.DataFrame:
+    """The ``localise``d report's lines of one severity code."""
+    return shown.filter(pl.col("severity_code") == severity)
+
+
+CSV_COLUMNS = ("row", "column", "value", "severity", "reason", "message")
+
+
+def report_csv_bytes(report: pl.DataFrame, *, lang: str | None = None) -> bytes:
+    """The (already masked) report as UTF-8 CSV with BOM, so Excel opens the Chinese text.
+
+    ``lang`` None (the CLI): the codes, the message in both languages. With a language (the
+    page's download): headers, severity, reason and message in that language, and the
+    codes in ``severity_code`` and ``reason_code`` so a district can filter on them."""
+    if lang is None:
+        return spreadsheet.csv_bytes(report.select(CSV_COLUMNS))
+    shown = localise(report, lang=lang).select(*CSV_COLUMNS, "severity_code", "reason_code")
     return spreadsheet.csv_bytes(
-        report.select("row", "column", "value", "severity", "reason", "message")
+        shown.rename({c: labels.text(f"import.csv.{c}", lang=lang) for c in CSV_COLUMNS})
     )
 
 

@@ -147,11 +147,13 @@ def test_data_admin_downloads_the_template_imports_it_and_coverage_changes(
     report_path = tmp_path / "report.csv"
     report_download.value.save_as(report_path)
     rows = list(csv.DictReader(io.StringIO(report_path.read_text(encoding="utf-8-sig"))))
-    rejected = [r for r in rows if r["severity"] == "rejected"]
+    rejected = [r for r in rows if r["severity_code"] == "rejected"]
     assert len(rejected) == 1, rows
-    assert (rejected[0]["row"], rejected[0]["column"]) == ("3", "户数"), rejected
-    assert rejected[0]["reason"] == "not_a_count", rejected
-    assert rejected[0]["value"] == "'-5"  # a CSV cell that starts like a formula is defused
+    assert (rejected[0]["行号"], rejected[0]["列"]) == ("3", "户数"), rejected
+    # labels in the UI language, the code in a column of its own
+    assert (rejected[0]["类别"], rejected[0]["原因"]) == ("未导入", "应为非负整数"), rejected
+    assert rejected[0]["reason_code"] == "not_a_count", rejected
+    assert rejected[0]["值"] == "'-5"  # a CSV cell that starts like a formula is defused
 
     # the figure the import changed, on the coverage page of the same session
     open_page(op, "coverage")
