@@ -391,46 +391,50 @@ def overdue_slide(current: dict, overdue: pl.DataFrame, *, lang: str) -> Slide:
     )
 
 
+def _grid_list_table(key: str, grids: pl.DataFrame, *, third: tuple, lang: str) -> Table:
+    """A list of grids (name, community, one more column ``third`` = (column label key,
+    value of a row, right-aligned)), cut to ``MAX_ROWS`` with a note of the rest."""
+    column, value, numeric = third
+    rows, note = _cut(
+        [
+            (r["grid_name"], r["community_name"] or DASH, value(r))
+            for r in grids.iter_rows(named=True)
+        ],
+        lang=lang,
+        unit=text("meeting.unit.grids", lang=lang),
+    )
+    return Table(
+        text(key, lang=lang, n=grids.height),
+        (
+            text("meeting.col.grid", lang=lang),
+            text("meeting.col.community", lang=lang),
+            text(column, lang=lang),
+        ),
+        rows,
+        (False, False, numeric),
+        note=note,
+        empty=text(f"{key}.none", lang=lang),
+    )
+
+
 def coverage_slide(
     current: dict, no_ft: pl.DataFrame, no_party: pl.DataFrame, *, lang: str
 ) -> Slide:
-    ft_rows = [
-        (r["grid_name"], r["community_name"] or DASH, f"{r['households'] or 0:,}")
-        for r in no_ft.iter_rows(named=True)
-    ]
-    rows, note = _cut(ft_rows, lang=lang, unit=text("meeting.unit.grids", lang=lang))
-    ft = Table(
-        text("meeting.coverage.no_ft", lang=lang, n=no_ft.height),
-        (
-            text("meeting.col.grid", lang=lang),
-            text("meeting.col.community", lang=lang),
-            text("meeting.col.households", lang=lang),
-        ),
-        rows,
-        (False, False, True),
-        note=note,
-        empty=text("meeting.coverage.no_ft.none", lang=lang),
+    ft = _grid_list_table(
+        "meeting.coverage.no_ft",
+        no_ft,
+        third=("meeting.col.households", lambda r: f"{r['households'] or 0:,}", True),
+        lang=lang,
     )
-    party_rows = [
-        (
-            r["grid_name"],
-            r["community_name"] or DASH,
-            text(f"meeting.grid_kind.{r['kind']}", lang=lang),
-        )
-        for r in no_party.iter_rows(named=True)
-    ]
-    rows, note = _cut(party_rows, lang=lang, unit=text("meeting.unit.grids", lang=lang))
-    party = Table(
-        text("meeting.coverage.no_party", lang=lang, n=no_party.height),
-        (
-            text("meeting.col.grid", lang=lang),
-            text("meeting.col.community", lang=lang),
-            text("meeting.col.kind", lang=lang),
+    party = _grid_list_table(
+        "meeting.coverage.no_party",
+        no_party,
+        third=(
+            "meeting.col.kind",
+            lambda r: text(f"meeting.grid_kind.{r['kind']}", lang=lang),
+            False,
         ),
-        rows,
-        (False, False, False),
-        note=note,
-        empty=text("meeting.coverage.no_party.none", lang=lang),
+        lang=lang,
     )
     return Slide(
         key="coverage",
