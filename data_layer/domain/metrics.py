@@ -180,6 +180,19 @@ def assessment_time(*, as_of: dt.datetime) -> pl.Expr:
     return pl.when(_due(as_of)).then(pl.min_horizontal("closed_at", "due_at"))
 
 
+def reported_between(start: dt.datetime, end: dt.datetime) -> pl.Expr:
+    """Reported in ``start``..``end`` (both included): a window's cases by report time."""
+    return pl.col("reported_at").is_between(start, end, closed="both")
+
+
+def assessed_between(start: dt.datetime, end: dt.datetime, *, as_of: dt.datetime) -> pl.Expr:
+    """Assessed in ``start``..``end`` as known at ``as_of`` (and reported by then): a
+    window's cases by assessment time (按考核时间)."""
+    return assessment_time(as_of=as_of).is_between(start, end, closed="both") & (
+        pl.col("reported_at") <= as_of
+    )
+
+
 def case_flags(*, as_of: dt.datetime) -> list[pl.Expr]:
     """Per-case booleans of DESIGN §2, everything as known at ``as_of``.
 
@@ -223,10 +236,15 @@ def case_flags(*, as_of: dt.datetime) -> list[pl.Expr]:
         .fill_null(False)
         .alias("_satisfied"),
         responded.fill_null(False).alias("_responded"),
-        pl.when(closed)
-        .then((c("closed_at") - c("reported_at")).dt.total_seconds(fractional=True) / 3600)
-        .alias("_hours_to_close"),
+        pl.when(closed).then(hours_to_close()).alias("_hours_to_close"),
     ]
+
+
+def hours_to_close() -> pl.Expr:
+    """Hours from report to closing (of any case with both times; ``case_flags`` keeps it
+    for the closed ones)."""
+    c = pl.col
+    return (c("closed_at") - c("reported_at")).dt.total_seconds(fractional=True) / 3600
 
 
 CASE_COUNT_COLUMNS = [
@@ -254,6 +272,16 @@ REPORT_TIME_COLUMNS = ("reported", "registered", "in_progress", "at_risk", "resp
 def case_aggregations() -> list[pl.Expr]:
     """Aggregations over flagged cases (``case_flags`` applied), one row per group."""
     c = pl.col
+    return [
+        *case_count_aggregations(),
+        c("_hours_to_close").median().alias("hours_to_close_median"),
+        c("_hours_to_close").quantile(0.9, interpolation="linear").alias("hours_to_close_p90"),
+    ]
+
+
+def case_count_aggregations() -> list[pl.Expr]:
+    """The ``CASE_COUNT_COLUMNS`` of ``case_aggregations`` (sums: they add up over parts)."""
+    c = pl.col
     counts = [
         pl.len().alias("reported"),
         c("_registered").sum().alias("registered"),
@@ -268,11 +296,7 @@ def case_aggregations() -> list[pl.Expr]:
         c("_satisfied").sum().alias("rated_satisfied"),
         c("_responded").sum().alias("responded_24h"),
     ]
-    return [
-        *(e.cast(pl.Int64) for e in counts),
-        c("_hours_to_close").median().alias("hours_to_close_median"),
-        c("_hours_to_close").quantile(0.9, interpolation="linear").alias("hours_to_close_p90"),
-    ]
+    return [e.cast(pl.Int64) for e in counts]
 
 
 def case_counts(cases: pl.LazyFrame, *, by: list[str], as_of: dt.datetime) -> pl.LazyFrame:

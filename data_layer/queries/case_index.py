@@ -62,12 +62,12 @@ class CaseIndex:
     def reported_between(self, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
         """Rows with ``start <= reported_at <= end``: a zero-copy slice (callers still
         apply their exact predicate)."""
-        lo = int(np.searchsorted(self.reported_us, _us(start), side="left"))
-        hi = int(np.searchsorted(self.reported_us, _us(end), side="right"))
+        lo = int(np.searchsorted(self.reported_us, micros(start), side="left"))
+        hi = int(np.searchsorted(self.reported_us, micros(end), side="right"))
         return self.cases.slice(lo, max(hi - lo, 0))
 
     def reported_until(self, end: dt.datetime) -> pl.DataFrame:
-        hi = int(np.searchsorted(self.reported_us, _us(end), side="right"))
+        hi = int(np.searchsorted(self.reported_us, micros(end), side="right"))
         return self.cases.slice(0, hi)
 
 
@@ -90,14 +90,14 @@ class AssessmentOrder:
     ) -> pl.LazyFrame:
         """Rows with ``start <= min(closed_at, due_at) <= end`` (a superset of the cases
         assessed in the window: callers apply the exact predicate), in table order."""
-        lo = int(np.searchsorted(self.times_us, _us(start), side="left"))
-        hi = int(np.searchsorted(self.times_us, _us(end), side="right"))
+        lo = int(np.searchsorted(self.times_us, micros(start), side="left"))
+        hi = int(np.searchsorted(self.times_us, micros(end), side="right"))
         rows = self.rows[lo:hi]
         if self.current is not None:
             rows = rows[self.current[rows]]
         if self.extra_rows is not None and self.extra_rows.size:
-            lo = int(np.searchsorted(self.extra_times_us, _us(start), side="left"))
-            hi = int(np.searchsorted(self.extra_times_us, _us(end), side="right"))
+            lo = int(np.searchsorted(self.extra_times_us, micros(start), side="left"))
+            hi = int(np.searchsorted(self.extra_times_us, micros(end), side="right"))
             rows = np.concatenate([rows, self.extra_rows[lo:hi]])
         if rows.size == 0:
             return cases.clear().lazy()
@@ -107,13 +107,13 @@ class AssessmentOrder:
         return cases.slice(first, last - first + 1).lazy().filter(pl.lit(pl.Series(mask)))
 
 
-def _us(value: dt.datetime) -> int:
+def micros(value: dt.datetime) -> int:
     """A naive datetime as µs since the epoch, like polars' Datetime("us") physical value."""
     delta = value - dt.datetime(1970, 1, 1)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _times_us(series: pl.Series) -> np.ndarray:
+def times_us(series: pl.Series) -> np.ndarray:
     return series.dt.cast_time_unit("us").to_physical().fill_null(_NULL).to_numpy()
 
 
@@ -160,14 +160,14 @@ def build(ds: Dataset) -> CaseIndex:
     cases = ds["cases"]
     order = where = None
     if not cases["reported_at"].is_sorted(nulls_last=True):
-        order = np.argsort(_times_us(cases["reported_at"]), kind="stable")
+        order = np.argsort(times_us(cases["reported_at"]), kind="stable")
         where = np.empty_like(order)
         where[order] = np.arange(order.size)
         cases = cases[order]
     cases = cases.with_columns(_area_codes(ds, cases))
     return CaseIndex(
         cases=cases,
-        reported_us=_times_us(cases["reported_at"]),
+        reported_us=times_us(cases["reported_at"]),
         order=order,
         where=where,
         areas_of=(ds["grids"], ds["communities"]),
@@ -197,7 +197,7 @@ def _updated(ds: Dataset, old: CaseIndex, delta: CaseDelta) -> tuple[CaseIndex, 
     changed = np.asarray(delta.changed, dtype=np.int64)
     at = changed if old.order is None else old.where[changed]  # their rows in the index
     if "reported_at" in delta.columns and not np.array_equal(
-        old.reported_us[at], _times_us(table["reported_at"].gather(changed))
+        old.reported_us[at], times_us(table["reported_at"].gather(changed))
     ):
         return None  # a case moved in time: its place in the index changes
     # the old rows, brought up to date in place
@@ -225,7 +225,7 @@ def _updated(ds: Dataset, old: CaseIndex, delta: CaseDelta) -> tuple[CaseIndex, 
     k = tail.height
     if k == 0:
         return dataclasses.replace(old, cases=head), n0
-    tail_us = _times_us(tail["reported_at"])
+    tail_us = times_us(tail["reported_at"])
     fresh = tail.with_columns(_area_codes(ds, tail))
     first_place = int(np.searchsorted(old.reported_us, tail_us.min(), side="right"))
     settled = old.settled
@@ -294,7 +294,7 @@ def _updated_assessment(
     keep = ~marked[extra_rows]
     extra_rows, extra_times = extra_rows[keep], extra_times[keep]
     picked = cases[moved]
-    new_times = np.minimum(_times_us(picked["closed_at"]), _times_us(picked["due_at"]))
+    new_times = np.minimum(times_us(picked["closed_at"]), times_us(picked["due_at"]))
     by_time = np.argsort(new_times, kind="stable")
     new_rows, new_times = moved[by_time], new_times[by_time]
     places = np.searchsorted(extra_times, new_times, side="right")
@@ -339,7 +339,7 @@ def _build_or_update(ds: Dataset) -> CaseIndex:
 
 def _build_assessment_order(ds: Dataset) -> AssessmentOrder:
     cases = case_index(ds).cases
-    times = np.minimum(_times_us(cases["closed_at"]), _times_us(cases["due_at"]))
+    times = np.minimum(times_us(cases["closed_at"]), times_us(cases["due_at"]))
     rows = np.argsort(times, kind="stable")
     return AssessmentOrder(rows=rows, times_us=times[rows])
 

@@ -18,7 +18,7 @@ import polars as pl
 from data_layer.domain import areas, metrics
 from data_layer.domain.filters import BASES, Filter, Window
 from data_layer.domain.scope import Scope
-from data_layer.queries import case_index
+from data_layer.queries import case_index, history
 from data_layer.storage.source import Dataset
 
 SCOPE_CODE = "all"
@@ -253,16 +253,14 @@ def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> p
     The window ends at the end of its last day or at ``as_of``, whichever is earlier:
     a case reported after ``as_of`` was not known then. ``PERIOD_TIME`` = ``reported_at``.
     """
-    reported = pl.col("reported_at")
-    within = reported.is_between(window.start_time, window.end_time, closed="both")
     return _scoped_cases(
         ds,
         flt,
         scope,
-        where=within,
+        where=metrics.reported_between(window.start_time, window.end_time),
         as_of=window.as_of,
         rows=lambda index: index.reported_between(window.start_time, window.end_time),
-    ).with_columns(reported.alias(PERIOD_TIME))
+    ).with_columns(pl.col("reported_at").alias(PERIOD_TIME))
 
 
 def cases_assessed_in_window(
@@ -275,14 +273,11 @@ def cases_assessed_in_window(
     ``PERIOD_TIME`` = the assessment time.
     """
     assessed = metrics.assessment_time(as_of=window.as_of)
-    within = assessed.is_between(window.start_time, window.end_time, closed="both") & (
-        pl.col("reported_at") <= window.as_of
-    )
     return _scoped_cases(
         ds,
         flt,
         scope,
-        where=within,
+        where=metrics.assessed_between(window.start_time, window.end_time, as_of=window.as_of),
         as_of=window.as_of,
         rows=lambda index: case_index.assessment_order(ds).assessable_between(
             index.cases, window.start_time, window.end_time
@@ -326,6 +321,105 @@ def case_counts(
         else intake.join(assessed, how="cross")
     )
     return joined.select(columns).with_columns(pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0))
+
+
+def _settled_case_counts(
+    ds: Dataset, flt: Filter, scope: Scope, window: Window, *, level: str | None
+) -> pl.LazyFrame | None:
+    """``case_counts`` by ``level`` (``code``) through the settled history (``history``):
+    the settled cases' counts added up by day, the rest of the window flagged exactly, the
+    hours statistics read off the closed cases' order. None where it does not apply — a
+    small dataset, a category or source filter, an as-of before a re-division moved cases,
+    the exact path — and ``case_counts`` answers, with the same figures."""
+    if (
+        _EXACT.get()
+        or flt.categories
+        or flt.sources
+        or level not in history.AREA_LEVELS
+        or not history.applies(ds)
+        or _moves_after(ds, window.as_of) is not None
+    ):
+        return None
+    at = history.settle_time(window.as_of)
+    start, end, as_of = window.start_time, window.end_time, window.as_of
+    communities = None
+    if not (
+        scope.allowed_streets(flt.streets) is None
+        and scope.allowed_communities(flt.communities) is None
+    ):
+        communities = (
+            scoped_communities(ds, flt, scope, retired=True)
+            .select("community_code")
+            .collect()
+            .to_series()
+        )
+    key = _group_key(level)
+
+    def exact(rows: pl.DataFrame, where: pl.Expr) -> pl.LazyFrame:
+        lf = rows.lazy().filter(where)
+        if communities is not None:
+            lf = lf.filter(pl.col("community_code").is_in(communities.implode()))
+        return (
+            lf.with_columns(metrics.case_flags(as_of=as_of))
+            .group_by(key)
+            .agg(metrics.case_count_aggregations())
+        )
+
+    def side(basis: str) -> pl.LazyFrame:
+        if basis == "report":
+            tail = exact(
+                history.tail_between(ds, at, start, end), metrics.reported_between(start, end)
+            )
+        else:
+            tail = exact(history.tail(ds, at), metrics.assessed_between(start, end, as_of=as_of))
+        settled = history.settled_counts(
+            ds,
+            level=level,
+            basis_days=basis,
+            first=window.start,
+            last=window.last_day,
+            at=at,
+            communities=communities,
+            scope_code=SCOPE_CODE,
+        )
+        return (
+            pl.concat([settled.lazy(), tail.select("code", *metrics.CASE_COUNT_COLUMNS)])
+            .group_by("code")
+            .agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum())
+        )
+
+    counts = side("report")
+    if flt.basis == "assessment":
+        assessed = side("assessment").drop(metrics.REPORT_TIME_COLUMNS)
+        counts = (
+            counts.select("code", *metrics.REPORT_TIME_COLUMNS)
+            .join(assessed, on="code", how="full", coalesce=True)
+            .with_columns(pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0))
+        )
+    if level is None:  # one row for the scope, cases or not (as ``case_counts`` gives)
+        counts = (
+            pl.LazyFrame({"code": [SCOPE_CODE]})
+            .join(counts, on="code", how="left")
+            .with_columns(pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0))
+        )
+    counts = counts.collect()
+    selected = pl.col("reported" if flt.basis == "report" else "due")
+    hours = history.hours_stats(
+        ds,
+        level=level,
+        basis=flt.basis,
+        start=start,
+        end=end,
+        as_of=as_of,
+        communities=communities,
+        scope_code=SCOPE_CODE,
+        nulls=counts.select("code", (selected - pl.col("closed")).alias("nulls")),
+    )
+    return (
+        counts.lazy()
+        .join(hours.lazy(), on="code", how="left")
+        .select("code", *metrics.CASE_COUNT_COLUMNS, "hours_to_close_median", "hours_to_close_p90")
+    )
 
 
 def latest_month_with_cases(
@@ -415,8 +509,11 @@ def kpis(
     key = _group_key(by)
     # coverage counts the division at as_of: a retired grid is no longer a grid to staff
     grids = scoped_grids(ds, flt, scope, as_of=window.as_of).with_columns(key)
+    cases_part = _settled_case_counts(ds, flt, scope, window, level=by)
+    if cases_part is None:
+        cases_part = case_counts(ds, flt, scope, window, by=[key])
     parts = [
-        case_counts(ds, flt, scope, window, by=[key]),
+        cases_part,
         *_coverage_counts(ds, grids),
         *_volunteer_counts(ds, flt, scope, window, by=by, grids=grids),
     ]

@@ -1,0 +1,179 @@
+"""The settled history (``queries.history``) gives exactly the KPI frames of the exact path.
+
+The history is switched on for small datasets here (``MIN_ROWS`` = 0) and its settle time
+moved earlier at random, so the settled part, the exact tail and the hours order all carry
+cases. Every KPI query the pages make — the scope row, by street, by community — is compared
+with the full scan: same rows, same order, same values (``check_exact``), both bases, role
+scopes and filters. The quantiles are checked against polars' on random values too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import numpy as np
+import polars as pl
+import pytest
+from fixtures_tiny import AS_OF, tiny_tables
+from polars.testing import assert_frame_equal
+from test_fast_figures import random_as_of, random_filter, redivided_tiny, shuffled_tiny
+
+from data_layer import demo
+from data_layer.domain.filters import Filter
+from data_layer.domain.scope import Scope
+from data_layer.queries import figures, history
+from data_layer.storage.source import Dataset, open_dataset
+
+ANCHOR = dt.date(2026, 6, 30)
+
+
+@pytest.fixture(autouse=True)
+def history_on(monkeypatch):
+    monkeypatch.setattr(history, "MIN_ROWS", 0)
+
+
+def kpi_queries(ds: Dataset, flt: Filter, scope: Scope, window) -> dict:
+    return {
+        "kpis": lambda: figures.kpis(ds, flt, scope, window=window),
+        "kpis_previous": lambda: figures.kpis(ds, flt, scope, window=window.previous()),
+        **{
+            f"kpis_{level}": (
+                lambda level=level: figures.kpis(ds, flt, scope, by=level, window=window)
+            )
+            for level in ("street", "community")
+        },
+    }
+
+
+def assert_same(ds: Dataset, flt: Filter, scope: Scope, window) -> None:
+    fast = {k: q() for k, q in kpi_queries(ds, flt, scope, window).items()}
+    with figures.exact_path():
+        exact = {k: q() for k, q in kpi_queries(ds, flt, scope, window).items()}
+    for key, frame in fast.items():
+        try:
+            assert_frame_equal(frame, exact[key], check_exact=True)
+        except AssertionError as exc:
+            raise AssertionError(f"{key} {flt} {window}: {exc}") from None
+
+
+def settle_earlier(monkeypatch, rng: random.Random) -> None:
+    """Settle times days to months before the as-of: a long tail of unsettled cases."""
+    days = rng.choice([0, 0, 1, 7, 45, 200])
+    monkeypatch.setattr(
+        history,
+        "settle_time",
+        lambda as_of: dt.datetime.combine(as_of.date(), dt.time()) - dt.timedelta(days=days),
+    )
+
+
+def used(ds: Dataset) -> bool:
+    """Whether the history was built for ``ds`` (the queries took it)."""
+    return "settled_history" in ds._memo
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: Dataset(tables=tiny_tables()), shuffled_tiny, redivided_tiny]
+)
+def test_history_equals_exact_path_on_the_tiny_district(make, monkeypatch):
+    ds = make()
+    rng = random.Random(1601)
+    first = dt.datetime(2025, 1, 1)
+    for _ in range(24):
+        settle_earlier(monkeypatch, rng)
+        as_of = rng.choice([AS_OF, random_as_of(rng, first, AS_OF + dt.timedelta(days=20))])
+        flt, scope = random_filter(rng, ds, as_of)
+        if rng.random() < 0.6:
+            flt = Filter(**{**flt.__dict__, "categories": (), "sources": ()})
+        assert_same(ds, flt, scope, flt.window())
+    assert used(ds)
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory) -> Dataset:
+    out = tmp_path_factory.mktemp("district")
+    demo.generate(out=out, scale="district", seed=7, anchor=ANCHOR)
+    return open_dataset(out, serving=True)
+
+
+def test_history_equals_exact_path_on_a_generated_district(district, monkeypatch):
+    rng = random.Random(16016)
+    reported = district["cases"]["reported_at"]
+    first, last = reported.min(), reported.max()
+    for i in range(14):
+        settle_earlier(monkeypatch, rng)
+        as_of = last if i < 3 else random_as_of(rng, first, last)
+        flt, scope = random_filter(rng, district, as_of)
+        flt = Filter(**{**flt.__dict__, "categories": (), "sources": ()})
+        if i % 2 == 0:
+            flt = Filter(**{**flt.__dict__, "communities": ()})
+            scope = Scope.everything()
+        assert_same(district, flt, scope, flt.window())
+    assert used(district)
+
+
+def test_a_category_filter_or_small_data_takes_the_index_path(monkeypatch):
+    ds = Dataset(tables=tiny_tables())
+    flt = Filter(period="this_year", as_of=AS_OF, categories=("dispute",))
+    figures.kpis(ds, flt, Scope.everything())
+    assert not used(ds)
+    monkeypatch.setattr(history, "MIN_ROWS", 10**9)
+    figures.kpis(ds, Filter(period="this_year", as_of=AS_OF), Scope.everything())
+    assert not used(ds)
+
+
+def test_an_as_of_before_the_settle_time_is_never_answered_from_it(monkeypatch):
+    """The settle time follows the as-of: a frozen meeting of last month gets its own."""
+    ds = Dataset(tables=tiny_tables())
+    for as_of in (AS_OF, AS_OF - dt.timedelta(days=40)):
+        flt = Filter(period="this_month", as_of=as_of)
+        figures.kpis(ds, flt, Scope.everything())
+    kept = ds._memo["settled_history"]._items
+    assert sorted(kept) == [
+        history.settle_time(AS_OF - dt.timedelta(days=40)),
+        history.settle_time(AS_OF),
+    ]
+
+
+def test_quantiles_are_polars_quantiles():
+    """Medians and p90 of random groups — ties, sizes 1–2, and nulls (polars counts them in
+    its fractional index) — read as ``hours_stats`` reads them, equal polars' to the bit."""
+    rng = np.random.default_rng(16)
+    for _ in range(400):
+        n, nulls = int(rng.integers(1, 30)), int(rng.integers(0, 30))
+        values = np.sort(np.round(rng.random(n) * rng.choice([1, 100, 1e4]), rng.integers(0, 6)))
+        column = pl.Series([*values, *([None] * nulls)], dtype=pl.Float64).shuffle(seed=1)
+        for q in (0.5, 0.9):
+            got = history._quantile(
+                np.array([n]), np.array([nulls]), lambda k, values=values: values[k], q
+            )[0]
+            assert got == column.quantile(q, interpolation="linear"), (values, nulls, q)
+
+
+def test_a_case_dispatched_after_it_closed_is_not_settled_before_its_dispatch():
+    """Out-of-order stage times (a dispatch recorded after the closing, as imports bring
+    them): the case's 24-hour response counts only from its dispatch, so it stays in the
+    exact tail until then."""
+    tables = dict(tiny_tables())
+    cases_ = tables["cases"]
+    closed = cases_.filter(pl.col("closed_at").is_not_null() & (pl.col("rejected") == False))  # noqa: E712
+    case_id = closed["case_id"][0]
+    day = closed["closed_at"][0].date()
+    at = {
+        "reported_at": dt.datetime.combine(day, dt.time(22)),
+        "registered_at": dt.datetime.combine(day, dt.time(22, 10)),
+        "closed_at": dt.datetime.combine(day, dt.time(23)),
+        "dispatched_at": dt.datetime.combine(day, dt.time(23)) + dt.timedelta(hours=2),
+    }
+    tables["cases"] = cases_.with_columns(
+        pl.when(pl.col("case_id") == case_id)
+        .then(pl.lit(value, dtype=cases_[name].dtype))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, value in at.items()
+    )
+    ds = Dataset(tables=tables)
+    as_of = at["dispatched_at"] + dt.timedelta(hours=1)  # the next day, after the dispatch
+    flt = Filter(period="custom", start=day, end=day, as_of=as_of)
+    assert_same(ds, flt, Scope.everything(), flt.window())
+    assert figures.kpis(ds, flt, Scope.everything())["responded_24h"][0] >= 1
