@@ -22,7 +22,7 @@ from test_fast_figures import random_as_of, random_filter, redivided_tiny, shuff
 from data_layer import demo
 from data_layer.domain.filters import Filter
 from data_layer.domain.scope import Scope
-from data_layer.queries import figures, history
+from data_layer.queries import figures, history, hours_order
 from data_layer.storage.source import Dataset, open_dataset
 
 ANCHOR = dt.date(2026, 6, 30)
@@ -31,6 +31,11 @@ ANCHOR = dt.date(2026, 6, 30)
 @pytest.fixture(autouse=True)
 def history_on(monkeypatch):
     monkeypatch.setattr(history, "MIN_ROWS", 0)
+
+
+def served(ds: Dataset, *, background: bool = False) -> Dataset:
+    history.serve(ds, background=background)
+    return ds
 
 
 def kpi_queries(ds: Dataset, flt: Filter, scope: Scope, window) -> dict:
@@ -68,15 +73,16 @@ def settle_earlier(monkeypatch, rng: random.Random) -> None:
 
 
 def used(ds: Dataset) -> bool:
-    """Whether the history was built for ``ds`` (the queries took it)."""
-    return "settled_history" in ds._memo
+    """Whether a history was built for ``ds`` (the queries took it)."""
+    kept = ds.memoised("settled_history")
+    return kept is not None and bool(kept._items)
 
 
 @pytest.mark.parametrize(
     "make", [lambda: Dataset(tables=tiny_tables()), shuffled_tiny, redivided_tiny]
 )
 def test_history_equals_exact_path_on_the_tiny_district(make, monkeypatch):
-    ds = make()
+    ds = served(make())
     rng = random.Random(1601)
     first = dt.datetime(2025, 1, 1)
     for _ in range(24):
@@ -93,7 +99,9 @@ def test_history_equals_exact_path_on_the_tiny_district(make, monkeypatch):
 def district(tmp_path_factory) -> Dataset:
     out = tmp_path_factory.mktemp("district")
     demo.generate(out=out, scale="district", seed=7, anchor=ANCHOR)
-    return open_dataset(out, serving=True)
+    with pytest.MonkeyPatch.context() as patch:  # before the autouse fixture runs
+        patch.setattr(history, "MIN_ROWS", 0)
+        return served(open_dataset(out, serving=True))
 
 
 def test_history_equals_exact_path_on_a_generated_district(district, monkeypatch):
@@ -112,27 +120,43 @@ def test_history_equals_exact_path_on_a_generated_district(district, monkeypatch
     assert used(district)
 
 
-def test_a_category_filter_or_small_data_takes_the_index_path(monkeypatch):
-    ds = Dataset(tables=tiny_tables())
+def test_a_category_filter_small_data_or_an_unserved_dataset_take_the_index_path(monkeypatch):
+    ds = served(Dataset(tables=tiny_tables()))
     flt = Filter(period="this_year", as_of=AS_OF, categories=("dispute",))
     figures.kpis(ds, flt, Scope.everything())
-    assert not used(ds)
+    assert not ds.memoised("settled_history")._items
+    plain = Dataset(tables=tiny_tables())  # the CLI's: never served
+    figures.kpis(plain, Filter(period="this_year", as_of=AS_OF), Scope.everything())
+    assert not used(plain)
     monkeypatch.setattr(history, "MIN_ROWS", 10**9)
-    figures.kpis(ds, Filter(period="this_year", as_of=AS_OF), Scope.everything())
-    assert not used(ds)
+    small = served(Dataset(tables=tiny_tables()))
+    figures.kpis(small, Filter(period="this_year", as_of=AS_OF), Scope.everything())
+    assert not used(small)
 
 
-def test_an_as_of_before_the_settle_time_is_never_answered_from_it(monkeypatch):
+def test_each_as_of_day_gets_its_own_settle_time():
     """The settle time follows the as-of: a frozen meeting of last month gets its own."""
-    ds = Dataset(tables=tiny_tables())
+    ds = served(Dataset(tables=tiny_tables()))
     for as_of in (AS_OF, AS_OF - dt.timedelta(days=40)):
         flt = Filter(period="this_month", as_of=as_of)
         figures.kpis(ds, flt, Scope.everything())
-    kept = ds._memo["settled_history"]._items
-    assert sorted(kept) == [
+    assert sorted(ds.memoised("settled_history")._items) == [
         history.settle_time(AS_OF - dt.timedelta(days=40)),
         history.settle_time(AS_OF),
     ]
+
+
+def test_a_background_build_answers_from_the_index_until_it_is_done():
+    ds = served(Dataset(tables=tiny_tables()), background=True)
+    flt = Filter(period="this_year", as_of=AS_OF, basis="assessment")
+    before = figures.kpis(ds, flt, Scope.everything(), by="community")
+    history.wait(ds)
+    assert history.ready(ds, history.settle_time(AS_OF)) is not None
+    after = figures.kpis(ds, flt, Scope.everything(), by="community")
+    with figures.exact_path():
+        exact = figures.kpis(ds, flt, Scope.everything(), by="community")
+    assert_frame_equal(before, exact, check_exact=True)
+    assert_frame_equal(after, exact, check_exact=True)
 
 
 def test_quantiles_are_polars_quantiles():
@@ -144,7 +168,7 @@ def test_quantiles_are_polars_quantiles():
         values = np.sort(np.round(rng.random(n) * rng.choice([1, 100, 1e4]), rng.integers(0, 6)))
         column = pl.Series([*values, *([None] * nulls)], dtype=pl.Float64).shuffle(seed=1)
         for q in (0.5, 0.9):
-            got = history._quantile(
+            got = hours_order.quantile(
                 np.array([n]), np.array([nulls]), lambda k, values=values: values[k], q
             )[0]
             assert got == column.quantile(q, interpolation="linear"), (values, nulls, q)
@@ -172,7 +196,7 @@ def test_a_case_dispatched_after_it_closed_is_not_settled_before_its_dispatch():
         .alias(name)
         for name, value in at.items()
     )
-    ds = Dataset(tables=tables)
+    ds = served(Dataset(tables=tables))
     as_of = at["dispatched_at"] + dt.timedelta(hours=1)  # the next day, after the dispatch
     flt = Filter(period="custom", start=day, end=day, as_of=as_of)
     assert_same(ds, flt, Scope.everything(), flt.window())

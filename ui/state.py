@@ -23,7 +23,7 @@ from data_layer.auth.sessions import session_expired
 from data_layer.domain import areas
 from data_layer.domain.filters import Filter, Window, now_local
 from data_layer.domain.scope import Scope
-from data_layer.queries import figures, ranking
+from data_layer.queries import figures, history, ranking
 from data_layer.storage.source import Dataset, open_dataset, signature
 
 
@@ -108,7 +108,10 @@ def working(key: str) -> Iterator[None]:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _load_dataset(data_dir: str, version: tuple) -> Dataset:
     with working("spinner.dataset"):
-        return open_dataset(data_dir, serving=True)
+        ds = open_dataset(data_dir, serving=True)
+    # a large data directory gets its settled history built behind the first pages
+    history.serve(ds, background=True)
+    return ds
 
 
 @st.cache_resource(show_spinner=False)

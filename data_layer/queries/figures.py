@@ -18,7 +18,7 @@ import polars as pl
 from data_layer.domain import areas, metrics
 from data_layer.domain.filters import BASES, Filter, Window
 from data_layer.domain.scope import Scope
-from data_layer.queries import case_index, history
+from data_layer.queries import case_index, history, hours_order
 from data_layer.storage.source import Dataset
 
 SCOPE_CODE = "all"
@@ -336,11 +336,12 @@ def _settled_case_counts(
         or flt.categories
         or flt.sources
         or level not in history.AREA_LEVELS
-        or not history.applies(ds)
         or _moves_after(ds, window.as_of) is not None
     ):
         return None
-    at = history.settle_time(window.as_of)
+    settled_history = history.ready(ds, history.settle_time(window.as_of))
+    if settled_history is None:
+        return None
     start, end, as_of = window.start_time, window.end_time, window.as_of
     communities = None
     if not (
@@ -367,18 +368,21 @@ def _settled_case_counts(
 
     def side(basis: str) -> pl.LazyFrame:
         if basis == "report":
-            tail = exact(
-                history.tail_between(ds, at, start, end), metrics.reported_between(start, end)
+            rows, where = (
+                settled_history.tail_between(start, end),
+                metrics.reported_between(start, end),
             )
         else:
-            tail = exact(history.tail(ds, at), metrics.assessed_between(start, end, as_of=as_of))
+            rows = settled_history.tail
+            where = metrics.assessed_between(start, end, as_of=as_of)
+        tail = exact(rows, where)
         settled = history.settled_counts(
             ds,
+            settled_history,
             level=level,
             basis_days=basis,
             first=window.start,
             last=window.last_day,
-            at=at,
             communities=communities,
             scope_code=SCOPE_CODE,
         )
@@ -404,7 +408,7 @@ def _settled_case_counts(
         )
     counts = counts.collect()
     selected = pl.col("reported" if flt.basis == "report" else "due")
-    hours = history.hours_stats(
+    hours = hours_order.hours_stats(
         ds,
         level=level,
         basis=flt.basis,

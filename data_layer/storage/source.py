@@ -105,6 +105,10 @@ class Dataset:
         memo, delta = self._basis.pop("memo", None), self._basis.pop("cases", None)
         return None if memo is None or delta is None else (memo, delta)
 
+    def memoised(self, key: str) -> object | None:
+        """What ``memo`` keeps under ``key``, or None when nothing was built yet."""
+        return self._memo.get(key)
+
     def memo(self, key: str, build: Callable[[Dataset], object]) -> object:
         """``build(self)``, computed once per Dataset (so once per data version) under a lock:
         concurrent sessions wait for the one build instead of making copies of their own

@@ -1,0 +1,294 @@
+"""Hours to close, median and p90, exactly, without a sort per query.
+
+An order statistic cannot be added up like a count, so the settled history (``history``)
+keeps the closed cases themselves, sorted once per data version by (group, hours): overall,
+within each street, within each community (``Order``). A query marks the cases it selects
+in that order — reported (or assessed) in the window and closed by the as-of — and the
+k-th marked case of a group holds its k-th smallest hours: a few sequential passes over
+small integer columns, no sort, no scatter.
+
+The marks are decided on whole days (``report_day``, ``closed_day``, ``assessed_day``,
+kept in each order's sequence so the pass reads memory in order); a case whose day is the
+window's last day or the as-of's day is decided on its exact times, as the scan decides
+it. The interpolation is polars' (``quantile``): the values are those of
+``pl.Expr.median`` and ``quantile(…, interpolation="linear")`` over the same cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from data_layer.domain import metrics
+from data_layer.queries import case_index
+from data_layer.storage.source import Dataset
+
+_MEMO_KEY = "hours_order"
+_EPOCH = dt.date(1970, 1, 1)
+LEVELS = (None, "street", "community")
+
+
+@dataclass(frozen=True)
+class Areas:
+    """The communities of the case index (sorted codes) and the street of each."""
+
+    communities: pl.Series
+    streets: pl.Series
+    street_of: np.ndarray  # street index of each community index
+
+    def community_index(self, codes: pl.Series) -> np.ndarray:
+        """The index of each (known) community code."""
+        return codes.cast(pl.Enum(self.communities)).to_physical().cast(pl.Int32).to_numpy()
+
+    def allowed(self, codes: pl.Series | None) -> np.ndarray | None:
+        """A mask over community indexes (None: every community)."""
+        if codes is None:
+            return None
+        mask = np.zeros(self.communities.len(), dtype=bool)
+        mask[self.community_index(codes.filter(codes.is_in(self.communities.implode())))] = True
+        return mask
+
+    def group_allowed(self, level: str | None, allowed: np.ndarray) -> np.ndarray | None:
+        """``allowed`` as a mask over the groups of ``level`` when it takes whole groups
+        (None: it splits a group, so each case must be checked)."""
+        if level == "community":
+            return allowed
+        if level is None:
+            return None
+        streets = np.zeros(self.streets.len(), dtype=bool)
+        streets[self.street_of[allowed]] = True
+        return streets if np.array_equal(streets[self.street_of], allowed) else None
+
+    def codes(self, level: str | None, groups: np.ndarray, scope_code: str) -> pl.Series:
+        """The ``code`` of each group index of ``level``."""
+        if level is None:
+            return pl.Series("code", [scope_code] * groups.size, dtype=pl.String)
+        names = self.communities if level == "community" else self.streets
+        return names.gather(groups).alias("code")
+
+
+def areas(ds: Dataset) -> Areas:
+    """The communities and streets of ``ds``'s case index, found on first use."""
+    return ds.memo(_MEMO_KEY + ":areas", lambda ds: _areas_of(case_index.case_index(ds).cases))
+
+
+def _areas_of(cases: pl.DataFrame) -> Areas:
+    pairs = (
+        cases.lazy()
+        .select("community_code", "street_code")
+        .drop_nulls()
+        .unique()
+        .sort("community_code")
+        .collect()
+    )
+    streets = pairs["street_code"].unique().sort()
+    street_of = pairs["street_code"].cast(pl.Enum(streets)).to_physical().cast(pl.Int32)
+    return Areas(
+        communities=pairs["community_code"], streets=streets, street_of=street_of.to_numpy()
+    )
+
+
+@dataclass(frozen=True)
+class Order:
+    """The closed cases ordered by (group, hours), with what a selection reads, in order."""
+
+    case_rows: np.ndarray  # the case-index row of each
+    hours: np.ndarray
+    starts: np.ndarray  # group g is [starts[g], starts[g + 1])
+    report_day: np.ndarray
+    closed_day: np.ndarray  # the day of max(closed_at, registered_at): closed from then on
+    assessed_day: np.ndarray  # the day of min(closed_at, due_at)
+    community: np.ndarray | None  # community index (for scopes that split a group)
+
+
+@dataclass(frozen=True)
+class HoursOrder:
+    areas: Areas
+    orders: dict[str | None, Order]
+
+
+def _days(times: pl.Series, dtype) -> np.ndarray:
+    return (times.dt.date().cast(pl.Int32)).to_numpy().astype(dtype)
+
+
+def _build(ds: Dataset) -> HoursOrder:
+    cases = case_index.case_index(ds).cases
+    areas_ = areas(ds)
+    c = pl.col
+    closed = (
+        cases.lazy()
+        .with_row_index("row")
+        .filter(
+            (c("rejected") == False)  # noqa: E712 - null: never registered
+            & c("closed_at").is_not_null()
+            & c("reported_at").is_not_null()
+            & c("community_code").is_not_null()
+        )
+        .select(
+            pl.col("row").cast(pl.Int64),
+            "community_code",
+            "reported_at",
+            pl.max_horizontal("closed_at", "registered_at").alias("closed"),
+            pl.min_horizontal("closed_at", "due_at").alias("assessed"),
+            metrics.hours_to_close().alias("hours"),
+        )
+        .collect()
+    )
+    community = areas_.community_index(closed["community_code"])
+    days = pl.concat([closed[n].dt.date().cast(pl.Int32) for n in ("reported_at", "closed")])
+    fits = days.len() == 0 or (days.min() > -(2**15) and days.max() < 2**15)
+    day_type = np.int16 if fits else np.int32
+    columns = {
+        "report_day": _days(closed["reported_at"], day_type),
+        "closed_day": _days(closed["closed"], day_type),
+        "assessed_day": _days(closed["assessed"], day_type),
+    }
+    hours = closed["hours"].to_numpy()
+    rows = closed["row"].to_numpy()
+    # by hours, then within each group by that order: one float sort, two integer ones
+    overall = closed["hours"].arg_sort().to_numpy()
+    rank = np.empty(hours.size, dtype=np.int64)
+    rank[overall] = np.arange(hours.size)
+    orders = {}
+    for level, groups, size in (
+        (None, None, 1),
+        ("community", community, areas_.communities.len()),
+        ("street", areas_.street_of[community], areas_.streets.len()),
+    ):
+        if groups is None:
+            order, starts = overall, np.array([0, hours.size])
+        else:
+            order = pl.Series(groups.astype(np.int64) * hours.size + rank).arg_sort().to_numpy()
+            starts = np.searchsorted(groups[order], np.arange(size + 1))
+        orders[level] = Order(
+            case_rows=rows[order].astype(np.int32 if rows.size < 2**31 else np.int64),
+            hours=hours[order],
+            starts=starts,
+            **{name: values[order] for name, values in columns.items()},
+            community=None if level == "community" else community[order].astype(np.int16),
+        )
+    return HoursOrder(areas=areas_, orders=orders)
+
+
+def hours_order(ds: Dataset) -> HoursOrder:
+    """The closed cases of ``ds`` by hours to close (any as-of), built on first use."""
+    return ds.memo(_MEMO_KEY, _build)
+
+
+def _day(value: dt.datetime) -> int:
+    return (value.date() - _EPOCH).days
+
+
+def _marked(
+    order: Order,
+    index: case_index.CaseIndex,
+    *,
+    basis: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    as_of: dt.datetime,
+) -> np.ndarray:
+    """Which cases of ``order`` the statistics are over (a mask in its sequence): closed by
+    ``as_of`` and reported in ``start``..``end`` — or (``basis`` "assessment") assessed in
+    it and reported by ``as_of``. Whole days decide; the last day's and the as-of day's
+    cases are decided on their exact times."""
+    first, last, today = _day(start), _day(end), _day(as_of)
+    day = order.report_day if basis == "report" else order.assessed_day
+    within = (day >= first) & (day <= last) & (order.closed_day <= today)
+    edge = order.closed_day == today
+    if end != dt.datetime.combine(end.date(), dt.time.max):  # the last day is cut short
+        edge |= day == last
+    if basis == "assessment":
+        within &= order.report_day <= today
+        edge |= order.report_day == today
+    edge &= within
+    check = np.flatnonzero(edge)
+    if check.size:
+        within[check] = _exact(order, index, check, basis=basis, end=end, as_of=as_of)
+    return within
+
+
+def _exact(
+    order: Order,
+    index: case_index.CaseIndex,
+    at: np.ndarray,
+    *,
+    basis: str,
+    end: dt.datetime,
+    as_of: dt.datetime,
+) -> np.ndarray:
+    """The exact test of the cases at ``at`` (already within by their days)."""
+    rows = index.cases.select("reported_at", "registered_at", "closed_at", "due_at")[
+        order.case_rows[at]
+    ]
+    closed = case_index.times_us(rows.select(pl.max_horizontal("closed_at", "registered_at"))[:, 0])
+    ok = closed <= case_index.micros(as_of)
+    reported = case_index.times_us(rows["reported_at"])
+    if basis == "report":
+        return ok & (reported <= case_index.micros(end))
+    assessed = case_index.times_us(rows.select(pl.min_horizontal("closed_at", "due_at"))[:, 0])
+    return ok & (assessed <= case_index.micros(end)) & (reported <= case_index.micros(as_of))
+
+
+def quantile(count: np.ndarray, nulls: np.ndarray, ranked, q: float) -> np.ndarray:
+    """polars' linear quantile of each group of ``count`` (> 0) values and ``nulls`` nulls:
+    ``ranked(k)`` is the k-th smallest value (0-based) of each group. polars places the
+    nulls first, so its fractional index — and the rounding of the interpolation — depends
+    on them: ``(count - 1) * q + nulls``."""
+    at = (count - 1) * q + nulls
+    low = np.floor(at).astype(np.int64)
+    top = np.ceil(at).astype(np.int64)
+    lower, upper = ranked(low - nulls), ranked(top - nulls)
+    out = (at - low) * (upper - lower) + lower
+    return np.where(lower == upper, lower, out)
+
+
+def hours_stats(
+    ds: Dataset,
+    *,
+    level: str | None,
+    basis: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    as_of: dt.datetime,
+    communities: pl.Series | None,
+    scope_code: str,
+    nulls: pl.DataFrame,
+) -> pl.DataFrame:
+    """``code``, ``hours_to_close_median`` and ``hours_to_close_p90`` per group of ``level``
+    (None: one ``scope_code`` row) with a selected closed case, of the ``communities`` (None:
+    all). ``nulls`` (``code``, ``nulls``): the selected cases of each group that are not
+    closed, which polars' quantile of the scan counts in (``quantile``)."""
+    built = hours_order(ds)
+    order = built.orders[level]
+    marked = _marked(
+        order, case_index.case_index(ds), basis=basis, start=start, end=end, as_of=as_of
+    )
+    groups = np.arange(order.starts.size - 1)
+    allowed = built.areas.allowed(communities)
+    if allowed is not None:
+        whole = built.areas.group_allowed(level, allowed)
+        if whole is None:
+            marked &= allowed[order.community]
+        else:
+            groups = groups[whole]
+    flat = np.flatnonzero(marked)
+    bounds = np.searchsorted(flat, order.starts)
+    base, count = bounds[groups], bounds[groups + 1] - bounds[groups]
+    has = count > 0
+    groups, base, count = groups[has], base[has], count[has]
+    frame = pl.DataFrame(built.areas.codes(level, groups, scope_code)).join(
+        nulls, on="code", how="left", maintain_order="left"
+    )
+    z = frame["nulls"].fill_null(0).to_numpy().astype(np.int64)
+
+    def ranked(k: np.ndarray) -> np.ndarray:
+        return order.hours[flat[base + k]]
+
+    return frame.select("code").with_columns(
+        pl.Series("hours_to_close_median", quantile(count, z, ranked, 0.5), dtype=pl.Float64),
+        pl.Series("hours_to_close_p90", quantile(count, z, ranked, 0.9), dtype=pl.Float64),
+    )
