@@ -98,9 +98,12 @@ class Counts:
 def _day_counts(flagged: pl.LazyFrame, day: pl.Expr, areas: hours_order.Areas) -> _Days:
     frame = (
         flagged.group_by(day.alias("day"), "community_code")
-        .agg(e.cast(pl.UInt32) for e in metrics.case_count_aggregations())
+        .agg(metrics.case_count_aggregations())
         .collect()
     )
+    # a community's cases of one day: small counts, kept small (summed as Int64)
+    small = frame.height == 0 or frame["reported"].max() < 2**16
+    frame = frame.with_columns(pl.col(COUNTS).cast(pl.UInt16 if small else pl.UInt32))
     frame = frame.with_columns(
         pl.col("day").cast(pl.Int32),
         pl.Series("community", areas.community_index(frame["community_code"])),

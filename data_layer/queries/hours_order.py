@@ -95,8 +95,7 @@ def _areas_of(cases: pl.DataFrame) -> Areas:
 class Order:
     """The closed cases ordered by (group, hours), with what a selection reads, in order."""
 
-    case_rows: np.ndarray  # the case-index row of each
-    hours: np.ndarray
+    closed: np.ndarray  # the place of each in ``HoursOrder``'s arrays
     starts: np.ndarray  # group g is [starts[g], starts[g + 1])
     report_day: np.ndarray
     closed_day: np.ndarray  # the day of max(closed_at, registered_at): closed from then on
@@ -107,6 +106,8 @@ class Order:
 @dataclass(frozen=True)
 class HoursOrder:
     areas: Areas
+    case_rows: np.ndarray  # the case-index row of each closed case
+    hours: np.ndarray  # its hours to close
     orders: dict[str | None, Order]
 
 
@@ -164,13 +165,12 @@ def _build(ds: Dataset) -> HoursOrder:
             order = pl.Series(groups.astype(np.int64) * hours.size + rank).arg_sort().to_numpy()
             starts = np.searchsorted(groups[order], np.arange(size + 1))
         orders[level] = Order(
-            case_rows=rows[order].astype(np.int32 if rows.size < 2**31 else np.int64),
-            hours=hours[order],
+            closed=order.astype(np.int32),
             starts=starts,
             **{name: values[order] for name, values in columns.items()},
             community=None if level == "community" else community[order].astype(np.int16),
         )
-    return HoursOrder(areas=areas_, orders=orders)
+    return HoursOrder(areas=areas_, case_rows=rows, hours=hours, orders=orders)
 
 
 def hours_order(ds: Dataset) -> HoursOrder:
@@ -183,6 +183,7 @@ def _day(value: dt.datetime) -> int:
 
 
 def _marked(
+    built: HoursOrder,
     order: Order,
     index: case_index.CaseIndex,
     *,
@@ -207,12 +208,12 @@ def _marked(
     edge &= within
     check = np.flatnonzero(edge)
     if check.size:
-        within[check] = _exact(order, index, check, basis=basis, end=end, as_of=as_of)
+        rows = built.case_rows[order.closed[check]]
+        within[check] = _exact(index, rows, basis=basis, end=end, as_of=as_of)
     return within
 
 
 def _exact(
-    order: Order,
     index: case_index.CaseIndex,
     at: np.ndarray,
     *,
@@ -220,10 +221,8 @@ def _exact(
     end: dt.datetime,
     as_of: dt.datetime,
 ) -> np.ndarray:
-    """The exact test of the cases at ``at`` (already within by their days)."""
-    rows = index.cases.select("reported_at", "registered_at", "closed_at", "due_at")[
-        order.case_rows[at]
-    ]
+    """The exact test of the cases at case-index rows ``at`` (within by their days)."""
+    rows = index.cases.select("reported_at", "registered_at", "closed_at", "due_at")[at]
     closed = case_index.times_us(rows.select(pl.max_horizontal("closed_at", "registered_at"))[:, 0])
     ok = closed <= case_index.micros(as_of)
     reported = case_index.times_us(rows["reported_at"])
@@ -265,7 +264,7 @@ def hours_stats(
     built = hours_order(ds)
     order = built.orders[level]
     marked = _marked(
-        order, case_index.case_index(ds), basis=basis, start=start, end=end, as_of=as_of
+        built, order, case_index.case_index(ds), basis=basis, start=start, end=end, as_of=as_of
     )
     groups = np.arange(order.starts.size - 1)
     allowed = built.areas.allowed(communities)
@@ -286,7 +285,7 @@ def hours_stats(
     z = frame["nulls"].fill_null(0).to_numpy().astype(np.int64)
 
     def ranked(k: np.ndarray) -> np.ndarray:
-        return order.hours[flat[base + k]]
+        return built.hours[order.closed[flat[base + k]]]
 
     return frame.select("code").with_columns(
         pl.Series("hours_to_close_median", quantile(count, z, ranked, 0.5), dtype=pl.Float64),
