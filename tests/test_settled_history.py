@@ -1,8 +1,9 @@
-"""The settled history (``queries.history``) gives exactly the KPI frames of the exact path.
+"""The settled history (``queries.history``) gives exactly the frames of the exact path.
 
 The history is switched on for small datasets here (``MIN_ROWS`` = 0) and its settle time
 moved earlier at random, so the settled part, the exact tail and the hours order all carry
-cases. Every KPI query the pages make — the scope row, by street, by community — is compared
+cases. Every KPI query the pages make — the scope row, by street, by community — and the
+case trend (weeks, months, each comparison) are compared
 with the full scan: same rows, same order, same values (``check_exact``), both bases, role
 scopes and filters. The quantiles are checked against polars' on random values too.
 """
@@ -22,7 +23,7 @@ from test_fast_figures import random_as_of, random_filter, redivided_tiny, shuff
 from data_layer import demo
 from data_layer.domain.filters import Filter
 from data_layer.domain.scope import Scope
-from data_layer.queries import figures, history, hours_order
+from data_layer.queries import cases, figures, history, hours_order
 from data_layer.storage.source import Dataset, open_dataset
 
 ANCHOR = dt.date(2026, 6, 30)
@@ -47,6 +48,15 @@ def kpi_queries(ds: Dataset, flt: Filter, scope: Scope, window) -> dict:
                 lambda level=level: figures.kpis(ds, flt, scope, by=level, window=window)
             )
             for level in ("street", "community")
+        },
+        **{
+            f"case_trend_{every}_{compare}": (
+                lambda every=every, compare=compare: cases.case_trend(
+                    ds, flt, scope, window=window, every=every, compare=compare
+                )
+            )
+            for every in ("week", "month")
+            for compare in cases.COMPARISONS
         },
     }
 

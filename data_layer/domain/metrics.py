@@ -299,12 +299,16 @@ def case_count_aggregations() -> list[pl.Expr]:
     return [e.cast(pl.Int64) for e in counts]
 
 
-def case_counts(cases: pl.LazyFrame, *, by: list[str], as_of: dt.datetime) -> pl.LazyFrame:
-    """Case counts per ``by`` group (an empty ``by`` gives one row for everything)."""
+def case_counts(
+    cases: pl.LazyFrame, *, by: list[str], as_of: dt.datetime, with_hours: bool = True
+) -> pl.LazyFrame:
+    """Case counts (and, ``with_hours``, hours to close) per ``by`` group (an empty ``by``
+    gives one row for everything)."""
     flagged = cases.with_columns(case_flags(as_of=as_of))
+    aggregations = case_aggregations() if with_hours else case_count_aggregations()
     if by:
-        return flagged.group_by(by).agg(case_aggregations())
-    return flagged.select(case_aggregations())
+        return flagged.group_by(by).agg(aggregations)
+    return flagged.select(aggregations)
 
 
 def grid_coverage_aggregations() -> list[pl.Expr]:

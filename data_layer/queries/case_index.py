@@ -37,6 +37,9 @@ import polars as pl
 from data_layer.domain.areas import DIGITS
 from data_layer.storage.source import CaseDelta, Dataset
 
+# The time that put a case in the window: ``reported_at`` for the cases reported in it,
+# the assessment time for the cases assessed in it.
+PERIOD_TIME = "period_time"
 _MEMO_KEY = "case_index"
 _ASSESSMENT_KEY = _MEMO_KEY + ":assessment"
 SETTLE_ROWS = 100_000

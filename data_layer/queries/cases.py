@@ -137,7 +137,7 @@ def case_funnel(
 def _trend_counts(
     ds: Dataset, flt: Filter, scope: Scope, *, window: Window, bucket: pl.Expr
 ) -> pl.LazyFrame:
-    counts = figures.case_counts(ds, flt, scope, window, by=[bucket])
+    counts = figures.case_counts(ds, flt, scope, window, by=[bucket], with_hours=False)
     return metrics.add_rates(counts).select("bucket", *TREND_COLUMNS)
 
 

@@ -168,10 +168,9 @@ def community_options(ds: Dataset, scope: Scope, *, streets: tuple[str, ...]) ->
 # -- cases in the window ------------------------------------------------------------------
 
 
-# The time that put a case in the window: ``reported_at`` for the cases reported in it,
-# the assessment time for the cases assessed in it. Group expressions may use it (trend
-# buckets), so one grouping works for both selections.
-PERIOD_TIME = "period_time"
+# The time that put a case in the window (``case_index.PERIOD_TIME``): group expressions
+# may use it (trend buckets), so one grouping works for both selections.
+PERIOD_TIME = case_index.PERIOD_TIME
 
 
 def grid_at(cases: pl.LazyFrame, ds: Dataset, *, as_of: dt.datetime | None) -> pl.LazyFrame:
@@ -295,19 +294,33 @@ def basis_cases(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.La
 
 
 def case_counts(
-    ds: Dataset, flt: Filter, scope: Scope, window: Window, *, by: Sequence[pl.Expr] = ()
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    window: Window,
+    *,
+    by: Sequence[pl.Expr] = (),
+    with_hours: bool = True,
 ) -> pl.LazyFrame:
-    """Case counts and hours to close per ``by`` group under the filter's basis.
+    """Case counts and (``with_hours``) hours to close per ``by`` group under the filter's
+    basis.
 
-    ``by`` are expressions over the cases (they may use ``PERIOD_TIME``); none gives one
-    row. ``metrics.REPORT_TIME_COLUMNS`` always count the cases reported in the window;
+    ``by`` are expressions over the cases (they may use ``PERIOD_TIME``, by its date only:
+    the settled history knows days); none gives one row. ``metrics.REPORT_TIME_COLUMNS`` always count the cases reported in the window;
     the other columns count the cases ``basis_cases`` selects. Under the assessment basis
     a group present in only one of the two selections gets zeros in the other's counts.
+    Where it applies the settled history answers (``_settled_case_counts``), with the
+    same frame.
     """
+    settled = _settled_case_counts(ds, flt, scope, window, by=by, with_hours=with_hours)
+    if settled is not None:
+        return settled
     keys = [e.meta.output_name() for e in by]
 
     def counts(cases: pl.LazyFrame) -> pl.LazyFrame:
-        return metrics.case_counts(cases.with_columns(by), by=keys, as_of=window.as_of)
+        return metrics.case_counts(
+            cases.with_columns(by), by=keys, as_of=window.as_of, with_hours=with_hours
+        )
 
     reported = counts(cases_in_window(ds, flt, scope, window))
     if flt.basis == "report":
@@ -323,19 +336,43 @@ def case_counts(
     return joined.select(columns).with_columns(pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0))
 
 
+# What the settled history's day counts carry: a ``by`` over these only can be answered
+# from them (the day stands for the period time: buckets of weeks or months, also shifted
+# by whole days or years, are those of the day).
+_HISTORY_COLUMNS = frozenset({PERIOD_TIME, "community_code", "street_code"})
+
+
+def _history_level(by: Sequence[pl.Expr]) -> str | None | bool:
+    """The area level ``by`` groups by (None: the scope row), or False for another ``by``."""
+    for level in history.AREA_LEVELS:
+        if len(by) == 1 and by[0].meta.eq(_group_key(level)):
+            return level
+    return False
+
+
 def _settled_case_counts(
-    ds: Dataset, flt: Filter, scope: Scope, window: Window, *, level: str | None
+    ds: Dataset,
+    flt: Filter,
+    scope: Scope,
+    window: Window,
+    *,
+    by: Sequence[pl.Expr],
+    with_hours: bool,
 ) -> pl.LazyFrame | None:
-    """``case_counts`` by ``level`` (``code``) through the settled history (``history``):
-    the settled cases' counts added up by day, the rest of the window flagged exactly, the
-    hours statistics read off the closed cases' order. None where it does not apply — a
-    small dataset, a category or source filter, an as-of before a re-division moved cases,
-    the exact path — and ``case_counts`` answers, with the same figures."""
+    """``case_counts`` through the settled history (``history``): the settled cases' counts
+    added up by day, the rest of the window flagged exactly, the hours statistics read off
+    the closed cases' order (``hours_order``; area groups only). None where it does not
+    apply — a dataset not served, a category or source filter, a ``by`` over other columns,
+    an as-of before a re-division moved cases, the exact path — and ``case_counts``
+    answers, with the same frame."""
+    level = _history_level(by) if with_hours else None
     if (
         _EXACT.get()
         or flt.categories
         or flt.sources
-        or level not in history.AREA_LEVELS
+        or not by
+        or level is False
+        or any(set(e.meta.root_names()) - _HISTORY_COLUMNS for e in by)
         or _moves_after(ds, window.as_of) is not None
     ):
         return None
@@ -354,58 +391,58 @@ def _settled_case_counts(
             .collect()
             .to_series()
         )
-    key = _group_key(level)
-
-    def exact(rows: pl.DataFrame, where: pl.Expr) -> pl.LazyFrame:
-        lf = rows.lazy().filter(where)
-        if communities is not None:
-            lf = lf.filter(pl.col("community_code").is_in(communities.implode()))
-        return (
-            lf.with_columns(metrics.case_flags(as_of=as_of))
-            .group_by(key)
-            .agg(metrics.case_count_aggregations())
-        )
+    keys = [e.meta.output_name() for e in by]
+    roots = {name for e in by for name in e.meta.root_names()}
 
     def side(basis: str) -> pl.LazyFrame:
         if basis == "report":
-            rows, where = (
-                settled_history.tail_between(start, end),
-                metrics.reported_between(start, end),
-            )
+            rows = settled_history.tail_between(start, end)
+            where, time = metrics.reported_between(start, end), pl.col("reported_at")
         else:
             rows = settled_history.tail
             where = metrics.assessed_between(start, end, as_of=as_of)
-        tail = exact(rows, where)
+            time = metrics.assessment_time(as_of=as_of)
+        tail = rows.lazy().filter(where)
+        if communities is not None:
+            tail = tail.filter(pl.col("community_code").is_in(communities.implode()))
+        tail = tail.with_columns(time.alias(PERIOD_TIME)).with_columns(
+            metrics.case_flags(as_of=as_of)
+        )
         settled = history.settled_counts(
             ds,
             settled_history,
-            level=level,
             basis_days=basis,
             first=window.start,
             last=window.last_day,
             communities=communities,
-            scope_code=SCOPE_CODE,
+            by_day=PERIOD_TIME in roots,
+            by_area=bool(roots - {PERIOD_TIME}),
         )
-        return (
-            pl.concat([settled.lazy(), tail.select("code", *metrics.CASE_COUNT_COLUMNS)])
-            .group_by("code")
-            .agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum())
-        )
+        parts = [
+            settled.lazy()
+            .with_columns(by)
+            .group_by(keys)
+            .agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum()),
+            tail.with_columns(by).group_by(keys).agg(metrics.case_count_aggregations()),
+        ]
+        return pl.concat(parts).group_by(keys).agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum())
 
     counts = side("report")
     if flt.basis == "assessment":
         assessed = side("assessment").drop(metrics.REPORT_TIME_COLUMNS)
         counts = (
-            counts.select("code", *metrics.REPORT_TIME_COLUMNS)
-            .join(assessed, on="code", how="full", coalesce=True)
+            counts.select(*keys, *metrics.REPORT_TIME_COLUMNS)
+            .join(assessed, on=keys, how="full", coalesce=True)
             .with_columns(pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0))
         )
-    if level is None:  # one row for the scope, cases or not (as ``case_counts`` gives)
+    if level is None and with_hours:  # one row for the scope, cases or not (as the scan)
         counts = (
             pl.LazyFrame({"code": [SCOPE_CODE]})
             .join(counts, on="code", how="left")
             .with_columns(pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0))
         )
+    if not with_hours:
+        return counts.select(*keys, *metrics.CASE_COUNT_COLUMNS)
     counts = counts.collect()
     selected = pl.col("reported" if flt.basis == "report" else "due")
     hours = hours_order.hours_stats(
@@ -513,11 +550,8 @@ def kpis(
     key = _group_key(by)
     # coverage counts the division at as_of: a retired grid is no longer a grid to staff
     grids = scoped_grids(ds, flt, scope, as_of=window.as_of).with_columns(key)
-    cases_part = _settled_case_counts(ds, flt, scope, window, level=by)
-    if cases_part is None:
-        cases_part = case_counts(ds, flt, scope, window, by=[key])
     parts = [
-        cases_part,
+        case_counts(ds, flt, scope, window, by=[key]),
         *_coverage_counts(ds, grids),
         *_volunteer_counts(ds, flt, scope, window, by=by, grids=grids),
     ]

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from data_layer.domain import metrics
+from data_layer.domain import metrics, schema
 from data_layer.queries import case_index, hours_order
 from data_layer.storage.source import Dataset
 
@@ -217,27 +217,39 @@ def settled_counts(
     ds: Dataset,
     counts: Counts,
     *,
-    level: str | None,
     basis_days: str,
     first: dt.date,
     last: dt.date,
     communities: pl.Series | None,
-    scope_code: str,
+    by_day: bool,
+    by_area: bool,
 ) -> pl.DataFrame:
-    """``code`` and COUNTS of the settled cases of ``counts`` of days ``first``..``last`` — by
-    report day or (``basis_days`` = "assessment") assessment day — per group of ``level``."""
+    """COUNTS (Int64) of the settled cases of ``counts`` of days ``first``..``last`` — by
+    report day or (``basis_days`` = "assessment") assessment day — of the ``communities``
+    (None: all), summed per day (``by_day``: ``period_time``, the day at midnight) and per
+    community (``by_area``: ``community_code`` and ``street_code``), or in one row."""
     days = counts.by_report if basis_days == "report" else counts.by_assessment
     frame = days.between(first, last)
     areas = hours_order.areas(ds)
     allowed = areas.allowed(communities)
     if allowed is not None:
         frame = frame.filter(pl.Series(allowed[frame["community"].to_numpy()]))
-    per_community = frame.group_by("community").agg(pl.col(COUNTS).sum().cast(pl.Int64))
-    group = per_community["community"].to_numpy()
-    if level == "street":
-        group = areas.street_of[group]
-    return (
-        per_community.with_columns(areas.codes(level, group, scope_code))
-        .group_by("code")
-        .agg(pl.col(COUNTS).sum())
-    )
+    keys = [name for name, wanted in (("day", by_day), ("community", by_area)) if wanted]
+    sums = pl.col(COUNTS).sum().cast(pl.Int64)
+    frame = frame.group_by(keys).agg(sums) if keys else frame.select(sums)
+    columns = []
+    if by_day:
+        epoch = dt.date(1970, 1, 1).toordinal()
+        columns.append(
+            (pl.col("day") - epoch)
+            .cast(pl.Date)
+            .cast(schema.Datetime)
+            .alias(case_index.PERIOD_TIME)
+        )
+    if by_area:
+        community = frame["community"].to_numpy()
+        columns += [
+            areas.communities.gather(community).alias("community_code"),
+            areas.streets.gather(areas.street_of[community]).alias("street_code"),
+        ]
+    return frame.with_columns(columns).drop(keys)
