@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -42,6 +43,7 @@ from data_layer.storage.source import Dataset
 # build would cost more than it saves.
 MIN_ROWS = 1_000_000
 _MEMO_KEY = "settled_history"
+START_DELAY_S = 3.0  # before the first background build of a dataset
 _KEEP = 3  # settle times kept per data version (today's and the 较上期 as-of, …)
 AREA_LEVELS = (None, "street", "community")
 COUNTS = metrics.CASE_COUNT_COLUMNS
@@ -145,6 +147,7 @@ class _Served:
         self._lock = threading.Lock()
         self._wanted: list[dt.datetime] = []
         self._worker: threading.Thread | None = None
+        self._started: float | None = None
 
     def get(self, at: dt.datetime) -> Counts | None:
         with self._lock:
@@ -173,6 +176,9 @@ class _Served:
         return counts
 
     def _work(self) -> None:
+        if self._started is None:  # let the first page paint before the build takes the cores
+            self._started = time.monotonic()
+            time.sleep(START_DELAY_S)
         while True:
             with self._lock:
                 if not self._wanted:

@@ -170,7 +170,8 @@ def _build(ds: Dataset) -> HoursOrder:
             **{name: values[order] for name, values in columns.items()},
             community=None if level == "community" else community[order].astype(np.int16),
         )
-    return HoursOrder(areas=areas_, case_rows=rows, hours=hours, orders=orders)
+    case_rows = rows.astype(np.int32 if rows.size < 2**31 else np.int64)
+    return HoursOrder(areas=areas_, case_rows=case_rows, hours=hours, orders=orders)
 
 
 def hours_order(ds: Dataset) -> HoursOrder:
