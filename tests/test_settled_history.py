@@ -3,7 +3,8 @@
 The history is switched on for small datasets here (``MIN_ROWS`` = 0) and its settle time
 moved earlier at random, so the settled part, the exact tail and the hours order all carry
 cases. Every KPI query the pages make — the scope row, by street, by community — and the
-case trend (weeks, months, each comparison) are compared
+case trend (weeks, months, each comparison) and the open-case lists (from the tail) are
+compared
 with the full scan: same rows, same order, same values (``check_exact``), both bases, role
 scopes and filters. The quantiles are checked against polars' on random values too.
 """
@@ -59,6 +60,8 @@ def kpi_queries(ds: Dataset, flt: Filter, scope: Scope, window) -> dict:
             for every in ("week", "month")
             for compare in cases.COMPARISONS
         },
+        "open_overdue": lambda: cases.open_cases(ds, flt, scope, window=window, kind="overdue"),
+        "open_at_risk": lambda: cases.open_cases(ds, flt, scope, window=window, kind="at_risk"),
     }
 
 

@@ -143,8 +143,9 @@ def _as_of_lit(as_of: dt.datetime) -> pl.Expr:
     return pl.lit(as_of, dtype=pl.Datetime("us"))
 
 
-def _registered(as_of: dt.datetime) -> pl.Expr:
-    """Registered by ``as_of`` (or the source carries no registration time), not rejected."""
+def registered(as_of: dt.datetime) -> pl.Expr:
+    """Registered by ``as_of`` (or the source carries no registration time), not rejected:
+    also what every open-case flag implies besides ``open_at``."""
     c = pl.col
     return (
         (c("rejected") == False)  # noqa: E712 - null (undecided) is not registered
@@ -166,7 +167,7 @@ def _due(as_of: dt.datetime) -> pl.Expr:
     """应结案: registered, and at ``as_of`` closed or past its deadline. A postponed (缓办)
     case counts by its (new) ``due_at`` like any other; no deadline and open: not due."""
     past_deadline = (pl.col("due_at") <= _as_of_lit(as_of)).fill_null(False)
-    return _registered(as_of) & (_closed_by(as_of) | past_deadline)
+    return registered(as_of) & (_closed_by(as_of) | past_deadline)
 
 
 def assessment_time(*, as_of: dt.datetime) -> pl.Expr:
@@ -202,30 +203,30 @@ def case_flags(*, as_of: dt.datetime) -> list[pl.Expr]:
     """
     c = pl.col
     as_of_lit = _as_of_lit(as_of)
-    registered = _registered(as_of)
+    is_registered = registered(as_of)
     closed_by_as_of = _closed_by(as_of)
     due = _due(as_of)
-    closed = registered & closed_by_as_of  # every closed case is due
+    closed = is_registered & closed_by_as_of  # every closed case is due
     # closed already implies closed_at <= as_of, so this is closed_at <= min(due_at, as_of)
     on_time = closed & (c("closed_at") <= c("due_at")).fill_null(False)
     overdue_open = due & ~closed_by_as_of & (c("due_at") < as_of_lit).fill_null(False)
     at_risk = (
-        registered
+        is_registered
         & ~closed_by_as_of
         & (c("due_at") >= as_of_lit)
         & (c("due_at") < _as_of_lit(as_of + DAY))
     )
     rated = closed & c("satisfaction").is_not_null()
     responded = (
-        registered
+        is_registered
         & c("dispatched_at").is_not_null()
         & (c("dispatched_at") <= as_of_lit)
         & ((c("dispatched_at") - c("reported_at")) <= pl.duration(hours=24))
     )
     return [
-        registered.alias("_registered"),
+        is_registered.alias("_registered"),
         due.alias("_due"),
-        (registered & ~due).alias("_in_progress"),
+        (is_registered & ~due).alias("_in_progress"),
         closed.alias("_closed"),
         on_time.alias("_on_time"),
         overdue_open.alias("_overdue_open"),

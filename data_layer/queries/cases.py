@@ -324,12 +324,12 @@ def open_cases(
     )
     grids, communities, streets = _name_tables(ds)
     cases = (
-        figures.basis_cases(ds, flt, scope, window)
+        figures.basis_cases(ds, flt, scope, window, open_only=True)
         if kind == "overdue"
-        else figures.cases_in_window(ds, flt, scope, window)
+        else figures.cases_in_window(ds, flt, scope, window, open_only=True)
     )
     lf = (
-        _flagged(cases.filter(metrics.open_at(as_of=window.as_of)), window)
+        _flagged(cases, window)
         .filter(pl.col(flag))
         .with_columns(hours)
         .join(grids, on="grid_code", how="left")

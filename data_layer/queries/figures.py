@@ -246,50 +246,70 @@ def _by_codes(lf: pl.LazyFrame, flt: Filter) -> pl.LazyFrame:
     return lf
 
 
-def cases_in_window(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
-    """Cases of scoped grids, category and source, reported within the window.
+def _open_tail(ds: Dataset, window: Window) -> history.Counts | None:
+    """The settled history at the window's as-of day, when built: every case open at the
+    as-of is in its tail (a settled case is closed by then, or never registered)."""
+    return history.ready(ds, history.settle_time(window.as_of))
+
+
+def cases_in_window(
+    ds: Dataset, flt: Filter, scope: Scope, window: Window, *, open_only: bool = False
+) -> pl.LazyFrame:
+    """Cases of scoped grids, category and source, reported within the window; with
+    ``open_only`` only the registered ones not closed at ``as_of`` (the open-case lists).
 
     The window ends at the end of its last day or at ``as_of``, whichever is earlier:
     a case reported after ``as_of`` was not known then. ``PERIOD_TIME`` = ``reported_at``.
     """
-    return _scoped_cases(
-        ds,
-        flt,
-        scope,
-        where=metrics.reported_between(window.start_time, window.end_time),
-        as_of=window.as_of,
-        rows=lambda index: index.reported_between(window.start_time, window.end_time),
-    ).with_columns(pl.col("reported_at").alias(PERIOD_TIME))
+    start, end = window.start_time, window.end_time
+    where = metrics.reported_between(start, end)
+    rows = lambda index: index.reported_between(start, end)  # noqa: E731
+    if open_only:
+        where = where & metrics.open_at(as_of=window.as_of) & metrics.registered(window.as_of)
+        tail = _open_tail(ds, window)
+        if tail is not None:
+            rows = lambda index: tail.tail_between(start, end)  # noqa: E731
+    return _scoped_cases(ds, flt, scope, where=where, as_of=window.as_of, rows=rows).with_columns(
+        pl.col("reported_at").alias(PERIOD_TIME)
+    )
 
 
 def cases_assessed_in_window(
-    ds: Dataset, flt: Filter, scope: Scope, window: Window
+    ds: Dataset, flt: Filter, scope: Scope, window: Window, *, open_only: bool = False
 ) -> pl.LazyFrame:
     """Registered cases of scoped grids, category and source assessed within the window
-    (按考核时间: at ``min(closed_at, due_at)``, as known at ``as_of``), whenever reported.
+    (按考核时间: at ``min(closed_at, due_at)``, as known at ``as_of``), whenever reported;
+    with ``open_only`` only those not closed at ``as_of``.
 
     Every one of them is due; a case open with its deadline ahead is not assessed yet.
     ``PERIOD_TIME`` = the assessment time.
     """
     assessed = metrics.assessment_time(as_of=window.as_of)
-    return _scoped_cases(
-        ds,
-        flt,
-        scope,
-        where=metrics.assessed_between(window.start_time, window.end_time, as_of=window.as_of),
-        as_of=window.as_of,
-        rows=lambda index: case_index.assessment_order(ds).assessable_between(
+    where = metrics.assessed_between(window.start_time, window.end_time, as_of=window.as_of)
+
+    def rows(index: case_index.CaseIndex) -> pl.DataFrame | pl.LazyFrame:
+        return case_index.assessment_order(ds).assessable_between(
             index.cases, window.start_time, window.end_time
-        ),
-    ).with_columns(assessed.alias(PERIOD_TIME))
+        )
+
+    if open_only:
+        where = where & metrics.open_at(as_of=window.as_of)
+        tail = _open_tail(ds, window)
+        if tail is not None:
+            rows = lambda index: tail.tail  # noqa: E731
+    return _scoped_cases(ds, flt, scope, where=where, as_of=window.as_of, rows=rows).with_columns(
+        assessed.alias(PERIOD_TIME)
+    )
 
 
-def basis_cases(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> pl.LazyFrame:
+def basis_cases(
+    ds: Dataset, flt: Filter, scope: Scope, window: Window, *, open_only: bool = False
+) -> pl.LazyFrame:
     """The cases the filter's basis selects for the due-side figures (docs/metrics.md)."""
     if flt.basis == "report":
-        return cases_in_window(ds, flt, scope, window)
+        return cases_in_window(ds, flt, scope, window, open_only=open_only)
     if flt.basis == "assessment":
-        return cases_assessed_in_window(ds, flt, scope, window)
+        return cases_assessed_in_window(ds, flt, scope, window, open_only=open_only)
     raise ValueError(f"basis must be one of {BASES}, got {flt.basis!r}")
 
 
