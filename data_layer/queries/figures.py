@@ -381,53 +381,32 @@ def _settled_case_counts(
 ) -> pl.LazyFrame | None:
     """``case_counts`` through the settled history (``history``): the settled cases' counts
     added up by day, the rest of the window flagged exactly, the hours statistics read off
-    the closed cases' order (``hours_order``; area groups only). None where it does not
-    apply — a dataset not served, a category or source filter, a ``by`` over other columns,
-    an as-of before a re-division moved cases, the exact path — and ``case_counts``
-    answers, with the same frame."""
-    level = _history_level(by) if with_hours else None
+    the closed cases' order (``hours_order``). None where it does not apply — a dataset not
+    served, a category or source filter, a ``by`` it does not know, an as-of before a
+    re-division moved cases, the exact path — and ``case_counts`` answers, with the same
+    frame."""
     if (
         _EXACT.get()
         or flt.categories
         or flt.sources
         or not by
-        or level is False
-        or any(set(e.meta.root_names()) - _HISTORY_COLUMNS for e in by)
         or _moves_after(ds, window.as_of) is not None
     ):
+        return None
+    key = _history_key(by)
+    if key is not None and with_hours:
+        return _settled_key_counts(ds, flt, scope, window, key=key, name=by[0].meta.output_name())
+    level = _history_level(by) if with_hours else None
+    if level is False or any(set(e.meta.root_names()) - _HISTORY_COLUMNS for e in by):
         return None
     settled_history = history.ready(ds, history.settle_time(window.as_of))
     if settled_history is None:
         return None
-    start, end, as_of = window.start_time, window.end_time, window.as_of
-    communities = None
-    if not (
-        scope.allowed_streets(flt.streets) is None
-        and scope.allowed_communities(flt.communities) is None
-    ):
-        communities = (
-            scoped_communities(ds, flt, scope, retired=True)
-            .select("community_code")
-            .collect()
-            .to_series()
-        )
+    communities = _limited_communities(ds, flt, scope)
     keys = [e.meta.output_name() for e in by]
     roots = {name for e in by for name in e.meta.root_names()}
 
     def side(basis: str) -> pl.LazyFrame:
-        if basis == "report":
-            rows = settled_history.tail_between(start, end)
-            where, time = metrics.reported_between(start, end), pl.col("reported_at")
-        else:
-            rows = settled_history.tail
-            where = metrics.assessed_between(start, end, as_of=as_of)
-            time = metrics.assessment_time(as_of=as_of)
-        tail = rows.lazy().filter(where)
-        if communities is not None:
-            tail = tail.filter(pl.col("community_code").is_in(communities.implode()))
-        tail = tail.with_columns(time.alias(PERIOD_TIME)).with_columns(
-            metrics.case_flags(as_of=as_of)
-        )
         settled = history.settled_counts(
             ds,
             settled_history,
@@ -443,18 +422,14 @@ def _settled_case_counts(
             .with_columns(by)
             .group_by(keys)
             .agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum()),
-            tail.with_columns(by).group_by(keys).agg(metrics.case_count_aggregations()),
+            _tail(settled_history, basis, window, communities)
+            .with_columns(by)
+            .group_by(keys)
+            .agg(metrics.case_count_aggregations()),
         ]
         return pl.concat(parts).group_by(keys).agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum())
 
-    counts = side("report")
-    if flt.basis == "assessment":
-        assessed = side("assessment").drop(metrics.REPORT_TIME_COLUMNS)
-        counts = (
-            counts.select(*keys, *metrics.REPORT_TIME_COLUMNS)
-            .join(assessed, on=keys, how="full", coalesce=True)
-            .with_columns(pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0))
-        )
+    counts = _both_bases(side, flt, keys)
     if level is None and with_hours:  # one row for the scope, cases or not (as the scan)
         counts = (
             pl.LazyFrame({"code": [SCOPE_CODE]})
@@ -464,22 +439,155 @@ def _settled_case_counts(
     if not with_hours:
         return counts.select(*keys, *metrics.CASE_COUNT_COLUMNS)
     counts = counts.collect()
-    selected = pl.col("reported" if flt.basis == "report" else "due")
     hours = hours_order.hours_stats(
         ds,
         level=level,
         basis=flt.basis,
-        start=start,
-        end=end,
-        as_of=as_of,
+        start=window.start_time,
+        end=window.end_time,
+        as_of=window.as_of,
         communities=communities,
         scope_code=SCOPE_CODE,
-        nulls=counts.select("code", (selected - pl.col("closed")).alias("nulls")),
+        nulls=_not_closed(counts, "code", flt.basis),
     )
     return (
         counts.lazy()
         .join(hours.lazy(), on="code", how="left")
         .select("code", *metrics.CASE_COUNT_COLUMNS, "hours_to_close_median", "hours_to_close_p90")
+    )
+
+
+def _history_key(by: Sequence[pl.Expr]) -> str | None:
+    """The key column of ``history.KEYS`` that ``by`` groups by as it is (maybe renamed)."""
+    if len(by) != 1:
+        return None
+    bare = by[0].meta.undo_aliases()
+    return next((k for k in history.KEYS if bare.meta.eq(pl.col(k))), None)
+
+
+def _limited_communities(ds: Dataset, flt: Filter, scope: Scope) -> pl.Series | None:
+    """The community codes the filter and scope allow, or None when nothing limits them."""
+    if (
+        scope.allowed_streets(flt.streets) is None
+        and scope.allowed_communities(flt.communities) is None
+    ):
+        return None
+    return (
+        scoped_communities(ds, flt, scope, retired=True)
+        .select("community_code")
+        .collect()
+        .to_series()
+    )
+
+
+def _tail(
+    settled_history: history.Counts,
+    basis: str,
+    window: Window,
+    communities: pl.Series | None,
+) -> pl.LazyFrame:
+    """The tail cases of the window — reported in it, or (``basis``) assessed in it — of the
+    ``communities``, with ``PERIOD_TIME``, flagged exactly at the as-of."""
+    start, end, as_of = window.start_time, window.end_time, window.as_of
+    if basis == "report":
+        rows = settled_history.tail_between(start, end)
+        where, time = metrics.reported_between(start, end), pl.col("reported_at")
+    else:
+        rows = settled_history.tail
+        where = metrics.assessed_between(start, end, as_of=as_of)
+        time = metrics.assessment_time(as_of=as_of)
+    tail = rows.lazy().filter(where)
+    if communities is not None:
+        tail = tail.filter(pl.col("community_code").is_in(communities.implode()))
+    return tail.with_columns(time.alias(PERIOD_TIME)).with_columns(metrics.case_flags(as_of=as_of))
+
+
+def _both_bases(
+    side: Callable[[str], pl.LazyFrame],
+    flt: Filter,
+    keys: list[str],
+    *,
+    with_hours: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None,
+) -> pl.LazyFrame:
+    """The basis side's counts (``with_hours`` adds its hours columns) and, under the
+    assessment basis, the report side's intake columns joined on — as ``case_counts`` joins
+    the two selections (a null key of each side stays a row of its own)."""
+    counts = side(flt.basis)
+    if with_hours is not None:
+        counts = with_hours(counts)
+    if flt.basis == "report":
+        return counts
+    intake = side("report").select(*keys, *metrics.REPORT_TIME_COLUMNS)
+    return intake.join(
+        counts.drop(metrics.REPORT_TIME_COLUMNS), on=keys, how="full", coalesce=True
+    ).with_columns(pl.col(metrics.CASE_COUNT_COLUMNS).fill_null(0))
+
+
+def _not_closed(counts: pl.DataFrame, key: str, basis: str) -> pl.DataFrame:
+    """Per group, the selected cases that are not closed: what polars' quantile of the scan
+    counts as nulls (``hours_order.quantile``)."""
+    selected = pl.col("reported" if basis == "report" else "due")
+    return counts.select(key, (selected - pl.col("closed")).alias("nulls"))
+
+
+def _settled_key_counts(
+    ds: Dataset, flt: Filter, scope: Scope, window: Window, *, key: str, name: str
+) -> pl.LazyFrame | None:
+    """``case_counts`` by a key column (category, source, handling unit; output ``name``)
+    through the settled history's counts per street and key: None when the scope splits a
+    street (a community account's own cases: the index path is quick there)."""
+    communities = _limited_communities(ds, flt, scope)
+    areas_ = hours_order.areas(ds)
+    allowed = areas_.allowed(communities)
+    streets = None if allowed is None else areas_.group_allowed("street", allowed)
+    if allowed is not None and streets is None:
+        return None
+    found = history.ready_keys(ds, history.settle_time(window.as_of))
+    if found is None:
+        return None
+    settled_history, per_key = found
+
+    def side(basis: str) -> pl.LazyFrame:
+        settled = history.key_counts(
+            ds,
+            per_key,
+            key=key,
+            basis_days=basis,
+            first=window.start,
+            last=window.last_day,
+            streets=streets,
+        )
+        tail = (
+            _tail(settled_history, basis, window, communities)
+            .group_by(key)
+            .agg(metrics.case_count_aggregations())
+        )
+        return (
+            pl.concat([settled.lazy(), tail])
+            .group_by(key)
+            .agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum())
+        )
+
+    def with_hours(counts: pl.LazyFrame) -> pl.LazyFrame:
+        counts = counts.collect()
+        hours = hours_order.key_stats(
+            ds,
+            key=key,
+            basis=flt.basis,
+            start=window.start_time,
+            end=window.end_time,
+            as_of=window.as_of,
+            communities=communities,
+            nulls=_not_closed(counts, key, flt.basis),
+            quantiles={"hours_to_close_median": 0.5, "hours_to_close_p90": 0.9},
+        ).drop("closed")
+        return counts.lazy().join(hours.lazy(), on=key, how="left", nulls_equal=True)
+
+    return _both_bases(side, flt, [key], with_hours=with_hours).select(
+        pl.col(key).alias(name),
+        *metrics.CASE_COUNT_COLUMNS,
+        "hours_to_close_median",
+        "hours_to_close_p90",
     )
 
 

@@ -44,8 +44,11 @@ from data_layer.storage.source import Dataset
 MIN_ROWS = 1_000_000
 _MEMO_KEY = "settled_history"
 START_DELAY_S = 3.0  # before the first background build of a dataset
-_KEEP = 3  # settle times kept per data version (today's and the 较上期 as-of, …)
+# settle times kept per data version: today's and the 较上期 as-ofs; the breakdowns by key
+# ask for the current window only
+_KEEP = {"areas": 3, "keys": 1}
 AREA_LEVELS = (None, "street", "community")
+KEYS = hours_order.KEYS
 COUNTS = metrics.CASE_COUNT_COLUMNS
 
 
@@ -97,83 +100,127 @@ class Counts:
         return self.tail.slice(lo, max(hi - lo, 0))
 
 
-def _day_counts(flagged: pl.LazyFrame, day: pl.Expr, areas: hours_order.Areas) -> _Days:
+def _day_counts(
+    flagged: pl.LazyFrame, day: pl.Expr, areas: hours_order.Areas, *, key: str | None = None
+) -> _Days:
+    """Settled counts per (day, community) — or, with a ``key`` column, per (day, street,
+    key): a street's cases of one category, source or unit."""
+    if key is None:
+        area, index = "community_code", areas.community_index
+    else:
+        area, index = "street_code", areas.street_index
     frame = (
-        flagged.group_by(day.alias("day"), "community_code")
+        flagged.group_by(day.alias("day"), area, *([key] if key else []))
         .agg(metrics.case_count_aggregations())
         .collect()
     )
     # a community's cases of one day: small counts, kept small (summed as Int64)
     small = frame.height == 0 or frame["reported"].max() < 2**16
     frame = frame.with_columns(pl.col(COUNTS).cast(pl.UInt16 if small else pl.UInt32))
+    name = "community" if key is None else "street"
     frame = frame.with_columns(
-        pl.col("day").cast(pl.Int32),
-        pl.Series("community", areas.community_index(frame["community_code"])),
-    ).drop("community_code")
-    frame = frame.sort("day", "community").select("day", "community", *COUNTS)
+        pl.col("day").cast(pl.Int32), pl.Series(name, index(frame[area]))
+    ).drop(area)
+    keys = ["day", name, *([key] if key else [])]
+    frame = frame.sort(keys).select(*keys, *COUNTS)
     return _Days(frame=frame, days=frame["day"].to_numpy())
 
 
-def _build_counts(ds: Dataset, at: dt.datetime) -> Counts:
-    index = case_index.case_index(ds)
-    cases = index.cases.lazy().filter(pl.col("community_code").is_not_null())
+# a date's ordinal: polars counts days from 1970-01-01, Python from 0001-01-01
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+_REPORT_DAY = pl.col("reported_at").dt.date().cast(pl.Int32) + _EPOCH
+_ASSESSMENT_DAY = pl.min_horizontal("closed_at", "due_at").dt.date().cast(pl.Int32) + _EPOCH
+
+
+def _flagged_settled(ds: Dataset, at: dt.datetime) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(the settled cases flagged at ``at``, the others) of the case index in scope."""
+    cases = case_index.case_index(ds).cases.lazy().filter(pl.col("community_code").is_not_null())
     settled = _settled(at)
-    flagged = cases.filter(settled).with_columns(metrics.case_flags(as_of=at))
+    return cases.filter(settled).with_columns(metrics.case_flags(as_of=at)), cases.filter(~settled)
+
+
+def _build_counts(ds: Dataset, at: dt.datetime) -> Counts:
+    flagged, rest = _flagged_settled(ds, at)
     areas = hours_order.areas(ds)
-    # a date's ordinal: polars counts days from 1970-01-01, Python from 0001-01-01
-    epoch = dt.date(1970, 1, 1).toordinal()
-    by_report = _day_counts(flagged, pl.col("reported_at").dt.date().cast(pl.Int32) + epoch, areas)
-    assessed = pl.min_horizontal("closed_at", "due_at").dt.date().cast(pl.Int32) + epoch
-    by_assessment = _day_counts(flagged.filter(pl.col("_due")), assessed, areas)
-    tail = cases.filter(~settled).collect()
+    tail = rest.collect()
     return Counts(
         at=at,
-        by_report=by_report,
-        by_assessment=by_assessment,
+        by_report=_day_counts(flagged, _REPORT_DAY, areas),
+        by_assessment=_day_counts(flagged.filter(pl.col("_due")), _ASSESSMENT_DAY, areas),
         tail=tail,
         tail_reported_us=case_index.times_us(tail["reported_at"]),
     )
 
 
+@dataclass(frozen=True)
+class KeyCounts:
+    """The settled counts at one settle time per (day, street, value of a key column), by
+    report day and by assessment day: what the breakdowns by category, source and handling
+    unit add up (street by street: a scope that splits a street takes the index path)."""
+
+    by_report: dict[str, _Days]
+    by_assessment: dict[str, _Days]
+
+
+def _build_key_counts(ds: Dataset, at: dt.datetime) -> KeyCounts:
+    flagged, _ = _flagged_settled(ds, at)
+    areas = hours_order.areas(ds)
+    due = flagged.filter(pl.col("_due"))
+    return KeyCounts(
+        by_report={k: _day_counts(flagged, _REPORT_DAY, areas, key=k) for k in KEYS},
+        by_assessment={k: _day_counts(due, _ASSESSMENT_DAY, areas, key=k) for k in KEYS},
+    )
+
+
+_PARTS = {"areas", "keys"}  # Counts, KeyCounts
+
+
 class _Served:
-    """The settled histories of one dataset: a few ``Counts`` by settle time (least recently
-    used dropped), built on first use or — ``background`` — by one worker thread while the
-    case index answers (a province build takes seconds; the figures are the same)."""
+    """The settled histories of one dataset: a few ``Counts`` (and ``KeyCounts``, built only
+    when a breakdown asks) by settle time, least recently used dropped, built on first use
+    or — ``background`` — by one worker thread while the case index answers (a province
+    build takes seconds; the figures are the same)."""
 
     def __init__(self, ds: Dataset, *, background: bool) -> None:
         self._ds = ds
         self._background = background
-        self._items: OrderedDict[dt.datetime, Counts] = OrderedDict()
+        self._items: OrderedDict[tuple[dt.datetime, str], Counts | KeyCounts] = OrderedDict()
         self._lock = threading.Lock()
-        self._wanted: list[dt.datetime] = []
+        self._wanted: list[tuple[dt.datetime, str]] = []
         self._worker: threading.Thread | None = None
         self._started: float | None = None
 
-    def get(self, at: dt.datetime) -> Counts | None:
+    def get(self, at: dt.datetime, part: str = "areas"):
+        item = (at, part)
         with self._lock:
-            if at in self._items:
-                self._items.move_to_end(at)
-                return self._items[at]
+            if item in self._items:
+                self._items.move_to_end(item)
+                return self._items[item]
             if self._background:
-                if at not in self._wanted:
-                    self._wanted.append(at)
+                if item not in self._wanted:
+                    self._wanted.append(item)
                 if self._worker is None:
                     self._worker = threading.Thread(
                         target=self._work, name="settled-history", daemon=True
                     )
                     self._worker.start()
                 return None
-            return self._keep(at, self._build(at))
+            return self._keep(item, self._build(item))
 
-    def _build(self, at: dt.datetime) -> Counts:
+    def _build(self, item: tuple[dt.datetime, str]) -> Counts | KeyCounts:
+        at, part = item
+        if part == "keys":
+            return _build_key_counts(self._ds, at)
         hours_order.hours_order(self._ds)  # the hours statistics read it with the counts
         return _build_counts(self._ds, at)
 
-    def _keep(self, at: dt.datetime, counts: Counts) -> Counts:
-        self._items[at] = counts
-        while len(self._items) > _KEEP:
-            self._items.popitem(last=False)
-        return counts
+    def _keep(self, item: tuple[dt.datetime, str], built: Counts | KeyCounts):
+        self._items[item] = built
+        for part in _PARTS:
+            kept = [key for key in self._items if key[1] == part]
+            for key in kept[: max(len(kept) - _KEEP[part], 0)]:
+                del self._items[key]
+        return built
 
     def _work(self) -> None:
         if self._started is None:  # let the first page paint before the build takes the cores
@@ -184,11 +231,11 @@ class _Served:
                 if not self._wanted:
                     self._worker = None
                     return
-                at = self._wanted[0]
-            counts = self._build(at)
+                item = self._wanted[0]
+            built = self._build(item)
             with self._lock:
-                self._wanted.remove(at)
-                self._keep(at, counts)
+                self._wanted.remove(item)
+                self._keep(item, built)
 
     def wait(self, timeout: float | None = None) -> None:
         """Until the background builds asked for so far are done (tests, benchmarks)."""
@@ -198,7 +245,7 @@ class _Served:
 
 
 def serve(ds: Dataset, *, background: bool) -> None:
-    """Let the KPI queries of ``ds`` use the settled history, when it holds ``MIN_ROWS``
+    """Let the case queries of ``ds`` use the settled history, when it holds ``MIN_ROWS``
     cases or more: built on first use, or (``background``) in a worker thread while the case
     index answers. A dataset not served never builds one (the CLI's one-off queries, a live
     feed's versions of a few seconds)."""
@@ -211,6 +258,15 @@ def ready(ds: Dataset, at: dt.datetime) -> Counts | None:
     built yet (a background build of it is then under way)."""
     served = ds.memoised(_MEMO_KEY)
     return None if served is None else served.get(at)
+
+
+def ready_keys(ds: Dataset, at: dt.datetime) -> tuple[Counts, KeyCounts] | None:
+    """The history at ``at`` with its counts per key column, or None (as ``ready``)."""
+    served = ds.memoised(_MEMO_KEY)
+    if served is None:
+        return None
+    counts, keys = served.get(at), served.get(at, "keys")
+    return None if counts is None or keys is None else (counts, keys)
 
 
 def wait(ds: Dataset, timeout: float | None = None) -> None:
@@ -259,3 +315,22 @@ def settled_counts(
             areas.streets.gather(areas.street_of[community]).alias("street_code"),
         ]
     return frame.with_columns(columns).drop(keys)
+
+
+def key_counts(
+    ds: Dataset,
+    counts: KeyCounts,
+    *,
+    key: str,
+    basis_days: str,
+    first: dt.date,
+    last: dt.date,
+    streets: np.ndarray | None,
+) -> pl.DataFrame:
+    """``key`` and COUNTS (Int64) of the settled cases of days ``first``..``last`` (by
+    report or assessment day) of the ``streets`` (a mask over street indexes; None: all)."""
+    days = (counts.by_report if basis_days == "report" else counts.by_assessment)[key]
+    frame = days.between(first, last)
+    if streets is not None:
+        frame = frame.filter(pl.Series(streets[frame["street"].to_numpy()]))
+    return frame.group_by(key).agg(pl.col(COUNTS).sum().cast(pl.Int64))

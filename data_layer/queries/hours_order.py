@@ -29,6 +29,7 @@ from data_layer.storage.source import Dataset
 _MEMO_KEY = "hours_order"
 _EPOCH = dt.date(1970, 1, 1)
 LEVELS = (None, "street", "community")
+KEYS = ("category", "source", "handling_unit")  # the other groups the case pages ask for
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Areas:
     def community_index(self, codes: pl.Series) -> np.ndarray:
         """The index of each (known) community code."""
         return codes.cast(pl.Enum(self.communities)).to_physical().cast(pl.Int32).to_numpy()
+
+    def street_index(self, codes: pl.Series) -> np.ndarray:
+        """The index of each (known) street code."""
+        return codes.cast(pl.Enum(self.streets)).to_physical().cast(pl.Int32).to_numpy()
 
     def allowed(self, codes: pl.Series | None) -> np.ndarray | None:
         """A mask over community indexes (None: every community)."""
@@ -109,6 +114,9 @@ class HoursOrder:
     case_rows: np.ndarray  # the case-index row of each closed case
     hours: np.ndarray  # its hours to close
     orders: dict[str | None, Order]
+    # per key column (category, source, handling unit): its values (sorted) and, along
+    # ``orders[None]``, each case's value as an index into them (-1: null)
+    keys: dict[str, tuple[pl.Series, np.ndarray]]
 
 
 def _days(times: pl.Series, dtype) -> np.ndarray:
@@ -131,6 +139,7 @@ def _build(ds: Dataset) -> HoursOrder:
         .select(
             pl.col("row").cast(pl.Int64),
             "community_code",
+            *KEYS,
             "reported_at",
             pl.max_horizontal("closed_at", "registered_at").alias("closed"),
             pl.min_horizontal("closed_at", "due_at").alias("assessed"),
@@ -171,7 +180,15 @@ def _build(ds: Dataset) -> HoursOrder:
             community=None if level == "community" else community[order].astype(np.int16),
         )
     case_rows = rows.astype(np.int32 if rows.size < 2**31 else np.int64)
-    return HoursOrder(areas=areas_, case_rows=case_rows, hours=hours, orders=orders)
+    keys = {}
+    for key in KEYS:  # the key of each case along the overall order, as a small code
+        values = closed[key].drop_nulls().unique().sort()
+        codes = closed[key].cast(pl.Enum(values)).to_physical().cast(pl.Int32).fill_null(-1)
+        keys[key] = (
+            values,
+            codes.to_numpy()[overall].astype(np.int16 if values.len() < 2**15 else np.int32),
+        )
+    return HoursOrder(areas=areas_, case_rows=case_rows, hours=hours, orders=orders, keys=keys)
 
 
 def hours_order(ds: Dataset) -> HoursOrder:
@@ -246,6 +263,36 @@ def quantile(count: np.ndarray, nulls: np.ndarray, ranked, q: float) -> np.ndarr
     return np.where(lower == upper, lower, out)
 
 
+def _selection(
+    built: HoursOrder,
+    order: Order,
+    ds: Dataset,
+    *,
+    basis: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    as_of: dt.datetime,
+    allowed: np.ndarray | None,
+    whole: np.ndarray | None,
+) -> np.ndarray:
+    """The places along ``order`` of the selected closed cases, ascending."""
+    marked = _marked(
+        built, order, case_index.case_index(ds), basis=basis, start=start, end=end, as_of=as_of
+    )
+    if allowed is not None and whole is None:
+        marked &= allowed[order.community]
+    return np.flatnonzero(marked)
+
+
+def _stats(
+    count: np.ndarray, nulls: np.ndarray, ranked, quantiles: dict[str, float]
+) -> list[pl.Series]:
+    return [
+        pl.Series(name, quantile(count, nulls, ranked, q), dtype=pl.Float64)
+        for name, q in quantiles.items()
+    ]
+
+
 def hours_stats(
     ds: Dataset,
     *,
@@ -264,18 +311,22 @@ def hours_stats(
     closed, which polars' quantile of the scan counts in (``quantile``)."""
     built = hours_order(ds)
     order = built.orders[level]
-    marked = _marked(
-        built, order, case_index.case_index(ds), basis=basis, start=start, end=end, as_of=as_of
-    )
     groups = np.arange(order.starts.size - 1)
     allowed = built.areas.allowed(communities)
-    if allowed is not None:
-        whole = built.areas.group_allowed(level, allowed)
-        if whole is None:
-            marked &= allowed[order.community]
-        else:
-            groups = groups[whole]
-    flat = np.flatnonzero(marked)
+    whole = None if allowed is None else built.areas.group_allowed(level, allowed)
+    flat = _selection(
+        built,
+        order,
+        ds,
+        basis=basis,
+        start=start,
+        end=end,
+        as_of=as_of,
+        allowed=allowed,
+        whole=whole,
+    )
+    if whole is not None:
+        groups = groups[whole]
     bounds = np.searchsorted(flat, order.starts)
     base, count = bounds[groups], bounds[groups + 1] - bounds[groups]
     has = count > 0
@@ -289,6 +340,55 @@ def hours_stats(
         return built.hours[order.closed[flat[base + k]]]
 
     return frame.select("code").with_columns(
-        pl.Series("hours_to_close_median", quantile(count, z, ranked, 0.5), dtype=pl.Float64),
-        pl.Series("hours_to_close_p90", quantile(count, z, ranked, 0.9), dtype=pl.Float64),
+        _stats(count, z, ranked, {"hours_to_close_median": 0.5, "hours_to_close_p90": 0.9})
     )
+
+
+def key_stats(
+    ds: Dataset,
+    *,
+    key: str,
+    basis: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    as_of: dt.datetime,
+    communities: pl.Series | None,
+    nulls: pl.DataFrame | None,
+    quantiles: dict[str, float],
+) -> pl.DataFrame:
+    """Per value of ``key`` (a column of ``KEYS``; null too) with a selected closed case:
+    ``key``, ``closed`` (their count) and the ``quantiles`` (name → q) of their hours to
+    close. ``nulls`` (``key``, ``nulls``) as for ``hours_stats``; None: no nulls (a
+    selection of closed cases only)."""
+    built = hours_order(ds)
+    order = built.orders[None]
+    allowed = built.areas.allowed(communities)
+    flat = _selection(
+        built,
+        order,
+        ds,
+        basis=basis,
+        start=start,
+        end=end,
+        as_of=as_of,
+        allowed=allowed,
+        whole=None,
+    )
+    values, codes = built.keys[key]
+    selected = codes[flat]
+    # a stable counting sort of the few codes: each key's cases stay in hours order
+    by_code = np.argsort(selected + 1, kind="stable")
+    present, first, count = np.unique(selected[by_code], return_index=True, return_counts=True)
+    names = pl.Series(key, [None if c < 0 else values[int(c)] for c in present], dtype=values.dtype)
+    frame = pl.DataFrame([names, pl.Series("closed", count, dtype=pl.Int64)])
+    if nulls is not None:
+        frame = frame.join(nulls, on=key, how="left", maintain_order="left", nulls_equal=True)
+        z = frame["nulls"].fill_null(0).to_numpy().astype(np.int64)
+        frame = frame.drop("nulls")
+    else:
+        z = np.zeros(present.size, dtype=np.int64)
+
+    def ranked(k: np.ndarray) -> np.ndarray:
+        return built.hours[order.closed[flat[by_code[first + k]]]]
+
+    return frame.with_columns(_stats(count, z, ranked, quantiles))
