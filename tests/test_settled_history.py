@@ -4,7 +4,7 @@ The history is switched on for small datasets here (``MIN_ROWS`` = 0) and its se
 moved earlier at random, so the settled part, the exact tail and the hours order all carry
 cases. Every KPI query the pages make — the scope row, by street, by community — and the
 case trend (weeks, months, each comparison), the breakdowns by category and source, the
-handling units' scorecard and the open-case lists (from the tail) are compared
+handling units' scorecard, the time-to-close distribution and the open-case lists (from the tail) are compared
 with the full scan: same rows, same order, same values (``check_exact``), both bases, role
 scopes and filters. The quantiles are checked against polars' on random values too.
 """
@@ -67,6 +67,9 @@ def kpi_queries(ds: Dataset, flt: Filter, scope: Scope, window) -> dict:
             ds, flt, scope, window=window, by="source", sla_hours={}
         ),
         "unit_scorecard": lambda: cases.unit_scorecard(ds, flt, scope, window=window),
+        "close_time_stats": lambda: cases.close_time_stats(
+            ds, flt, scope, window=window, sla_hours={}
+        ),
         "open_overdue": lambda: cases.open_cases(ds, flt, scope, window=window, kind="overdue"),
         "open_at_risk": lambda: cases.open_cases(ds, flt, scope, window=window, kind="at_risk"),
     }

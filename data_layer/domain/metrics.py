@@ -560,18 +560,27 @@ def funnel_aggregations() -> list[pl.Expr]:
     return out
 
 
+# The distribution of hours to close: column → quantile (0 = min, 1 = max, linear).
+HOURS_TO_CLOSE_QUANTILES = {
+    "hours_to_close_min": 0.0,
+    "hours_to_close_p10": 0.1,
+    "hours_to_close_q1": 0.25,
+    "hours_to_close_median": 0.5,
+    "hours_to_close_q3": 0.75,
+    "hours_to_close_p90": 0.9,
+    "hours_to_close_max": 1.0,
+}
+
+
 def hours_to_close_distribution() -> list[pl.Expr]:
-    """Distribution of ``_hours_to_close`` over closed cases (linear interpolation)."""
+    """Distribution of ``_hours_to_close`` over closed cases (``HOURS_TO_CLOSE_QUANTILES``)."""
     h = pl.col("_hours_to_close")
     return [
         h.count().cast(pl.Int64).alias("closed"),
-        h.min().alias("hours_to_close_min"),
-        h.quantile(0.1, interpolation="linear").alias("hours_to_close_p10"),
-        h.quantile(0.25, interpolation="linear").alias("hours_to_close_q1"),
-        h.median().alias("hours_to_close_median"),
-        h.quantile(0.75, interpolation="linear").alias("hours_to_close_q3"),
-        h.quantile(0.9, interpolation="linear").alias("hours_to_close_p90"),
-        h.max().alias("hours_to_close_max"),
+        *(
+            h.quantile(q, interpolation="linear").alias(n)
+            for n, q in HOURS_TO_CLOSE_QUANTILES.items()
+        ),
     ]
 
 

@@ -267,12 +267,7 @@ def close_time_stats(
     """
     window = window or flt.window()
     order = {code: i for i, code in enumerate(schema.CATEGORIES)}
-    stats = (
-        _flagged(figures.basis_cases(ds, flt, scope, window), window)
-        .filter(pl.col("_closed"))
-        .group_by("category")
-        .agg(metrics.hours_to_close_distribution())
-    )
+    stats = figures.hours_distribution(ds, flt, scope, window, key="category")
     return (
         _with_sla(stats, column="category", sla_hours=sla_hours)
         .with_columns(

@@ -591,6 +591,38 @@ def _settled_key_counts(
     )
 
 
+def hours_distribution(
+    ds: Dataset, flt: Filter, scope: Scope, window: Window, *, key: str
+) -> pl.LazyFrame:
+    """``metrics.hours_to_close_distribution`` per ``key`` value over the closed cases of the
+    filter's basis: from the settled history's hours order where it applies (no category or
+    source filter, a scope of whole streets, no re-division after the as-of), else by the
+    scan of the window's cases."""
+    if not (
+        _EXACT.get() or flt.categories or flt.sources or _moves_after(ds, window.as_of) is not None
+    ):
+        communities = _limited_communities(ds, flt, scope)
+        if history.ready(ds, history.settle_time(window.as_of)) is not None:
+            return hours_order.key_stats(
+                ds,
+                key=key,
+                basis=flt.basis,
+                start=window.start_time,
+                end=window.end_time,
+                as_of=window.as_of,
+                communities=communities,
+                nulls=None,  # closed cases only
+                quantiles=metrics.HOURS_TO_CLOSE_QUANTILES,
+            ).lazy()
+    return (
+        basis_cases(ds, flt, scope, window)
+        .with_columns(metrics.case_flags(as_of=window.as_of))
+        .filter(pl.col("_closed"))
+        .group_by(key)
+        .agg(metrics.hours_to_close_distribution())
+    )
+
+
 def latest_month_with_cases(
     ds: Dataset, flt: Filter, scope: Scope, *, as_of: dt.datetime
 ) -> tuple[dt.date, dt.date] | None:
