@@ -92,6 +92,12 @@ def _trend_controls(window: Window) -> tuple[str, str]:
     return every, compare
 
 
+def _bucket(day) -> str:
+    """A trend bucket's first day (a module function, not a lambda: the shown table is kept
+    between runs only for columns that are the same every run)."""
+    return day.isoformat() if day else "—"
+
+
 def _trend(flt: Filter, window: Window) -> None:
     st.subheader(t("cases.trend"))
     every, compare = _trend_controls(window)
@@ -124,7 +130,7 @@ def _trend(flt: Filter, window: Window) -> None:
         )
     with st.expander(t("cases.trend.table")):
         cols = [
-            Col("bucket", fmt=lambda d: d.isoformat() if d else "—"),
+            Col("bucket", fmt=_bucket),
             Col("reported"),
             Col("due"),
             Col("closed"),
