@@ -52,7 +52,7 @@ class _Recent:
     """A thread-safe LRU of query results by key, and what the ui derived from each."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._results: dict[str, OrderedDict] = {}
         self._derived: dict[int, dict] = {}  # id(frame) → {key: value}; gone with the frame
 
@@ -65,22 +65,25 @@ class _Recent:
             return results[key]
 
     def put(self, name: str, key: Hashable, value: object) -> None:
+        evicted = []  # dropped after the lock: a frame freed runs its finalizer (_forget)
         with self._lock:
             results = self._results.setdefault(name, OrderedDict())
             results[key] = value
             results.move_to_end(key)
             while len(results) > RECENT_PER_QUERY:
-                results.popitem(last=False)
+                evicted.append(results.popitem(last=False))
             if id(value) not in self._derived:
                 try:
                     weakref.finalize(value, self._forget, id(value))
                 except TypeError:  # not weak-referenceable: no derived memo for it
                     return
                 self._derived[id(value)] = {}
+        del evicted
 
     def _forget(self, ident: int) -> None:
-        with self._lock:
-            self._derived.pop(ident, None)
+        # No lock: a finalizer may run inside any allocation, also while this thread holds
+        # the lock (a deadlock); dict.pop is atomic.
+        self._derived.pop(ident, None)
 
     def derived(self, frame: object, key: Hashable, build: Callable[[], R]) -> R:
         with self._lock:
