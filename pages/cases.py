@@ -7,7 +7,7 @@ from data_layer.domain.filters import Filter, Window
 from data_layer.queries.cases import COMPARISONS, comparison_window
 from data_layer.settings import min_denominator
 from ui import charts, queries, state
-from ui.downloads import Col, table
+from ui.downloads import Col, iso_day, table
 from ui.i18n import t
 from ui.widgets import kpi_row, no_cases_notice, page_header, url_radio
 
@@ -92,12 +92,6 @@ def _trend_controls(window: Window) -> tuple[str, str]:
     return every, compare
 
 
-def _bucket(day) -> str:
-    """A trend bucket's first day (a module function, not a lambda: the shown table is kept
-    between runs only for columns that are the same every run)."""
-    return day.isoformat() if day else "—"
-
-
 def _trend(flt: Filter, window: Window) -> None:
     st.subheader(t("cases.trend"))
     every, compare = _trend_controls(window)
@@ -130,7 +124,7 @@ def _trend(flt: Filter, window: Window) -> None:
         )
     with st.expander(t("cases.trend.table")):
         cols = [
-            Col("bucket", fmt=_bucket),
+            Col("bucket", fmt=iso_day),
             Col("reported"),
             Col("due"),
             Col("closed"),

@@ -83,10 +83,23 @@ def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, di
     return pd.DataFrame(data), config
 
 
+def iso_day(day: object) -> str:
+    """A date as ``2025-03-01``, "—" for none (e.g. a trend bucket)."""
+    return day.isoformat() if day else DASH
+
+
 def _stable(cols: Sequence[Col]) -> bool:
-    """Whether ``cols`` are the same from run to run (no function defined in a function,
-    e.g. a lambda, which is a new object every run), so what is made of them can be kept."""
-    return not any(callable(c.fmt) and "<" in getattr(c.fmt, "__qualname__", "<") for c in cols)
+    """Whether ``cols`` are the same from run to run, so what is made of them can be kept: a
+    ``fmt`` function must come from an imported module (a page script runs anew every run,
+    so its functions, like lambdas and functions defined in functions, are new objects)."""
+    return not any(
+        callable(c.fmt)
+        and (
+            getattr(c.fmt, "__module__", "__main__") == "__main__"
+            or "<" in getattr(c.fmt, "__qualname__", "<")
+        )
+        for c in cols
+    )
 
 
 def _shown(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pa.Table | pd.DataFrame, dict]:
