@@ -44,7 +44,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 F = TypeVar("F", bound=Callable)
 
-RECENT_PER_QUERY = 32  # results kept unpickled per query (the st.cache_data entries: 64)
+RECENT_PER_QUERY = 16  # results kept unpickled per query (the st.cache_data entries: 64)
 DERIVED_PER_FRAME = 32  # figures / tables kept per frame
 
 
