@@ -534,13 +534,9 @@ def _settled_key_counts(
     ds: Dataset, flt: Filter, scope: Scope, window: Window, *, key: str, name: str
 ) -> pl.LazyFrame | None:
     """``case_counts`` by a key column (category, source, handling unit; output ``name``)
-    through the settled history's counts per street and key: None when the scope splits a
-    street (a community account's own cases: the index path is quick there)."""
-    communities = _limited_communities(ds, flt, scope)
-    areas_ = hours_order.areas(ds)
-    allowed = areas_.allowed(communities)
-    streets = None if allowed is None else areas_.group_allowed("street", allowed)
-    if allowed is not None and streets is None:
+    through the settled history's counts per key: None when the filter or scope limits the
+    areas (their cases are few: the index path is quick there)."""
+    if _limited_communities(ds, flt, scope) is not None:
         return None
     found = history.ready_keys(ds, history.settle_time(window.as_of))
     if found is None:
@@ -549,16 +545,10 @@ def _settled_key_counts(
 
     def side(basis: str) -> pl.LazyFrame:
         settled = history.key_counts(
-            ds,
-            per_key,
-            key=key,
-            basis_days=basis,
-            first=window.start,
-            last=window.last_day,
-            streets=streets,
+            per_key, key=key, basis_days=basis, first=window.start, last=window.last_day
         )
         tail = (
-            _tail(settled_history, basis, window, communities)
+            _tail(settled_history, basis, window, None)
             .group_by(key)
             .agg(metrics.case_count_aggregations())
         )
@@ -577,7 +567,7 @@ def _settled_key_counts(
             start=window.start_time,
             end=window.end_time,
             as_of=window.as_of,
-            communities=communities,
+            communities=None,
             nulls=_not_closed(counts, key, flt.basis),
             quantiles={"hours_to_close_median": 0.5, "hours_to_close_p90": 0.9},
         ).drop("closed")

@@ -103,26 +103,23 @@ class Counts:
 def _day_counts(
     flagged: pl.LazyFrame, day: pl.Expr, areas: hours_order.Areas, *, key: str | None = None
 ) -> _Days:
-    """Settled counts per (day, community) — or, with a ``key`` column, per (day, street,
-    key): a street's cases of one category, source or unit."""
-    if key is None:
-        area, index = "community_code", areas.community_index
-    else:
-        area, index = "street_code", areas.street_index
+    """Settled counts per (day, community) — or, with a ``key`` column, per (day, value of
+    the key) over the whole dataset: one category, source or unit a day."""
+    groups = ["community_code"] if key is None else [key]
     frame = (
-        flagged.group_by(day.alias("day"), area, *([key] if key else []))
-        .agg(metrics.case_count_aggregations())
-        .collect()
+        flagged.group_by(day.alias("day"), *groups).agg(metrics.case_count_aggregations()).collect()
     )
-    # a community's cases of one day: small counts, kept small (summed as Int64)
+    # a community's (a unit's, …) cases of one day: small counts, kept small (summed as Int64)
     small = frame.height == 0 or frame["reported"].max() < 2**16
-    frame = frame.with_columns(pl.col(COUNTS).cast(pl.UInt16 if small else pl.UInt32))
-    name = "community" if key is None else "street"
     frame = frame.with_columns(
-        pl.col("day").cast(pl.Int32), pl.Series(name, index(frame[area]))
-    ).drop(area)
-    keys = ["day", name, *([key] if key else [])]
-    frame = frame.sort(keys).select(*keys, *COUNTS)
+        pl.col(COUNTS).cast(pl.UInt16 if small else pl.UInt32), pl.col("day").cast(pl.Int32)
+    )
+    if key is None:
+        frame = frame.with_columns(
+            pl.Series("community", areas.community_index(frame["community_code"]))
+        ).drop("community_code")
+        groups = ["community"]
+    frame = frame.sort("day", *groups).select("day", *groups, *COUNTS)
     return _Days(frame=frame, days=frame["day"].to_numpy())
 
 
@@ -154,9 +151,11 @@ def _build_counts(ds: Dataset, at: dt.datetime) -> Counts:
 
 @dataclass(frozen=True)
 class KeyCounts:
-    """The settled counts at one settle time per (day, street, value of a key column), by
-    report day and by assessment day: what the breakdowns by category, source and handling
-    unit add up (street by street: a scope that splits a street takes the index path)."""
+    """The settled counts at one settle time per (day, value of a key column) over the whole
+    dataset, by report day and by assessment day: what the breakdowns by category, source
+    and handling unit of an unlimited scope add up (a street's or community's breakdown
+    takes the index path: its cases are few; per street the counts would take ~200 MB at
+    province)."""
 
     by_report: dict[str, _Days]
     by_assessment: dict[str, _Days]
@@ -318,19 +317,9 @@ def settled_counts(
 
 
 def key_counts(
-    ds: Dataset,
-    counts: KeyCounts,
-    *,
-    key: str,
-    basis_days: str,
-    first: dt.date,
-    last: dt.date,
-    streets: np.ndarray | None,
+    counts: KeyCounts, *, key: str, basis_days: str, first: dt.date, last: dt.date
 ) -> pl.DataFrame:
     """``key`` and COUNTS (Int64) of the settled cases of days ``first``..``last`` (by
-    report or assessment day) of the ``streets`` (a mask over street indexes; None: all)."""
+    report or assessment day)."""
     days = (counts.by_report if basis_days == "report" else counts.by_assessment)[key]
-    frame = days.between(first, last)
-    if streets is not None:
-        frame = frame.filter(pl.Series(streets[frame["street"].to_numpy()]))
-    return frame.group_by(key).agg(pl.col(COUNTS).sum().cast(pl.Int64))
+    return days.between(first, last).group_by(key).agg(pl.col(COUNTS).sum().cast(pl.Int64))

@@ -44,10 +44,6 @@ class Areas:
         """The index of each (known) community code."""
         return codes.cast(pl.Enum(self.communities)).to_physical().cast(pl.Int32).to_numpy()
 
-    def street_index(self, codes: pl.Series) -> np.ndarray:
-        """The index of each (known) street code."""
-        return codes.cast(pl.Enum(self.streets)).to_physical().cast(pl.Int32).to_numpy()
-
     def allowed(self, codes: pl.Series | None) -> np.ndarray | None:
         """A mask over community indexes (None: every community)."""
         if codes is None:
@@ -126,6 +122,7 @@ def _days(times: pl.Series, dtype) -> np.ndarray:
 def _build(ds: Dataset) -> HoursOrder:
     cases = case_index.case_index(ds).cases
     areas_ = areas(ds)
+    values = {k: cases[k].drop_nulls().unique().sort() for k in KEYS}
     c = pl.col
     closed = (
         cases.lazy()
@@ -139,7 +136,11 @@ def _build(ds: Dataset) -> HoursOrder:
         .select(
             pl.col("row").cast(pl.Int64),
             "community_code",
-            *KEYS,
+            # the key columns as their index into the sorted values (-1: null), not strings
+            *(
+                pl.col(k).cast(pl.Enum(values[k])).to_physical().cast(pl.Int32).fill_null(-1)
+                for k in KEYS
+            ),
             "reported_at",
             pl.max_horizontal("closed_at", "registered_at").alias("closed"),
             pl.min_horizontal("closed_at", "due_at").alias("assessed"),
@@ -182,12 +183,8 @@ def _build(ds: Dataset) -> HoursOrder:
     case_rows = rows.astype(np.int32 if rows.size < 2**31 else np.int64)
     keys = {}
     for key in KEYS:  # the key of each case along the overall order, as a small code
-        values = closed[key].drop_nulls().unique().sort()
-        codes = closed[key].cast(pl.Enum(values)).to_physical().cast(pl.Int32).fill_null(-1)
-        keys[key] = (
-            values,
-            codes.to_numpy()[overall].astype(np.int16 if values.len() < 2**15 else np.int32),
-        )
+        small = np.int16 if values[key].len() < 2**15 else np.int32
+        keys[key] = (values[key], closed[key].to_numpy()[overall].astype(small))
     return HoursOrder(areas=areas_, case_rows=case_rows, hours=hours, orders=orders, keys=keys)
 
 
