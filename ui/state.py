@@ -348,20 +348,35 @@ def scoped_meeting(meeting):
 # -- meeting mode (documents.briefing): one model for the screen, the PPTX and the PDF -------
 
 
+BRIEFING_MAP_METRIC = "closure_rate"
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _briefing(version: tuple, meeting, scope_: Scope, config, lang: str):
     from documents import briefing
 
     with working("spinner.briefing"):
-        return briefing.build_briefing(dataset(), meeting, scope_, config=config, lang=lang)
+        model = briefing.build_briefing(dataset(), meeting, scope_, config=config, lang=lang)
+    _prepare_map(model)
+    return model
+
+
+def _prepare_map(model) -> None:
+    """While the first slide is read, a plain thread (no Streamlit in it) pays the map's
+    first-use costs — pyplot, the font, the first draw, the projected outline of these
+    communities — so the map slide only draws (``static_map.prepare``)."""
+    from documents import static_map
+    from ui.map_view import geometry_version
+
+    ds = dataset()
+    static_map.prepare_in_background(
+        ds, model.map_values, metric=BRIEFING_MAP_METRIC, geometry_version=geometry_version(ds)
+    )
 
 
 def briefing(meeting, *, lang: str):
     """The seven slides of a frozen ``meeting.Meeting`` (cached per data version)."""
     return _briefing(dataset().version, scoped_meeting(meeting), scope(), ranking_config(), lang)
-
-
-BRIEFING_MAP_METRIC = "closure_rate"
 
 
 def _briefing_map(version: tuple, meeting, scope_: Scope, config, lang: str) -> bytes:
