@@ -103,3 +103,14 @@ def test_a_meeting_frozen_a_minute_later_reuses_the_map(monkeypatch, tiny_dir):
         assert not at.exception, [e.message for e in at.exception]
         assert "各社区办结率" in [t.value for t in at.title]  # the map slide
     assert built == ["png"]  # two meetings, one picture: drawn once
+
+
+def test_the_font_subset_is_cut_once_per_character_set():
+    from documents import fonts
+
+    fonts._subset.cache_clear()
+    first = fonts.subset_font("联席会议 2025-03\n")
+    again = fonts.subset_font("会议联席 \t5230-")  # the same characters, in another order
+    assert again is first  # kept, not cut again
+    assert fonts._subset.cache_info().misses == 1
+    assert fonts.subset_font("网格") != first
