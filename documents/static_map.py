@@ -115,65 +115,6 @@ def clear_outline_cache() -> None:
     _OUTLINES.clear()
 
 
-_WARM_LOCK = threading.Lock()
-_warm_done = False
-
-
-def warm_up() -> None:
-    """Pay matplotlib's first-use costs once per process: import pyplot (Agg), register the
-    shipped font and draw a line of it into a small PNG (font file, glyph cache, renderer)."""
-    global _warm_done
-    with _WARM_LOCK:
-        if _warm_done:
-            return
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        family = matplotlib_family()
-        fig, ax = plt.subplots(figsize=(1.0, 0.5), dpi=50)
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, "网格 0-9 km", family=family, fontsize=9, parse_math=False)
-        _png(fig, plt)
-        _warm_done = True
-
-
-def prepare(
-    tables: Mapping[str, pl.DataFrame],
-    values: pl.DataFrame,
-    *,
-    metric: str = "closure_rate",
-    geometry_version: Hashable | None,
-) -> None:
-    """Everything a first :func:`choropleth_png` of ``values`` would do before it draws:
-    :func:`warm_up` and the selection's :func:`outline` (kept per ``geometry_version``).
-    Pure and thread-safe: the meeting page runs it off the request path while the first
-    slide is read, so the map slide does not pay for it."""
-    warm_up()
-    if geometry_version is not None:
-        outline(tables, _selection(tables, values, metric), geometry_version=geometry_version)
-
-
-def prepare_in_background(
-    tables: Mapping[str, pl.DataFrame],
-    values: pl.DataFrame,
-    *,
-    metric: str = "closure_rate",
-    geometry_version: Hashable | None,
-) -> threading.Thread:
-    """:func:`prepare` on a daemon thread of its own (it touches no Streamlit)."""
-    thread = threading.Thread(
-        target=prepare,
-        args=(tables, values),
-        kwargs={"metric": metric, "geometry_version": geometry_version},
-        name="gridpulse-static-map-prepare",
-        daemon=True,
-    )
-    thread.start()
-    return thread
-
-
 def _projected(geoms, lon0: float, lat0: float) -> np.ndarray:
     import geopandas as gpd
 

@@ -72,19 +72,6 @@ def test_the_picture_names_what_is_drawn(tiny):
     assert recoloured != pic
 
 
-def test_prepare_warms_matplotlib_and_the_outline_without_drawing_the_map(tiny, monkeypatch):
-    static_map.clear_outline_cache()
-    drawn: list[int] = []
-    monkeypatch.setattr(static_map, "_draw_areas", lambda *a, **k: drawn.append(1))
-    values = _values(tiny, as_of=AS_OF)
-    static_map.prepare_in_background(tiny, values, geometry_version=VERSION).join(timeout=120)
-    geometry = static_map._selection(tiny, values, "closure_rate")
-    built: list[int] = []
-    monkeypatch.setattr(static_map, "_outline", lambda *a: built.append(1))
-    static_map.outline(tiny, geometry, geometry_version=VERSION)
-    assert built == [] and drawn == []  # the outline was ready, nothing was drawn
-
-
 def test_a_meeting_frozen_a_minute_later_reuses_the_map(monkeypatch, tiny_dir):
     built: list[str] = []
     png = static_map.choropleth_png

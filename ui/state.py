@@ -356,22 +356,7 @@ def _briefing(version: tuple, meeting, scope_: Scope, config, lang: str):
     from documents import briefing
 
     with working("spinner.briefing"):
-        model = briefing.build_briefing(dataset(), meeting, scope_, config=config, lang=lang)
-    _prepare_map(model)
-    return model
-
-
-def _prepare_map(model) -> None:
-    """While the first slide is read, a plain thread (no Streamlit in it) pays the map's
-    first-use costs — pyplot, the font, the first draw, the projected outline of these
-    communities — so the map slide only draws (``static_map.prepare``)."""
-    from documents import static_map
-    from ui.map_view import geometry_version
-
-    ds = dataset()
-    static_map.prepare_in_background(
-        ds, model.map_values, metric=BRIEFING_MAP_METRIC, geometry_version=geometry_version(ds)
-    )
+        return briefing.build_briefing(dataset(), meeting, scope_, config=config, lang=lang)
 
 
 def briefing(meeting, *, lang: str):
