@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
 from bench import browser as b  # noqa: E402
 from bench.run import data_dir, ensure_data  # noqa: E402
 from data_layer.domain.filters import DEFAULT_PERIOD  # noqa: E402
@@ -262,6 +264,19 @@ class Viewer:
         await self.wait_ready(page, fresh=True)
         return time.perf_counter() - started
 
+    async def _open_menu(self, control: Any, option: Any, *, tries: int = 3) -> None:
+        """Click ``control`` until its menu shows ``option`` (a click can land while another
+        menu is open, and only close that one)."""
+        for attempt in range(tries):
+            await control.click(timeout=TIMEOUT_MS)
+            try:
+                await option.wait_for(timeout=5_000)
+                return
+            except PlaywrightTimeout:
+                if attempt == tries - 1:
+                    raise
+                await self.page.keyboard.press("Escape")
+
     async def _pick(self, key: str, option: Any) -> None:
         await option.click(timeout=TIMEOUT_MS)
         if key == "f_streets":  # a multiselect stays open
@@ -272,8 +287,8 @@ class Viewer:
         (typed into the box); wait until ready (``last_change_s``: seconds from the click
         on the street)."""
         box = self.page.locator(".st-key-f_streets input")
-        await box.click(timeout=TIMEOUT_MS)
         options = self.page.locator('[role="option"]').filter(has_not_text="Select all")
+        await self._open_menu(box, options.first)
         if name is not None:
             await box.fill(name)
             option = options.filter(has_text=name).first
@@ -298,9 +313,9 @@ class Viewer:
     async def pick_period(self, page: str, period: str) -> float:
         """Choose ``period`` (a code of ``PERIODS``) in the sidebar's period select box;
         seconds until ready. The default period leaves the URL without ``period=``."""
-        await self.page.locator(".st-key-f_period").click(timeout=TIMEOUT_MS)
         label = text(f"period.{period}", lang="zh")
         option = self.page.locator('[role="option"]').filter(has_text=label).first
+        await self._open_menu(self.page.locator(".st-key-f_period input"), option)
         if period == DEFAULT_PERIOD:
             url_ok: Any = lambda url: "period=" not in url  # noqa: E731
         else:
@@ -407,7 +422,7 @@ async def one_viewer(
 # -- 2. a batch of concurrent viewers ----------------------------------------------------
 
 
-async def _evidence(viewer: Viewer, exc: Exception) -> None:
+async def evidence(viewer: Viewer, exc: Exception) -> None:
     """A viewer that did not get through: counted, with a screenshot."""
     viewer.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     with contextlib.suppress(Exception):
@@ -422,7 +437,7 @@ async def viewer_sign_in(viewer: Viewer) -> bool:
         viewer.sign_in_s = await viewer.sign_in()
         return True
     except Exception as exc:
-        await _evidence(viewer, exc)
+        await evidence(viewer, exc)
         return False
 
 
@@ -442,7 +457,7 @@ async def viewer_browse(viewer: Viewer) -> int:
             await viewer.clear_streets(page, name)
             views += 1
     except Exception as exc:
-        await _evidence(viewer, exc)
+        await evidence(viewer, exc)
     return views
 
 
