@@ -375,7 +375,8 @@ def checks(results: dict[str, Any]) -> list[tuple[str, bool | None]]:
             )
             add(
                 f"{n} sessions: server RSS peak {sess['rss_peak_mb']:.0f} MB "
-                f"(+{sess['per_session_mb']:.1f} MB/session) <= {t['rss_mb']:.0f}",
+                f"(+{sess['per_session_mb']:.1f} MB/session; whole run's peak "
+                f"{r.get('rss_peak_mb', float('nan')):.0f} MB) <= {t['rss_mb']:.0f}",
                 sess["rss_peak_mb"] <= t["rss_mb"],
             )
             full = sess["new_visitor_load"]["median_s"]
