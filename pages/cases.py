@@ -7,7 +7,7 @@ from data_layer.domain.filters import Filter, Window
 from data_layer.queries.cases import COMPARISONS, comparison_window
 from data_layer.settings import min_denominator
 from ui import charts, queries, state
-from ui.downloads import Col, table
+from ui.downloads import Col, iso_day, table
 from ui.i18n import t
 from ui.widgets import kpi_row, no_cases_notice, page_header, url_radio
 
@@ -124,7 +124,7 @@ def _trend(flt: Filter, window: Window) -> None:
         )
     with st.expander(t("cases.trend.table")):
         cols = [
-            Col("bucket", fmt=lambda d: d.isoformat() if d else "—"),
+            Col("bucket", fmt=iso_day),
             Col("reported"),
             Col("due"),
             Col("closed"),

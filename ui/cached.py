@@ -7,13 +7,30 @@ live one. Results are cached with ``st.cache_data`` per (data version, filter, s
 options incl. the window) — the small keys the DESIGN asks for (§5); options must be
 hashable (strings, numbers, frozen dataclasses such as ``RankingConfig``). The wrapper keeps
 the query's name, docstring and keyword options, so editors and type checkers follow it.
+
+A warm view should cost the server little (issue #16: ≤ 0.15 s of CPU per page view). Two
+process-wide memos, shared by every session (``st.cache_resource``), sit in front of the
+``st.cache_data`` call:
+
+- ``cached_query`` first looks the result up by the same key in a small LRU (plain Python
+  hashing of the frozen key: no Streamlit hashing of the filter and scope dataclasses, no
+  unpickling of the frame), so a warm call hands out the *same* frame object. Frames handed
+  out are shared: read them, never change them in place (polars works on copies anyway).
+- ``derived(frame, key, build)`` keeps what the ui makes from such a frame — a plotly figure,
+  a table's Arrow data — next to it, so a warm view does not rebuild it (``per_frame``
+  decorates a builder ``(frame, *args, **kw)``; the session's language is part of the key).
+  It lives as long as the frame's entry, and a frame that did not come from ``cached_query``
+  gets no memo: ``build()`` runs every time.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Concatenate, ParamSpec, TypeVar
 
 import streamlit as st
@@ -21,10 +38,101 @@ import streamlit as st
 from data_layer.domain.filters import Filter
 from data_layer.domain.scope import Scope
 from data_layer.storage.source import Dataset
-from ui import state
+from ui import i18n, state
 
 P = ParamSpec("P")
 R = TypeVar("R")
+F = TypeVar("F", bound=Callable)
+
+RECENT_PER_QUERY = 16  # results kept unpickled per query (the st.cache_data entries: 64)
+DERIVED_PER_FRAME = 32  # figures / tables kept per frame
+
+
+class _Recent:
+    """A thread-safe LRU of query results by key, and what the ui derived from each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._results: dict[str, OrderedDict] = {}
+        self._derived: dict[int, dict] = {}  # id(frame) → {key: value}; gone with the frame
+
+    def get(self, name: str, key: Hashable) -> object | None:
+        with self._lock:
+            results = self._results.get(name)
+            if results is None or key not in results:
+                return None
+            results.move_to_end(key)
+            return results[key]
+
+    def put(self, name: str, key: Hashable, value: object) -> None:
+        evicted = []  # dropped after the lock: a frame freed runs its finalizer (_forget)
+        with self._lock:
+            results = self._results.setdefault(name, OrderedDict())
+            results[key] = value
+            results.move_to_end(key)
+            while len(results) > RECENT_PER_QUERY:
+                evicted.append(results.popitem(last=False))
+            if id(value) not in self._derived:
+                try:
+                    weakref.finalize(value, self._forget, id(value))
+                except TypeError:  # not weak-referenceable: no derived memo for it
+                    return
+                self._derived[id(value)] = {}
+        del evicted
+
+    def _forget(self, ident: int) -> None:
+        # No lock: a finalizer may run inside any allocation, also while this thread holds
+        # the lock (a deadlock); dict.pop is atomic.
+        self._derived.pop(ident, None)
+
+    def derived(self, frame: object, key: Hashable, build: Callable[[], R]) -> R:
+        with self._lock:
+            memo = self._derived.get(id(frame))
+            if memo is not None and key in memo:
+                return memo[key]
+        value = build()  # outside the lock: another session may build the same, one wins
+        if memo is not None:
+            with self._lock:
+                if len(memo) >= DERIVED_PER_FRAME:
+                    memo.clear()
+                memo[key] = value
+        return value
+
+
+@st.cache_resource(show_spinner=False)
+def _recent() -> _Recent:
+    return _Recent()
+
+
+def derived(frame: object, key: Hashable, build: Callable[[], R]) -> R:
+    """``build()``, kept with ``frame`` (a result of a ``cached_query``) under ``key``, which
+    must name everything besides the frame that the value depends on. Values are shared by
+    every session: never change one."""
+    try:
+        hash(key)
+    except TypeError:
+        return build()
+    return _recent().derived(frame, key, build)
+
+
+def _frozen(value: object) -> object:
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
+def per_frame(build: F) -> F:
+    """``build(frame, *args, **kw)`` kept per frame, arguments and session language (see
+    ``derived``): for builders of figures that are shown as they are, never changed after."""
+
+    @functools.wraps(build)
+    def call(frame, *args, **kw):
+        key = (build.__module__, build.__qualname__, i18n.lang(), _frozen(args), _frozen(kw))
+        return derived(frame, key, lambda: build(frame, *args, **kw))
+
+    return call  # type: ignore[return-value]
 
 
 def cached_query(
@@ -52,7 +160,15 @@ def cached_query(
         if takes_window and options.get("window") is None:
             options["window"] = state.window(flt)
         key = tuple(sorted(options.items()))
-        return cached(state.dataset().version, flt, state.scope(), key)
+        full = (state.dataset().version, flt, state.scope(), key)
+        try:
+            found = _recent().get(run.__qualname__, full)
+        except TypeError:  # an option Python cannot hash: st.cache_data alone
+            return cached(*full)
+        if found is None:
+            found = cached(*full)
+            _recent().put(run.__qualname__, full, found)
+        return found
 
     call.__signature__ = signature.replace(parameters=[flt_param, *options_params])
     return call

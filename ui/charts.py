@@ -7,6 +7,11 @@ in the browser and in exported images. Each metric keeps its colour on every pag
 (``METRIC_COLORS``); a comparison period is drawn in the same colour, faint and dashed.
 Plotly reads a subset of HTML (``<a href>``, ``<b>`` …) in tick labels and hover text, so
 names of areas and units go through :func:`ui.plain.plain_html` first.
+
+Each builder is ``ui.cached.per_frame``: a warm view of the same query result (same data
+version, filter, scope, period) and language gets the figure built before instead of
+validating every trace again (issue #16). A figure is shared by every session, so it goes to
+:func:`show` as it is; change a builder, not its figure.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import streamlit as st
 
 from data_layer.domain.formatting import format_fraction, format_value
 from data_layer.domain.metrics import FUNNEL_STAGES, metric_def
+from ui.cached import per_frame
 from ui.i18n import code_label, metric_label, t
 from ui.plain import plain_html
 
@@ -155,6 +161,7 @@ def _value_text(key: str, values: Sequence) -> list[str]:
 # -- case closure --------------------------------------------------------------------------
 
 
+@per_frame
 def funnel(frame: pl.DataFrame) -> go.Figure:
     """上报 → … → 评价 with counts, share of reported, drop-off and median hours on hover."""
     stages = frame["stage"].to_list()
@@ -188,6 +195,7 @@ def funnel(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, height=420, showlegend=False)
 
 
+@per_frame
 def trend(
     frame: pl.DataFrame,
     keys: Sequence[str],
@@ -251,6 +259,7 @@ def trend(
     return _layout(fig, hovermode="x unified")
 
 
+@per_frame
 def grouped_bars(
     frame: pl.DataFrame,
     *,
@@ -339,6 +348,7 @@ def _code_text(kind: str | None, code) -> str:
     return code_label(kind, code)
 
 
+@per_frame
 def code_bars(
     frame: pl.DataFrame, *, code_column: str, code_kind: str, key: str, height: int = 320
 ) -> go.Figure:
@@ -365,6 +375,7 @@ def code_bars(
     return _layout(fig, height=height, showlegend=False)
 
 
+@per_frame
 def close_time_box(stats: pl.DataFrame) -> go.Figure:
     """Hours to close per category from precomputed quantiles, deadline as a red diamond."""
     fig = go.Figure()
@@ -431,6 +442,7 @@ def close_time_box(stats: pl.DataFrame) -> go.Figure:
     return _layout(fig, height=420)
 
 
+@per_frame
 def households_histogram(frame: pl.DataFrame, *, low: int, high: int) -> go.Figure:
     """Households per basic grid, coloured by below / within / above the standard band."""
     fig = go.Figure()
@@ -455,6 +467,7 @@ def households_histogram(frame: pl.DataFrame, *, low: int, high: int) -> go.Figu
     return _layout(fig, barmode="stack")
 
 
+@per_frame
 def simple_funnel(frame: pl.DataFrame, *, label_prefix: str) -> go.Figure:
     """A short funnel (micro-wishes) in the metrics' colours, median days on hover."""
     stages = frame["stage"].to_list()
@@ -482,6 +495,7 @@ def simple_funnel(frame: pl.DataFrame, *, label_prefix: str) -> go.Figure:
     return _layout(fig, height=300, showlegend=False)
 
 
+@per_frame
 def score_bars(frame: pl.DataFrame) -> go.Figure:
     """Composite score of every ranked area, best on top; hover shows the rank."""
     names = [plain_html(name) for name in frame["name"].to_list()]
@@ -506,6 +520,7 @@ def score_bars(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, height=max(300, 28 * len(names) + 80), showlegend=False)
 
 
+@per_frame
 def active_bars(frame: pl.DataFrame, *, key: str = "volunteer_hours_per_1k") -> go.Figure:
     """Most active (solid) and least active (faint) communities by ``key``, one bar each."""
     fig = go.Figure()

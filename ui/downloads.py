@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import streamlit as st
 
 from data_layer.domain.filters import Filter, Window
@@ -23,7 +24,8 @@ from data_layer.domain.formatting import DASH, number_format
 from data_layer.domain.metrics import DETAIL_METRICS, METRICS
 from documents import exports
 from ui import audit, state
-from ui.i18n import code_label, metric_formula, metric_label, t
+from ui.cached import derived
+from ui.i18n import code_label, lang, metric_formula, metric_label, t
 from ui.widgets import number_column
 
 
@@ -81,15 +83,58 @@ def _display(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pd.DataFrame, di
     return pd.DataFrame(data), config
 
 
+def iso_day(day: object) -> str:
+    """A date as ``2025-03-01``, "—" for none (e.g. a trend bucket)."""
+    return day.isoformat() if day else DASH
+
+
+def _stable(cols: Sequence[Col]) -> bool:
+    """Whether ``cols`` are the same from run to run, so what is made of them can be kept: a
+    ``fmt`` function must come from an imported module (a page script runs anew every run,
+    so its functions, like lambdas and functions defined in functions, are new objects)."""
+    return not any(
+        callable(c.fmt)
+        and (
+            getattr(c.fmt, "__module__", "__main__") == "__main__"
+            or "<" in getattr(c.fmt, "__qualname__", "<")
+        )
+        for c in cols
+    )
+
+
+def _shown(frame: pl.DataFrame, cols: Sequence[Col]) -> tuple[pa.Table | pd.DataFrame, dict]:
+    """The table as ``st.dataframe`` sends it — the Arrow table Streamlit itself would make
+    of the pandas frame (``pa.Table.from_pandas``, the same bytes) — and its column config,
+    kept with the frame (``ui.cached.derived``) so a warm view does not format and convert
+    every cell again (issue #16)."""
+
+    def build() -> tuple[pa.Table | pd.DataFrame, dict]:
+        shown, config = _display(frame, cols)
+        try:
+            return pa.Table.from_pandas(shown), config
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            return shown, config  # Streamlit's own conversion fixes mixed columns
+
+    if not _stable(cols):
+        return build()
+    return derived(frame, ("table", tuple(cols), lang()), build)
+
+
 def export_frame(frame: pl.DataFrame, cols: Sequence[Col]) -> pl.DataFrame:
     """The frame as downloaded: every column under its key, plus ``<key>_label`` per code
     column (the label in the current language)."""
-    labels = [
-        pl.Series(f"{c.key}_label", _code_labels(c.codes, frame[c.key].to_list()))
-        for c in cols
-        if c.codes
-    ]
-    return frame.with_columns(labels) if labels else frame
+    codes = tuple((c.key, c.codes) for c in cols if c.codes)
+    if not codes:
+        return frame
+
+    def build() -> pl.DataFrame:
+        labels = [
+            pl.Series(f"{key}_label", _code_labels(kind, frame[key].to_list()))
+            for key, kind in codes
+        ]
+        return frame.with_columns(labels)
+
+    return derived(frame, ("export", codes, lang()), build)
 
 
 def download_buttons(
@@ -152,11 +197,11 @@ def table(
     """A sortable table of ``cols`` of ``frame`` and its CSV / Excel downloads."""
     if frame.height:
         audit.unmasked_view([c.key for c in cols], view=name, flt=flt)
-    shown, config = _display(frame, cols)
+    shown, config = _shown(frame, cols)
     st.dataframe(
         shown,
         hide_index=True,
-        column_config=config,
+        column_config=config,  # Streamlit copies it before changing anything
         key=key,
         width="stretch",
         height=height,
