@@ -7,7 +7,7 @@ SCALE ?= district
 PORT ?= 8501
 export GRIDPULSE_DATA ?= $(DATA)
 
-.PHONY: run dev run-db test demo check bench viewers soak cluster-bench lint clean-data
+.PHONY: run dev run-db test demo check bench viewers pages soak cluster-bench lint clean-data
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,18 +58,28 @@ check: $(VENV)/.installed
 # the 1,000,000-row case import and the live source (first load of 1M cases, refreshes of 1,000
 # changes; bench/db_bench.py); medians and ratios from one run. Last, every query of the
 # Overview, Map and 案件办结 pages at province scale, fast and exact path (bench/queries.py).
+# Then server CPU per view and viewers (bench/viewers.py) and page-ready on the real pages
+# (bench/pages.py, below).
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/import_bench.py
 	$(PY) bench/db_bench.py
 	$(PY) bench/queries.py $(QUERIES_ARGS)
 	$(PY) bench/viewers.py --scale all
+	$(PY) bench/pages.py --scale all $(PAGES_ARGS)
 
 # Server CPU per view and 10 concurrent viewers of the real app (district; the province too
 # when bench/data-province exists), and the soak: live refresh every 10 s while simulate
 # writes 60 cases a minute (SOAK_MINUTES=3 for a quick one). bench/README.md, issue #16.
 viewers: $(VENV)/.installed
 	$(PY) bench/viewers.py --scale all
+
+# Page-ready on the real pages (issue #16): the first page after the server starts, Overview,
+# Map and 案件办结 warm (median, p95), the repaint after a street and a period change, 20
+# sessions' server RSS and the naive reference of the same scale; bench/results-pages.json.
+# PAGES_ARGS="--scale province" for the province only (~15 min), "--sessions 5" for a quick one.
+pages: $(VENV)/.installed
+	$(PY) bench/pages.py --scale all $(PAGES_ARGS)
 
 SOAK_MINUTES ?= 30
 soak: $(VENV)/.installed

@@ -44,8 +44,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
 from bench import browser as b  # noqa: E402
 from bench.run import data_dir, ensure_data  # noqa: E402
+from data_layer.domain.filters import DEFAULT_PERIOD  # noqa: E402
 from data_layer.domain.labels import text  # noqa: E402
 
 APP = ROOT / "app.py"
@@ -117,12 +120,14 @@ def percentile(values: list[float], q: float) -> float:
 
 # From the page itself (the component's iframe is same-origin), so that an iframe replaced
 # while we wait is simply looked up again: the map's areas added, projected and painted.
-MAP_PAINTED_JS = """() => {
+# ``fresh``: only a layer not marked stale by ``MARK_STALE_JS`` counts (the map after a page
+# change or a filter change, not the one that was already there).
+MAP_PAINTED_JS = """(fresh) => {
   const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
   const w = f && f.contentWindow;
   if (!w || !w.gridpulse || !w.gridpulse.layers || !w.L || !w.map || !w.map._layers) return false;
   const painted = Object.values(w.gridpulse.layers).some(
-    r => r && r.painted !== null && r.count > 0);
+    r => r && r.painted !== null && r.count > 0 && !(fresh && r.stale));
   if (!painted) return false;
   for (const id in w.map._layers) {
     const l = w.map._layers[id];
@@ -130,6 +135,13 @@ MAP_PAINTED_JS = """() => {
       return true;
   }
   return false;
+}"""
+MARK_STALE_JS = """() => {
+  for (const f of document.querySelectorAll('iframe[title="streamlit_folium.st_folium"]')) {
+    const w = f.contentWindow;
+    if (w && w.gridpulse && w.gridpulse.layers)
+      for (const r of Object.values(w.gridpulse.layers)) if (r) r.stale = true;
+  }
 }"""
 PAGE_DONE_JS = """(title) => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -151,7 +163,10 @@ class Viewer:
     errors: list[str] = field(default_factory=list)
     ready_s: list[float] = field(default_factory=list)
     sign_in_s: float | None = None
+    sign_in_click_s: float | None = None  # from the click on the demo account to ready
     figures: dict[str, list[str]] = field(default_factory=dict)
+    last_change_s: float | None = None
+    current: str | None = None  # the page shown
 
     async def open_context(self) -> None:
         self.context = await self.browser.new_context(
@@ -178,27 +193,38 @@ class Viewer:
             await self.context.close()
 
     async def sign_in(self) -> float:
-        """Open the app, click the demo account: until Overview is ready (seconds)."""
+        """Open the app, click the demo account: until Overview is ready (seconds from the
+        navigation; ``sign_in_click_s`` holds the part from the click)."""
         started = time.perf_counter()
         await self.page.goto(self.base_url, timeout=TIMEOUT_MS)
         button = self.page.locator(f".st-key-signin_demo_{ACCOUNT} button")
+        await button.wait_for(timeout=TIMEOUT_MS)
+        clicked = time.perf_counter()
         await button.click(timeout=TIMEOUT_MS)
         await button.wait_for(state="detached", timeout=TIMEOUT_MS)
         await self.wait_ready("overview")
-        return time.perf_counter() - started
+        self.current = "overview"
+        done = time.perf_counter()
+        self.sign_in_click_s = done - clicked
+        return done - started
 
     async def open(self, page: str) -> float:
         """Click ``page`` in the sidebar menu; seconds until it is ready."""
         path = PAGES[page][0]
-        started = time.perf_counter()
         link = self.page.locator(f'[data-testid="stSidebarNav"] a[href="{self.base_url}/{path}"]')
+        await self.page.evaluate(MARK_STALE_JS)
+        started = time.perf_counter()
         await link.click(timeout=TIMEOUT_MS)
-        await self.wait_ready(page)
+        await self.wait_ready(page, fresh=True)
+        self.current = page
         elapsed = time.perf_counter() - started
         self.ready_s.append(elapsed)
         return elapsed
 
-    async def wait_ready(self, page: str) -> None:
+    async def wait_ready(self, page: str, *, fresh: bool = False) -> None:
+        """Until ``page`` is ready: its title shown, the script run finished and, on a map
+        page, the map's areas painted (with ``fresh``, by a layer added since the last
+        ``MARK_STALE_JS``: a page or filter change)."""
         _, title_key, has_map = PAGES[page]
         title = text(title_key, lang="zh")
         # the page's title and a finished script run, twice in a row (a run can start late)
@@ -206,7 +232,9 @@ class Viewer:
             await self.page.wait_for_function(PAGE_DONE_JS, arg=title, timeout=TIMEOUT_MS)
             await self.page.wait_for_timeout(100)
         if has_map:
-            await self.page.wait_for_function(MAP_PAINTED_JS, polling=100, timeout=TIMEOUT_MS)
+            await self.page.wait_for_function(
+                MAP_PAINTED_JS, arg=fresh, polling=100, timeout=TIMEOUT_MS
+            )
         await self.page.evaluate(b.TWO_FRAMES_JS)
         boxes = await self.page.locator('[data-testid="stException"]').count()
         boxes += await self.page.locator('[data-testid="stAlertContentError"]').count()
@@ -225,26 +253,74 @@ class Viewer:
         self.figures[f"{label}@{found.group(0) if found else '?'}"] = texts
         return texts
 
-    async def pick_street(self, page: str, index: int = 0) -> str:
-        """Change the shared filter: choose the ``index``-th street; wait until ready."""
-        box = self.page.locator(".st-key-f_streets input")
-        await box.click(timeout=TIMEOUT_MS)
-        options = self.page.locator('[role="option"]').filter(has_not_text="Select all")
-        option = options.nth(index)
-        name = (await option.inner_text()).strip()
-        await option.click(timeout=TIMEOUT_MS)
-        await self.page.keyboard.press("Escape")
+    async def _change(self, page: str, click: Any, url_ok: Any) -> float:
+        """A filter change: ``click()`` (the widget's action), then until the URL says the
+        run began (``url_ok``) and ``page`` is ready again, its map repainted. Seconds from
+        the click."""
+        await self.page.evaluate(MARK_STALE_JS)
         started = time.perf_counter()
-        await self.page.wait_for_url("**street=*", timeout=TIMEOUT_MS)  # the run began
-        await self.wait_ready(page)
-        self.ready_s.append(time.perf_counter() - started)
+        await click()
+        await self.page.wait_for_url(url_ok, timeout=TIMEOUT_MS)
+        await self.wait_ready(page, fresh=True)
+        return time.perf_counter() - started
+
+    async def _open_menu(self, control: Any, option: Any, *, tries: int = 3) -> None:
+        """Click ``control`` until its menu shows ``option`` (a click can land while another
+        menu is open, and only close that one)."""
+        for attempt in range(tries):
+            await control.click(timeout=TIMEOUT_MS)
+            try:
+                await option.wait_for(timeout=5_000)
+                return
+            except PlaywrightTimeout:
+                if attempt == tries - 1:
+                    raise
+                await self.page.keyboard.press("Escape")
+
+    async def _pick(self, key: str, option: Any) -> None:
+        await option.click(timeout=TIMEOUT_MS)
+        if key == "f_streets":  # a multiselect stays open
+            await self.page.keyboard.press("Escape")
+
+    async def pick_street(self, page: str, index: int = 0, *, name: str | None = None) -> str:
+        """Change the shared filter: choose the ``index``-th street, or the street ``name``
+        (typed into the box); wait until ready (``last_change_s``: seconds from the click
+        on the street)."""
+        box = self.page.locator(".st-key-f_streets input")
+        options = self.page.locator('[role="option"]').filter(has_not_text="Select all")
+        await self._open_menu(box, options.first)
+        if name is not None:
+            await box.fill(name)
+            option = options.filter(has_text=name).first
+        else:
+            option = options.nth(index)
+        name = (await option.inner_text()).strip()
+        self.last_change_s = await self._change(
+            page, lambda: self._pick("f_streets", option), "**street=*"
+        )
+        self.ready_s.append(self.last_change_s)
         return name
 
-    async def clear_streets(self, page: str, name: str) -> None:
-        """Remove the street chosen by ``pick_street``; wait until ready."""
-        await self.page.locator(f'button[aria-label="Remove {name}"]').click(timeout=TIMEOUT_MS)
-        await self.page.wait_for_url(lambda url: "street=" not in url, timeout=TIMEOUT_MS)
-        await self.wait_ready(page)
+    async def clear_streets(self, page: str, name: str) -> float:
+        """Remove the street chosen by ``pick_street``; seconds until ready."""
+        button = self.page.locator(f'button[aria-label="Remove {name}"]')
+        return await self._change(
+            page,
+            lambda: button.click(timeout=TIMEOUT_MS),
+            lambda url: "street=" not in url,
+        )
+
+    async def pick_period(self, page: str, period: str) -> float:
+        """Choose ``period`` (a code of ``PERIODS``) in the sidebar's period select box;
+        seconds until ready. The default period leaves the URL without ``period=``."""
+        label = text(f"period.{period}", lang="zh")
+        option = self.page.locator('[role="option"]').filter(has_text=label).first
+        await self._open_menu(self.page.locator(".st-key-f_period input"), option)
+        if period == DEFAULT_PERIOD:
+            url_ok: Any = lambda url: "period=" not in url  # noqa: E731
+        else:
+            url_ok = f"**period={period}*"
+        return await self._change(page, lambda: self._pick("f_period", option), url_ok)
 
 
 # -- 1. one viewer, N views --------------------------------------------------------------
@@ -287,23 +363,18 @@ def stop_py_spy(proc: subprocess.Popen[bytes] | None) -> None:
         proc.kill()
 
 
-async def one_viewer(
-    browser: Any, server: b.Server, *, views: int, profile: Path | None = None
+async def solo_views(
+    viewer: Viewer, pid: int, *, views: int, profile: Path | None = None
 ) -> dict[str, Any]:
-    pid = server.process.pid
-    viewer = Viewer(browser=browser, base_url=server.base_url, name="solo")
-    await viewer.open_context()
+    """A signed-in ``viewer`` opens Overview, Map and 案件办结 from the menu, ``views`` + 1
+    rounds; round 0 fills the caches and is not counted. Per view: the server's CPU (from
+    an idle server until it is idle again) and the page-ready time."""
+    per_page: dict[str, list[float]] = {p: [] for p in PAGES}
+    ready: dict[str, list[float]] = {p: [] for p in PAGES}
+    order = ["map", "cases", "overview"]
     spy = None
     try:
-        await asyncio.to_thread(wait_idle, pid)
-        before = cpu_seconds(pid)
-        await viewer.sign_in()
-        await asyncio.to_thread(wait_idle, pid)
-        sign_in_cpu = cpu_seconds(pid) - before  # a cold start: data read, first queries
-        per_page: dict[str, list[float]] = {p: [] for p in PAGES}
-        ready: dict[str, list[float]] = {p: [] for p in PAGES}
-        order = ["map", "cases", "overview"]
-        for round_ in range(views + 1):  # round 0 fills the caches: not counted
+        for round_ in range(views + 1):
             if round_ == 1 and profile is not None:
                 spy = py_spy(pid, profile)
             for page in order:
@@ -315,24 +386,43 @@ async def one_viewer(
                 if round_:
                     per_page[page].append(spent)
                     ready[page].append(elapsed)
-        return {
-            "views_per_page": views,
-            "first_sign_in_cpu_s": sign_in_cpu,
-            "cpu_per_view_s": {p: b.median(v) for p, v in per_page.items()},
-            "cpu_per_view_all_s": per_page,
-            "ready_s": {p: b.median(v) for p, v in ready.items()},
-            "errors": viewer.errors,
-            "rss_mb": rss_mb(pid),
-        }
     finally:
         stop_py_spy(spy)
+    return {
+        "views_per_page": views,
+        "cpu_per_view_s": {p: b.median(v) for p, v in per_page.items()},
+        "cpu_per_view_all_s": per_page,
+        "ready_s": {p: b.median(v) for p, v in ready.items()},
+        "ready_p95_s": {p: percentile(v, 0.95) for p, v in ready.items()},
+        "ready_all_s": ready,
+    }
+
+
+async def one_viewer(
+    browser: Any, server: b.Server, *, views: int, profile: Path | None = None
+) -> dict[str, Any]:
+    pid = server.process.pid
+    viewer = Viewer(browser=browser, base_url=server.base_url, name="solo")
+    await viewer.open_context()
+    try:
+        await asyncio.to_thread(wait_idle, pid)
+        before = cpu_seconds(pid)
+        await viewer.sign_in()
+        await asyncio.to_thread(wait_idle, pid)
+        sign_in_cpu = cpu_seconds(pid) - before  # a cold start: data read, first queries
+        out = {"first_sign_in_cpu_s": sign_in_cpu}
+        out.update(await solo_views(viewer, pid, views=views, profile=profile))
+        out["errors"] = viewer.errors
+        out["rss_mb"] = rss_mb(pid)
+        return out
+    finally:
         await viewer.close()
 
 
 # -- 2. a batch of concurrent viewers ----------------------------------------------------
 
 
-async def _evidence(viewer: Viewer, exc: Exception) -> None:
+async def evidence(viewer: Viewer, exc: Exception) -> None:
     """A viewer that did not get through: counted, with a screenshot."""
     viewer.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     with contextlib.suppress(Exception):
@@ -347,7 +437,7 @@ async def viewer_sign_in(viewer: Viewer) -> bool:
         viewer.sign_in_s = await viewer.sign_in()
         return True
     except Exception as exc:
-        await _evidence(viewer, exc)
+        await evidence(viewer, exc)
         return False
 
 
@@ -367,7 +457,7 @@ async def viewer_browse(viewer: Viewer) -> int:
             await viewer.clear_streets(page, name)
             views += 1
     except Exception as exc:
-        await _evidence(viewer, exc)
+        await evidence(viewer, exc)
     return views
 
 

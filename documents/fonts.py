@@ -8,7 +8,7 @@ Chinese fonts still shows Chinese text, not empty boxes. The PDF (fpdf2) and the
 from __future__ import annotations
 
 import io
-from functools import cache
+from functools import cache, lru_cache
 
 from data_layer import settings
 
@@ -27,8 +27,15 @@ def subset_font(text: str) -> bytes:
     """The shipped font cut down to the characters of ``text`` (TrueType bytes, fontTools).
 
     Names, metrics (horizontal and vertical) and OpenType layout features of the kept glyphs
-    stay; the result is the same bytes for the same text (no new timestamp).
+    stay; the result is the same bytes for the same characters (no new timestamp), so the
+    last few subsets are kept: briefings of other meetings and as-ofs use the same
+    characters (digits are always in), and cutting a CJK font costs most of a PPTX build.
     """
+    return _subset("".join(sorted(set(text) - set("\r\n\t"))))
+
+
+@lru_cache(maxsize=8)
+def _subset(chars: str) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
@@ -40,7 +47,7 @@ def subset_font(text: str) -> bytes:
     options.notdef_outline = True
     font = TTFont(str(FONT_PATH), recalcTimestamp=False)
     subsetter = subset.Subsetter(options)
-    subsetter.populate(text="".join(sorted(set(text) - set("\r\n\t"))))
+    subsetter.populate(text=chars)
     subsetter.subset(font)
     out = io.BytesIO()
     font.save(out)

@@ -351,6 +351,9 @@ def scoped_meeting(meeting):
 # -- meeting mode (documents.briefing): one model for the screen, the PPTX and the PDF -------
 
 
+BRIEFING_MAP_METRIC = "closure_rate"
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _briefing(version: tuple, meeting, scope_: Scope, config, lang: str):
     from documents import briefing
@@ -364,13 +367,37 @@ def briefing(meeting, *, lang: str):
     return _briefing(dataset().version, scoped_meeting(meeting), scope(), ranking_config(), lang)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def _briefing_map(version: tuple, meeting, scope_: Scope, config, lang: str) -> bytes:
-    from documents.static_map import choropleth_png
+    """The briefing's map PNG, from the cache of pictures: keyed by what it shows (the
+    communities, names, class colours, legend, language, size) and the boundary version,
+    not by the meeting, so another meeting, as-of or viewer with the same picture reuses it
+    (the meeting page and both files show the same bytes)."""
+    from documents import static_map
+    from ui.map_view import geometry_version
 
     model = _briefing(version, meeting, scope_, config, lang)
+    ds = dataset()
+    picture = static_map.picture(ds, model.map_values, metric=BRIEFING_MAP_METRIC, lang=lang)
+    return _map_png(geometry_version(ds), picture, model.map_values)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _map_png(geometry_version: tuple, picture, _values: pl.DataFrame) -> bytes:
+    """``static_map.choropleth_png`` of ``_values`` (not hashed: ``picture`` is what it
+    draws of them), once per picture and boundary version for every viewer."""
+    from documents import static_map
+
     with working("spinner.briefing_map"):
-        return choropleth_png(dataset(), model.map_values, metric="closure_rate", lang=lang)
+        return static_map.choropleth_png(
+            dataset(),
+            _values,
+            metric=picture.metric,
+            lang=picture.lang,
+            width_in=picture.size[0],
+            height_in=picture.size[1],
+            dpi=picture.size[2],
+            geometry_version=geometry_version,
+        )
 
 
 def briefing_map(meeting, *, lang: str) -> bytes:
