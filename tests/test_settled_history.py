@@ -86,20 +86,21 @@ def assert_same(ds: Dataset, flt: Filter, scope: Scope, window) -> None:
             raise AssertionError(f"{key} {flt} {window}: {exc}") from None
 
 
-def settle_earlier(monkeypatch, rng: random.Random) -> None:
-    """Settle times days to months before the as-of: a long tail of unsettled cases."""
-    days = rng.choice([0, 0, 1, 7, 45, 200])
-    monkeypatch.setattr(
-        history,
-        "settle_time",
-        lambda as_of: dt.datetime.combine(as_of.date(), dt.time()) - dt.timedelta(days=days),
-    )
+def move_base(monkeypatch, ds: Dataset, rng: random.Random, as_of: dt.datetime) -> None:
+    """A base time days to months before the as-of (a long rest of unsettled cases, and the
+    cases settled between the two taken off the base) or after it (a 较上期 period, a
+    frozen meeting): the history of ``ds`` rebuilt at it."""
+    days = rng.choice([0, 0, 1, 7, 45, 200, -1, -3, -30, -400])
+    at = dt.datetime.combine(as_of.date(), dt.time()) - dt.timedelta(days=days)
+    monkeypatch.setattr(history, "base_time", lambda cases: at)
+    ds._memo.pop("settled_history", None)
+    served(ds)
 
 
 def used(ds: Dataset) -> bool:
     """Whether a history was built for ``ds`` (the queries took it)."""
     kept = ds.memoised("settled_history")
-    return kept is not None and bool(kept._items)
+    return kept is not None and kept._base is not None
 
 
 @pytest.mark.parametrize(
@@ -110,8 +111,8 @@ def test_history_equals_exact_path_on_the_tiny_district(make, monkeypatch):
     rng = random.Random(1601)
     first = dt.datetime(2025, 1, 1)
     for _ in range(24):
-        settle_earlier(monkeypatch, rng)
         as_of = rng.choice([AS_OF, random_as_of(rng, first, AS_OF + dt.timedelta(days=20))])
+        move_base(monkeypatch, ds, rng, as_of)
         flt, scope = random_filter(rng, ds, as_of)
         if rng.random() < 0.6:
             flt = Filter(**{**flt.__dict__, "categories": (), "sources": ()})
@@ -133,8 +134,8 @@ def test_history_equals_exact_path_on_a_generated_district(district, monkeypatch
     reported = district["cases"]["reported_at"]
     first, last = reported.min(), reported.max()
     for i in range(14):
-        settle_earlier(monkeypatch, rng)
         as_of = last if i < 3 else random_as_of(rng, first, last)
+        move_base(monkeypatch, district, rng, as_of)
         flt, scope = random_filter(rng, district, as_of)
         flt = Filter(**{**flt.__dict__, "categories": (), "sources": ()})
         if i % 2 == 0:
@@ -148,7 +149,7 @@ def test_a_category_filter_small_data_or_an_unserved_dataset_take_the_index_path
     ds = served(Dataset(tables=tiny_tables()))
     flt = Filter(period="this_year", as_of=AS_OF, categories=("dispute",))
     figures.kpis(ds, flt, Scope.everything())
-    assert not ds.memoised("settled_history")._items
+    assert not used(ds)
     plain = Dataset(tables=tiny_tables())  # the CLI's: never served
     figures.kpis(plain, Filter(period="this_year", as_of=AS_OF), Scope.everything())
     assert not used(plain)
@@ -158,17 +159,18 @@ def test_a_category_filter_small_data_or_an_unserved_dataset_take_the_index_path
     assert not used(small)
 
 
-def test_each_as_of_day_gets_its_own_settle_time():
-    """The settle time follows the as-of: a frozen meeting of last month gets its own."""
+def test_one_base_answers_every_as_of(monkeypatch):
+    """A base at today's midnight answers a running month, last month's frozen meeting and
+    a year ago (the 较上期 of 本年) alike: nothing more is built for them."""
     ds = served(Dataset(tables=tiny_tables()))
-    for as_of in (AS_OF, AS_OF - dt.timedelta(days=40)):
-        flt = Filter(period="this_month", as_of=as_of)
-        figures.kpis(ds, flt, Scope.everything())
-    kept = ds.memoised("settled_history")._items
-    assert sorted(at for at, part in kept if part == "areas") == [
-        history.settle_time(AS_OF - dt.timedelta(days=40)),
-        history.settle_time(AS_OF),
-    ]
+    monkeypatch.setattr(
+        history, "base_time", lambda cases: dt.datetime.combine(AS_OF.date(), dt.time())
+    )
+    for as_of in (AS_OF, AS_OF - dt.timedelta(days=40), AS_OF - dt.timedelta(days=365)):
+        flt = Filter(period="this_year", as_of=as_of, basis="assessment")
+        assert_same(ds, flt, Scope.everything(), flt.window())
+    base = history.ready(ds)
+    assert base.at == dt.datetime.combine(AS_OF.date(), dt.time())
 
 
 def test_a_background_build_answers_from_the_index_until_it_is_done():
@@ -176,7 +178,7 @@ def test_a_background_build_answers_from_the_index_until_it_is_done():
     flt = Filter(period="this_year", as_of=AS_OF, basis="assessment")
     before = figures.kpis(ds, flt, Scope.everything(), by="community")
     history.wait(ds)
-    assert history.ready(ds, history.settle_time(AS_OF)) is not None
+    assert history.ready(ds) is not None
     after = figures.kpis(ds, flt, Scope.everything(), by="community")
     with figures.exact_path():
         exact = figures.kpis(ds, flt, Scope.everything(), by="community")

@@ -246,10 +246,17 @@ def _by_codes(lf: pl.LazyFrame, flt: Filter) -> pl.LazyFrame:
     return lf
 
 
-def _open_tail(ds: Dataset, window: Window) -> history.Counts | None:
-    """The settled history at the window's as-of day, when built: every case open at the
-    as-of is in its tail (a settled case is closed by then, or never registered)."""
-    return history.ready(ds, history.settle_time(window.as_of))
+def _open_rows(ds: Dataset, window: Window, basis: str) -> pl.DataFrame | None:
+    """The cases the settled history says a window must count exactly, when it is built:
+    every case open at the as-of is among them (a settled case is closed by then, or never
+    registered)."""
+    base = history.ready(ds)
+    if base is None:
+        return None
+    rest = history.rest(
+        ds, base, basis=basis, first=window.start, last=window.last_day, as_of=window.as_of
+    )
+    return rest.drop(history.SETTLE_DAY).collect()
 
 
 def cases_in_window(
@@ -266,9 +273,9 @@ def cases_in_window(
     rows = lambda index: index.reported_between(start, end)  # noqa: E731
     if open_only:
         where = where & metrics.open_at(as_of=window.as_of) & metrics.registered(window.as_of)
-        tail = _open_tail(ds, window)
-        if tail is not None:
-            rows = lambda index: tail.tail_between(start, end)  # noqa: E731
+        found = _open_rows(ds, window, "report")
+        if found is not None:
+            rows = lambda index: found  # noqa: E731
     return _scoped_cases(ds, flt, scope, where=where, as_of=window.as_of, rows=rows).with_columns(
         pl.col("reported_at").alias(PERIOD_TIME)
     )
@@ -294,9 +301,9 @@ def cases_assessed_in_window(
 
     if open_only:
         where = where & metrics.open_at(as_of=window.as_of)
-        tail = _open_tail(ds, window)
-        if tail is not None:
-            rows = lambda index: tail.tail  # noqa: E731
+        found = _open_rows(ds, window, "assessment")
+        if found is not None:
+            rows = lambda index: found  # noqa: E731
     return _scoped_cases(ds, flt, scope, where=where, as_of=window.as_of, rows=rows).with_columns(
         assessed.alias(PERIOD_TIME)
     )
@@ -399,8 +406,8 @@ def _settled_case_counts(
     level = _history_level(by) if with_hours else None
     if level is False or any(set(e.meta.root_names()) - _HISTORY_COLUMNS for e in by):
         return None
-    settled_history = history.ready(ds, history.settle_time(window.as_of))
-    if settled_history is None:
+    base = history.ready(ds)
+    if base is None:
         return None
     communities = _limited_communities(ds, flt, scope)
     keys = [e.meta.output_name() for e in by]
@@ -409,7 +416,7 @@ def _settled_case_counts(
     def side(basis: str) -> pl.LazyFrame:
         settled = history.settled_counts(
             ds,
-            settled_history,
+            base,
             basis_days=basis,
             first=window.start,
             last=window.last_day,
@@ -417,17 +424,14 @@ def _settled_case_counts(
             by_day=PERIOD_TIME in roots,
             by_area=bool(roots - {PERIOD_TIME}),
         )
-        parts = [
+        return _sum_parts(
             settled.lazy()
             .with_columns(by)
             .group_by(keys)
             .agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum()),
-            _tail(settled_history, basis, window, communities)
-            .with_columns(by)
-            .group_by(keys)
-            .agg(metrics.case_count_aggregations()),
-        ]
-        return pl.concat(parts).group_by(keys).agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum())
+            _rest_parts(ds, base, basis, window, communities, by=by),
+            keys=keys,
+        )
 
     counts = _both_bases(side, flt, keys)
     if level is None and with_hours:  # one row for the scope, cases or not (as the scan)
@@ -480,26 +484,61 @@ def _limited_communities(ds: Dataset, flt: Filter, scope: Scope) -> pl.Series | 
     )
 
 
-def _tail(
-    settled_history: history.Counts,
+def _rest_parts(
+    ds: Dataset,
+    base: history.Base,
     basis: str,
     window: Window,
     communities: pl.Series | None,
-) -> pl.LazyFrame:
-    """The tail cases of the window — reported in it, or (``basis``) assessed in it — of the
-    ``communities``, with ``PERIOD_TIME``, flagged exactly at the as-of."""
+    *,
+    by: Sequence[pl.Expr],
+) -> list[pl.LazyFrame]:
+    """The counts that correct the settled history's for the window (``history``): the
+    cases it must count exactly, flagged at the as-of, and minus those of them the base
+    counted (settled after the as-of's midnight but by the base time), with their final
+    flags. Grouped by ``by`` (``PERIOD_TIME``: the report or assessment time)."""
     start, end, as_of = window.start_time, window.end_time, window.as_of
+    rest = history.rest(
+        ds, base, basis=basis, first=window.start, last=window.last_day, as_of=as_of
+    )
+    if communities is not None:
+        rest = rest.filter(pl.col("community_code").is_in(communities.implode()))
     if basis == "report":
-        rows = settled_history.tail_between(start, end)
         where, time = metrics.reported_between(start, end), pl.col("reported_at")
+        final = pl.col("reported_at")
     else:
-        rows = settled_history.tail
         where = metrics.assessed_between(start, end, as_of=as_of)
         time = metrics.assessment_time(as_of=as_of)
-    tail = rows.lazy().filter(where)
-    if communities is not None:
-        tail = tail.filter(pl.col("community_code").is_in(communities.implode()))
-    return tail.with_columns(time.alias(PERIOD_TIME)).with_columns(metrics.case_flags(as_of=as_of))
+        final = pl.min_horizontal("closed_at", "due_at")
+    keys = [e.meta.output_name() for e in by]
+
+    def counted(rows: pl.LazyFrame, at: dt.datetime, period: pl.Expr) -> pl.LazyFrame:
+        return (
+            rows.with_columns(period.alias(PERIOD_TIME))
+            .with_columns(metrics.case_flags(as_of=at))
+            .with_columns(by)
+            .group_by(keys)
+            .agg(metrics.case_count_aggregations())
+        )
+
+    counted_by_base = rest.filter(
+        history.base_part(base, basis=basis, first=window.start, last=window.last_day)
+    )
+    return [
+        counted(rest.filter(where), as_of, time),
+        counted(counted_by_base, base.at, final).with_columns(-pl.col(metrics.CASE_COUNT_COLUMNS)),
+    ]
+
+
+def _sum_parts(settled: pl.LazyFrame, rest: list[pl.LazyFrame], *, keys: list[str]) -> pl.LazyFrame:
+    """The parts' counts added per group; a group left with no case (each case adds one to
+    ``reported``) is no group of the scan."""
+    return (
+        pl.concat([settled, *rest])
+        .group_by(keys)
+        .agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum())
+        .filter(pl.col("reported") > 0)
+    )
 
 
 def _both_bases(
@@ -538,25 +577,16 @@ def _settled_key_counts(
     areas (their cases are few: the index path is quick there)."""
     if _limited_communities(ds, flt, scope) is not None:
         return None
-    found = history.ready_keys(ds, history.settle_time(window.as_of))
-    if found is None:
+    base = history.ready(ds, keys=True)
+    if base is None:
         return None
-    settled_history, per_key = found
 
     def side(basis: str) -> pl.LazyFrame:
         settled = history.key_counts(
-            per_key, key=key, basis_days=basis, first=window.start, last=window.last_day
+            base, key=key, basis_days=basis, first=window.start, last=window.last_day
         )
-        tail = (
-            _tail(settled_history, basis, window, None)
-            .group_by(key)
-            .agg(metrics.case_count_aggregations())
-        )
-        return (
-            pl.concat([settled.lazy(), tail])
-            .group_by(key)
-            .agg(pl.col(metrics.CASE_COUNT_COLUMNS).sum())
-        )
+        rest = _rest_parts(ds, base, basis, window, None, by=[pl.col(key)])
+        return _sum_parts(settled.lazy(), rest, keys=[key])
 
     def with_hours(counts: pl.LazyFrame) -> pl.LazyFrame:
         counts = counts.collect()
@@ -592,7 +622,7 @@ def hours_distribution(
         _EXACT.get() or flt.categories or flt.sources or _moves_after(ds, window.as_of) is not None
     ):
         communities = _limited_communities(ds, flt, scope)
-        if history.ready(ds, history.settle_time(window.as_of)) is not None:
+        if history.ready(ds) is not None:
             return hours_order.key_stats(
                 ds,
                 key=key,

@@ -1,27 +1,27 @@
 """The settled history: what no later as-of can change, counted once per data version.
 
-A case is *settled* at a time ``C`` when every per-case flag of ``metrics.case_flags`` is the
-same at every as-of from ``C`` on: it was never registered (rejected, or undecided), or it
-was registered, dispatched and closed by ``C``. The KPI case counts of a window seen at
-``as_of`` are then the sum of two parts (issue 16, docs/architecture.md "The settled
-history"):
+A case is *settled* from its settle time ``S`` on when every per-case flag of
+``metrics.case_flags`` is the same at every as-of from ``S`` on: ``S`` is its report time
+if it was never registered (rejected, or undecided), the latest of its report, registration,
+dispatch and closing times if it was registered and closed; a case still open has none.
+The case counts of a window seen at ``as_of`` are (issue 16, docs/architecture.md "The
+settled history"):
 
-* the settled cases — their flags evaluated once (at ``C`` = the start of the as-of's day)
-  and summed per community and day (``Counts``), so a window adds up days;
-* the *tail* — the cases of the window not settled by ``C`` (open ones, and those touched
-  on the as-of day) — flagged exactly by ``metrics`` at ``as_of``, as the scan would.
+* the cases settled by the base time ``B`` (``Base.at``, the start of today or of the data's
+  last day) — their flags evaluated once at ``B`` and summed per community and day
+  (``Base.by_report`` by report day, ``by_assessment`` by assessment day), so a window adds
+  up days;
+* minus those of them that were not settled yet at the start of the as-of's day ``C``
+  (an as-of before ``B``: a 较上期 period, a frozen meeting) — their final flags;
+* plus the *rest*: every case of the window not settled at ``min(C, B)`` (open ones, those
+  touched on the as-of day, those settled after ``C``), flagged exactly by ``metrics`` at
+  the as-of, as the scan would.
 
-The hours to close (median, p90) are exact order statistics, which no sum can give. Each
-closed case has one hours value and becomes "closed" at one time (``max(closed_at,
-registered_at)``); ``ClosedHours`` keeps the closed cases sorted by hours — overall, within
-each street and within each community — so a query marks the cases it selects (a window of
-report or assessment time, closed by ``as_of``) and reads the k-th marked value of each group
-off a running count: no sort per query. The interpolation is polars' (linear), so the
-values are those of ``pl.Expr.median`` / ``quantile(…, "linear")``.
-
-Only the whole-area KPIs use it (no category or source filter, no re-division after the
-as-of, an as-of not before ``C``); anything else takes the case index's path, which gives
-the same figures (``tests/test_fast_figures.py`` compares all three).
+Every case a window counts is in exactly one of the settled part and the rest, so the sum is
+the scan's. Which cases are the rest is read off each case's settle day (``settle_day``,
+the first midnight from which it is settled), one small integer a case: one pass over the
+window's part of the index. ``figures`` composes the three parts; ``hours_order`` gives the
+order statistics.
 """
 
 from __future__ import annotations
@@ -29,215 +29,222 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
-from data_layer.domain import metrics, schema
+from data_layer.domain import metrics
+from data_layer.domain.filters import now_local
 from data_layer.queries import case_index, hours_order
 from data_layer.storage.source import Dataset
 
 # Below this many cases the case index alone answers within the targets; the history's
 # build would cost more than it saves.
 MIN_ROWS = 1_000_000
+START_DELAY_S = 3.0  # before the background build of a dataset
 _MEMO_KEY = "settled_history"
-START_DELAY_S = 3.0  # before the first background build of a dataset
-# settle times kept per data version: today's and the 较上期 as-ofs; the breakdowns by key
-# ask for the current window only
-_KEEP = {"areas": 3, "keys": 1}
 AREA_LEVELS = (None, "street", "community")
 KEYS = hours_order.KEYS
 COUNTS = metrics.CASE_COUNT_COLUMNS
+NEVER = np.iinfo(np.int32).max  # the settle day of a case that is not settled
+SETTLE_DAY = "_settle_day"
+_EPOCH = dt.date(1970, 1, 1)
 
 
-def settle_time(as_of: dt.datetime) -> dt.datetime:
-    """``C`` for an as-of: the start of its day (so a day's history serves the whole day)."""
-    return dt.datetime.combine(as_of.date(), dt.time())
+def day_number(value: dt.date | dt.datetime) -> int:
+    """Days since 1970-01-01 (polars' physical ``Date``)."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return (day - _EPOCH).days
 
 
-def _settled(at: dt.datetime) -> pl.Expr:
-    """Cases whose flags are final from ``at`` on (see the module docstring)."""
-    c, t = pl.col, pl.lit(at, dtype=pl.Datetime("us"))
-    by_then = [(c(name).is_null() | (c(name) <= t)) for name in ("registered_at", "dispatched_at")]
-    closed = (c("rejected") == False) & (c("closed_at") <= t)  # noqa: E712
-    never = c("rejected").is_null() | (c("rejected") == True)  # noqa: E712
-    return ((c("reported_at") <= t) & (never | (closed & by_then[0] & by_then[1]))).fill_null(False)
+def settle_day(as_of: dt.datetime) -> int:
+    """The day number of the as-of's midnight: a case is settled at it when its settle day
+    is not later."""
+    return day_number(as_of)
 
 
-# -- counts ------------------------------------------------------------------------------
+def base_time(cases: pl.DataFrame) -> dt.datetime:
+    """``B``: the start of today, or of the data's last report day if that is earlier (an
+    export of last year): the latest midnight the live views' as-ofs are not before."""
+    latest = cases["reported_at"].max()
+    today = now_local()
+    moment = today if latest is None else min(latest, today)
+    return dt.datetime.combine(moment.date(), dt.time())
+
+
+def _settle_day_expr() -> pl.Expr:
+    """The first midnight (day number) from which a case's flags are final; null: never."""
+    c = pl.col
+    moment = (
+        pl.when(c("rejected").is_null() | (c("rejected") == True))  # noqa: E712
+        .then(c("reported_at"))
+        .when(c("closed_at").is_not_null() & c("reported_at").is_not_null())
+        .then(pl.max_horizontal("reported_at", "registered_at", "dispatched_at", "closed_at"))
+    )
+    late = (moment != moment.dt.truncate("1d")).cast(pl.Int32)
+    return moment.dt.date().cast(pl.Int32) + late
 
 
 @dataclass(frozen=True)
 class _Days:
-    """Settled case counts per (day, community), sorted by day: a window of days is a slice."""
+    """Counts per (day, group), sorted by day: a window of days is a slice."""
 
-    frame: pl.DataFrame  # day (Int32 ordinal), community (Int32 index), COUNTS (UInt32)
+    frame: pl.DataFrame
     days: np.ndarray
 
     def between(self, first: dt.date, last: dt.date) -> pl.DataFrame:
-        lo = int(np.searchsorted(self.days, first.toordinal(), side="left"))
-        hi = int(np.searchsorted(self.days, last.toordinal(), side="right"))
+        lo = int(np.searchsorted(self.days, day_number(first), side="left"))
+        hi = int(np.searchsorted(self.days, day_number(last), side="right"))
         return self.frame.slice(lo, max(hi - lo, 0))
 
 
-@dataclass(frozen=True)
-class Counts:
-    """The settled history at one settle time ``at``."""
-
-    at: dt.datetime
-    by_report: _Days  # by report day
-    by_assessment: _Days  # due (= closed) settled cases by assessment day
-    tail: pl.DataFrame  # the index's rows not settled at ``at``, in report order
-    tail_reported_us: np.ndarray
-
-    def tail_between(self, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
-        """The tail rows reported in ``start``..``end`` (a slice; callers apply the exact
-        predicate)."""
-        lo = int(np.searchsorted(self.tail_reported_us, case_index.micros(start), side="left"))
-        hi = int(np.searchsorted(self.tail_reported_us, case_index.micros(end), side="right"))
-        return self.tail.slice(lo, max(hi - lo, 0))
-
-
-def _day_counts(
-    flagged: pl.LazyFrame, day: pl.Expr, areas: hours_order.Areas, *, key: str | None = None
-) -> _Days:
-    """Settled counts per (day, community) — or, with a ``key`` column, per (day, value of
-    the key) over the whole dataset: one category, source or unit a day."""
-    groups = ["community_code"] if key is None else [key]
-    frame = (
-        flagged.group_by(day.alias("day"), *groups).agg(metrics.case_count_aggregations()).collect()
+def _day_counts(flagged: pl.LazyFrame, day: pl.Expr, group: str) -> pl.LazyFrame:
+    return flagged.group_by(day.dt.date().cast(pl.Int32).alias("day"), group).agg(
+        metrics.case_count_aggregations()
     )
+
+
+def _days(frame: pl.DataFrame, group: str, areas: hours_order.Areas) -> _Days:
     # a community's (a unit's, …) cases of one day: small counts, kept small (summed as Int64)
     small = frame.height == 0 or frame["reported"].max() < 2**16
-    frame = frame.with_columns(
-        pl.col(COUNTS).cast(pl.UInt16 if small else pl.UInt32), pl.col("day").cast(pl.Int32)
-    )
-    if key is None:
+    frame = frame.with_columns(pl.col(COUNTS).cast(pl.UInt16 if small else pl.UInt32))
+    if group == "community_code":
         frame = frame.with_columns(
             pl.Series("community", areas.community_index(frame["community_code"]))
         ).drop("community_code")
-        groups = ["community"]
-    frame = frame.sort("day", *groups).select("day", *groups, *COUNTS)
+        group = "community"
+    frame = frame.sort("day", group).select("day", group, *COUNTS)
     return _Days(frame=frame, days=frame["day"].to_numpy())
 
 
-# a date's ordinal: polars counts days from 1970-01-01, Python from 0001-01-01
-_EPOCH = dt.date(1970, 1, 1).toordinal()
-_REPORT_DAY = pl.col("reported_at").dt.date().cast(pl.Int32) + _EPOCH
-_ASSESSMENT_DAY = pl.min_horizontal("closed_at", "due_at").dt.date().cast(pl.Int32) + _EPOCH
+_REPORTED = pl.col("reported_at")
+_ASSESSED = pl.min_horizontal("closed_at", "due_at")  # a due case's assessment time, final
 
 
-def _flagged_settled(ds: Dataset, at: dt.datetime) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(the settled cases flagged at ``at``, the others) of the case index in scope."""
-    cases = case_index.case_index(ds).cases.lazy().filter(pl.col("community_code").is_not_null())
-    settled = _settled(at)
-    return cases.filter(settled).with_columns(metrics.case_flags(as_of=at)), cases.filter(~settled)
+@dataclass
+class Base:
+    """The settled history of a dataset at its base time ``at``."""
+
+    at: dt.datetime
+    day: int  # ``at``'s day number
+    settle_day: np.ndarray  # per case-index row (``NEVER``: not settled)
+    by_report: _Days  # settled-by-``at`` counts per (report day, community)
+    by_assessment: _Days  # … of the due ones per (assessment day, community)
+    # counts per (day, key value) over the whole dataset, built when a breakdown first asks
+    keys: dict[str, tuple[_Days, _Days]] | None = None
+    _after: np.ndarray | None = field(default=None, repr=False)  # rows settled after ``at``
+
+    def rest_rows(self, *, day: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """The index rows in ``lo``..``hi`` not settled at day ``day`` (or at ``at``, if
+        earlier): what a window at an as-of of that day counts exactly."""
+        day = min(day, self.day)
+        if lo == 0 and hi is None and day == self.day:
+            if self._after is None:
+                self._after = np.flatnonzero(self.settle_day > day)
+            return self._after
+        return lo + np.flatnonzero(self.settle_day[lo:hi] > day)
 
 
-def _build_counts(ds: Dataset, at: dt.datetime) -> Counts:
-    flagged, rest = _flagged_settled(ds, at)
+def _build_base(ds: Dataset) -> Base:
+    hours_order.hours_order(ds)  # the hours statistics are read with the counts
+    index = case_index.case_index(ds)
+    at = base_time(index.cases)
+    day = day_number(at)
+    days = index.cases.select(_settle_day_expr().fill_null(NEVER)).to_series().to_numpy()
+    flagged = (
+        index.cases.lazy()
+        .with_columns(pl.Series(SETTLE_DAY, days))
+        .filter(pl.col("community_code").is_not_null() & (pl.col(SETTLE_DAY) <= day))
+        .with_columns(metrics.case_flags(as_of=at))
+    )
+    by_report, by_assessment = pl.collect_all(
+        [
+            _day_counts(flagged, _REPORTED, "community_code"),
+            _day_counts(flagged.filter(pl.col("_due")), _ASSESSED, "community_code"),
+        ]
+    )
     areas = hours_order.areas(ds)
-    tail = rest.collect()
-    return Counts(
+    return Base(
         at=at,
-        by_report=_day_counts(flagged, _REPORT_DAY, areas),
-        by_assessment=_day_counts(flagged.filter(pl.col("_due")), _ASSESSMENT_DAY, areas),
-        tail=tail,
-        tail_reported_us=case_index.times_us(tail["reported_at"]),
+        day=day,
+        settle_day=days.astype(np.int32),
+        by_report=_days(by_report, "community_code", areas),
+        by_assessment=_days(by_assessment, "community_code", areas),
     )
 
 
-@dataclass(frozen=True)
-class KeyCounts:
-    """The settled counts at one settle time per (day, value of a key column) over the whole
-    dataset, by report day and by assessment day: what the breakdowns by category, source
-    and handling unit of an unlimited scope add up (a street's or community's breakdown
-    takes the index path: its cases are few; per street the counts would take ~200 MB at
-    province)."""
-
-    by_report: dict[str, _Days]
-    by_assessment: dict[str, _Days]
-
-
-def _build_key_counts(ds: Dataset, at: dt.datetime) -> KeyCounts:
-    flagged, _ = _flagged_settled(ds, at)
-    areas = hours_order.areas(ds)
+def _build_keys(ds: Dataset, base: Base) -> dict[str, tuple[_Days, _Days]]:
+    flagged = (
+        case_index.case_index(ds)
+        .cases.lazy()
+        .with_columns(pl.Series(SETTLE_DAY, base.settle_day))
+        .filter(pl.col("community_code").is_not_null() & (pl.col(SETTLE_DAY) <= base.day))
+        .with_columns(metrics.case_flags(as_of=base.at))
+    )
     due = flagged.filter(pl.col("_due"))
-    return KeyCounts(
-        by_report={k: _day_counts(flagged, _REPORT_DAY, areas, key=k) for k in KEYS},
-        by_assessment={k: _day_counts(due, _ASSESSMENT_DAY, areas, key=k) for k in KEYS},
+    frames = pl.collect_all(
+        [_day_counts(flagged, _REPORTED, k) for k in KEYS]
+        + [_day_counts(due, _ASSESSED, k) for k in KEYS]
     )
-
-
-_PARTS = {"areas", "keys"}  # Counts, KeyCounts
+    areas = hours_order.areas(ds)
+    days = [_days(f, k, areas) for f, k in zip(frames, KEYS + KEYS, strict=True)]
+    return {k: (days[i], days[i + len(KEYS)]) for i, k in enumerate(KEYS)}
 
 
 class _Served:
-    """The settled histories of one dataset: a few ``Counts`` (and ``KeyCounts``, built only
-    when a breakdown asks) by settle time, least recently used dropped, built on first use
-    or — ``background`` — by one worker thread while the case index answers (a province
-    build takes seconds; the figures are the same)."""
+    """The settled history of one dataset: built on first use or — ``background`` — by a
+    worker thread while the case index answers (a province build takes seconds; the figures
+    are the same). The counts per key are built the first time a breakdown asks."""
 
     def __init__(self, ds: Dataset, *, background: bool) -> None:
         self._ds = ds
         self._background = background
-        self._items: OrderedDict[tuple[dt.datetime, str], Counts | KeyCounts] = OrderedDict()
+        self._base: Base | None = None
+        self._keys_wanted = False
         self._lock = threading.Lock()
-        self._wanted: list[tuple[dt.datetime, str]] = []
         self._worker: threading.Thread | None = None
-        self._started: float | None = None
 
-    def get(self, at: dt.datetime, part: str = "areas"):
-        item = (at, part)
+    def get(self, *, keys: bool = False) -> Base | None:
         with self._lock:
-            if item in self._items:
-                self._items.move_to_end(item)
-                return self._items[item]
-            if self._background:
-                if item not in self._wanted:
-                    self._wanted.append(item)
-                if self._worker is None:
-                    self._worker = threading.Thread(
-                        target=self._work, name="settled-history", daemon=True
-                    )
-                    self._worker.start()
-                return None
-            return self._keep(item, self._build(item))
+            base = self._base
+            if base is not None and (not keys or base.keys is not None):
+                return base
+            self._keys_wanted |= keys
+            if not self._background:
+                self._complete()
+                return self._base
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._work, name="settled-history", daemon=True
+                )
+                self._worker.start()
+            return None
 
-    def _build(self, item: tuple[dt.datetime, str]) -> Counts | KeyCounts:
-        at, part = item
-        if part == "keys":
-            return _build_key_counts(self._ds, at)
-        hours_order.hours_order(self._ds)  # the hours statistics read it with the counts
-        return _build_counts(self._ds, at)
-
-    def _keep(self, item: tuple[dt.datetime, str], built: Counts | KeyCounts):
-        self._items[item] = built
-        for part in _PARTS:
-            kept = [key for key in self._items if key[1] == part]
-            for key in kept[: max(len(kept) - _KEEP[part], 0)]:
-                del self._items[key]
-        return built
+    def _complete(self) -> None:
+        if self._base is None:
+            self._base = _build_base(self._ds)
+        if self._keys_wanted and self._base.keys is None:
+            self._base.keys = _build_keys(self._ds, self._base)
 
     def _work(self) -> None:
-        if self._started is None:  # let the first page paint before the build takes the cores
-            self._started = time.monotonic()
-            time.sleep(START_DELAY_S)
+        time.sleep(START_DELAY_S if self._base is None else 0)  # the first page paints first
         while True:
             with self._lock:
-                if not self._wanted:
+                done = self._base is not None and (not self._keys_wanted or self._base.keys)
+                if done:
                     self._worker = None
                     return
-                item = self._wanted[0]
-            built = self._build(item)
+                base = self._base
+            built = _build_base(self._ds) if base is None else base
+            keys = _build_keys(self._ds, built) if self._keys_wanted else None
             with self._lock:
-                self._wanted.remove(item)
-                self._keep(item, built)
+                self._base = built
+                if keys is not None:
+                    built.keys = keys
 
     def wait(self, timeout: float | None = None) -> None:
-        """Until the background builds asked for so far are done (tests, benchmarks)."""
+        """Until the background build asked for so far is done (tests, benchmarks)."""
         worker = self._worker
         if worker is not None:
             worker.join(timeout)
@@ -252,20 +259,11 @@ def serve(ds: Dataset, *, background: bool) -> None:
         ds.memo(_MEMO_KEY, lambda ds: _Served(ds, background=background))
 
 
-def ready(ds: Dataset, at: dt.datetime) -> Counts | None:
-    """The settled history of ``ds`` at ``at``; None when ``ds`` is not served or it is not
-    built yet (a background build of it is then under way)."""
+def ready(ds: Dataset, *, keys: bool = False) -> Base | None:
+    """The settled history of ``ds`` (with its counts per key column, ``keys``); None when
+    ``ds`` is not served or it is not built yet (a background build is then under way)."""
     served = ds.memoised(_MEMO_KEY)
-    return None if served is None else served.get(at)
-
-
-def ready_keys(ds: Dataset, at: dt.datetime) -> tuple[Counts, KeyCounts] | None:
-    """The history at ``at`` with its counts per key column, or None (as ``ready``)."""
-    served = ds.memoised(_MEMO_KEY)
-    if served is None:
-        return None
-    counts, keys = served.get(at), served.get(at, "keys")
-    return None if counts is None or keys is None else (counts, keys)
+    return None if served is None else served.get(keys=keys)
 
 
 def wait(ds: Dataset, timeout: float | None = None) -> None:
@@ -274,9 +272,44 @@ def wait(ds: Dataset, timeout: float | None = None) -> None:
         served.wait(timeout)
 
 
+def rest(
+    ds: Dataset, base: Base, *, basis: str, first: dt.date, last: dt.date, as_of: dt.datetime
+) -> pl.LazyFrame:
+    """The cases a window of days ``first``..``last`` at ``as_of`` must count exactly — not
+    settled at the as-of's midnight or at the base time — reported in those days (or, by
+    assessment, of any report day), with ``SETTLE_DAY``: callers apply the window's exact
+    predicate to count them, and take off the base's counts those settled by ``base.at``."""
+    index = case_index.case_index(ds)
+    day = settle_day(as_of)
+    if basis == "report":
+        start = dt.datetime.combine(first, dt.time())
+        end = dt.datetime.combine(last, dt.time.max)
+        lo = int(np.searchsorted(index.reported_us, case_index.micros(start), side="left"))
+        hi = int(np.searchsorted(index.reported_us, case_index.micros(end), side="right"))
+        rows = base.rest_rows(day=day, lo=lo, hi=hi)
+    else:
+        rows = base.rest_rows(day=day)
+    return (
+        index.cases[rows]
+        .lazy()
+        .with_columns(pl.Series(SETTLE_DAY, base.settle_day[rows]))
+        .filter(pl.col("community_code").is_not_null())
+    )
+
+
+def base_part(base: Base, *, basis: str, first: dt.date, last: dt.date) -> pl.Expr:
+    """Which rows of ``rest`` the base counted in a window of days ``first``..``last``: settled
+    by ``base.at`` and (by assessment) due then, assessed in those days."""
+    counted = pl.col(SETTLE_DAY) <= base.day
+    if basis == "report":
+        return counted
+    assessed = metrics.assessment_time(as_of=base.at).dt.date()  # null: not due then
+    return counted & assessed.is_between(first, last).fill_null(False)
+
+
 def settled_counts(
     ds: Dataset,
-    counts: Counts,
+    base: Base,
     *,
     basis_days: str,
     first: dt.date,
@@ -285,11 +318,11 @@ def settled_counts(
     by_day: bool,
     by_area: bool,
 ) -> pl.DataFrame:
-    """COUNTS (Int64) of the settled cases of ``counts`` of days ``first``..``last`` — by
-    report day or (``basis_days`` = "assessment") assessment day — of the ``communities``
-    (None: all), summed per day (``by_day``: ``period_time``, the day at midnight) and per
-    community (``by_area``: ``community_code`` and ``street_code``), or in one row."""
-    days = counts.by_report if basis_days == "report" else counts.by_assessment
+    """COUNTS (Int64) of the base's settled cases of days ``first``..``last`` — by report day
+    or (``basis_days`` = "assessment") assessment day — of the ``communities`` (None: all),
+    summed per day (``by_day``: ``period_time``, the day at midnight) and per community
+    (``by_area``: ``community_code`` and ``street_code``), or in one row."""
+    days = base.by_report if basis_days == "report" else base.by_assessment
     frame = days.between(first, last)
     areas = hours_order.areas(ds)
     allowed = areas.allowed(communities)
@@ -300,12 +333,8 @@ def settled_counts(
     frame = frame.group_by(keys).agg(sums) if keys else frame.select(sums)
     columns = []
     if by_day:
-        epoch = dt.date(1970, 1, 1).toordinal()
         columns.append(
-            (pl.col("day") - epoch)
-            .cast(pl.Date)
-            .cast(schema.Datetime)
-            .alias(case_index.PERIOD_TIME)
+            pl.col("day").cast(pl.Date).cast(pl.Datetime("us")).alias(case_index.PERIOD_TIME)
         )
     if by_area:
         community = frame["community"].to_numpy()
@@ -317,9 +346,10 @@ def settled_counts(
 
 
 def key_counts(
-    counts: KeyCounts, *, key: str, basis_days: str, first: dt.date, last: dt.date
+    base: Base, *, key: str, basis_days: str, first: dt.date, last: dt.date
 ) -> pl.DataFrame:
-    """``key`` and COUNTS (Int64) of the settled cases of days ``first``..``last`` (by
-    report or assessment day)."""
-    days = (counts.by_report if basis_days == "report" else counts.by_assessment)[key]
+    """``key`` and COUNTS (Int64) of the base's settled cases of days ``first``..``last`` (by
+    report or assessment day), over the whole dataset."""
+    by_report, by_assessment = base.keys[key]
+    days = by_report if basis_days == "report" else by_assessment
     return days.between(first, last).group_by(key).agg(pl.col(COUNTS).sum().cast(pl.Int64))
