@@ -88,11 +88,8 @@ class AssessmentOrder:
     extra_rows: np.ndarray | None = None
     extra_times_us: np.ndarray | None = None
 
-    def assessable_between(
-        self, cases: pl.DataFrame, start: dt.datetime, end: dt.datetime
-    ) -> pl.LazyFrame:
-        """Rows with ``start <= min(closed_at, due_at) <= end`` (a superset of the cases
-        assessed in the window: callers apply the exact predicate), in table order."""
+    def rows_between(self, start: dt.datetime, end: dt.datetime) -> np.ndarray:
+        """The index rows with ``start <= min(closed_at, due_at) <= end``, in no order."""
         lo = int(np.searchsorted(self.times_us, micros(start), side="left"))
         hi = int(np.searchsorted(self.times_us, micros(end), side="right"))
         rows = self.rows[lo:hi]
@@ -102,6 +99,14 @@ class AssessmentOrder:
             lo = int(np.searchsorted(self.extra_times_us, micros(start), side="left"))
             hi = int(np.searchsorted(self.extra_times_us, micros(end), side="right"))
             rows = np.concatenate([rows, self.extra_rows[lo:hi]])
+        return rows
+
+    def assessable_between(
+        self, cases: pl.DataFrame, start: dt.datetime, end: dt.datetime
+    ) -> pl.LazyFrame:
+        """Rows with ``start <= min(closed_at, due_at) <= end`` (a superset of the cases
+        assessed in the window: callers apply the exact predicate), in table order."""
+        rows = self.rows_between(start, end)
         if rows.size == 0:
             return cases.clear().lazy()
         first, last = int(rows.min()), int(rows.max())

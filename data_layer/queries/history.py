@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -133,17 +133,10 @@ class Base:
     by_assessment: _Days  # … of the due ones per (assessment day, community)
     # counts per (day, key value) over the whole dataset, built when a breakdown first asks
     keys: dict[str, tuple[_Days, _Days]] | None = None
-    _after: np.ndarray | None = field(default=None, repr=False)  # rows settled after ``at``
-
-    def rest_rows(self, *, day: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
-        """The index rows in ``lo``..``hi`` not settled at day ``day`` (or at ``at``, if
-        earlier): what a window at an as-of of that day counts exactly."""
-        day = min(day, self.day)
-        if lo == 0 and hi is None and day == self.day:
-            if self._after is None:
-                self._after = np.flatnonzero(self.settle_day > day)
-            return self._after
-        return lo + np.flatnonzero(self.settle_day[lo:hi] > day)
+    # the cases not settled at ``at`` (in index order, with their settle day), and their
+    # report times: what every window at a live as-of counts exactly
+    after: pl.DataFrame | None = None
+    after_reported_us: np.ndarray | None = None
 
 
 def _build_base(ds: Dataset) -> Base:
@@ -165,12 +158,20 @@ def _build_base(ds: Dataset) -> Base:
         ]
     )
     areas = hours_order.areas(ds)
+    after = np.flatnonzero(days > day)
+    rest_ = (
+        index.cases[after]
+        .with_columns(pl.Series(SETTLE_DAY, days[after]))
+        .filter(pl.col("community_code").is_not_null())
+    )
     return Base(
         at=at,
         day=day,
         settle_day=days.astype(np.int32),
         by_report=_days(by_report, "community_code", areas),
         by_assessment=_days(by_assessment, "community_code", areas),
+        after=rest_,
+        after_reported_us=case_index.times_us(rest_["reported_at"]),
     )
 
 
@@ -276,19 +277,27 @@ def rest(
     ds: Dataset, base: Base, *, basis: str, first: dt.date, last: dt.date, as_of: dt.datetime
 ) -> pl.LazyFrame:
     """The cases a window of days ``first``..``last`` at ``as_of`` must count exactly — not
-    settled at the as-of's midnight or at the base time — reported in those days (or, by
-    assessment, of any report day), with ``SETTLE_DAY``: callers apply the window's exact
-    predicate to count them, and take off the base's counts those settled by ``base.at``."""
+    settled at the as-of's midnight or at the base time — reported in those days (or
+    assessed in them: ``min(closed_at, due_at)``), with ``SETTLE_DAY``: callers apply the
+    window's exact predicate to count them, and take off the base's counts those settled
+    by ``base.at``."""
+    start = dt.datetime.combine(first, dt.time())
+    end = dt.datetime.combine(last, dt.time.max)
+    day = min(settle_day(as_of), base.day)
+    if day == base.day:  # a live as-of: the cases not settled at the base, kept
+        if basis != "report":
+            return base.after.lazy()
+        lo = int(np.searchsorted(base.after_reported_us, case_index.micros(start), side="left"))
+        hi = int(np.searchsorted(base.after_reported_us, case_index.micros(end), side="right"))
+        return base.after.slice(lo, max(hi - lo, 0)).lazy()
     index = case_index.case_index(ds)
-    day = settle_day(as_of)
     if basis == "report":
-        start = dt.datetime.combine(first, dt.time())
-        end = dt.datetime.combine(last, dt.time.max)
         lo = int(np.searchsorted(index.reported_us, case_index.micros(start), side="left"))
         hi = int(np.searchsorted(index.reported_us, case_index.micros(end), side="right"))
-        rows = base.rest_rows(day=day, lo=lo, hi=hi)
+        rows = lo + np.flatnonzero(base.settle_day[lo:hi] > day)
     else:
-        rows = base.rest_rows(day=day)
+        rows = case_index.assessment_order(ds).rows_between(start, end)
+        rows = np.sort(rows[base.settle_day[rows] > day])
     return (
         index.cases[rows]
         .lazy()
