@@ -1,12 +1,13 @@
 """The settled history (``queries.history``) gives exactly the frames of the exact path.
 
-The history is switched on for small datasets here (``MIN_ROWS`` = 0) and its settle time
-moved earlier at random, so the settled part, the exact tail and the hours order all carry
-cases. Every KPI query the pages make — the scope row, by street, by community — and the
-case trend (weeks, months, each comparison), the breakdowns by category and source, the
-handling units' scorecard, the time-to-close distribution and the open-case lists (from the tail) are compared
-with the full scan: same rows, same order, same values (``check_exact``), both bases, role
-scopes and filters. The quantiles are checked against polars' on random values too.
+The history is switched on for small datasets here (``MIN_ROWS`` = 0) and its base time
+moved at random, from long after the as-of (cases taken off the base) to long before it (a
+long rest), so every part carries cases. Every query of the Overview, Map and 案件办结
+pages (``test_fast_figures.page_queries``: the KPIs, 较上期, by street, community and grid,
+the trend, the breakdowns, the scorecard, the time-to-close distribution, the open-case
+lists, …) is compared with the full scan: same rows, same order, same values
+(``check_exact``), both bases, role scopes and filters. The quantiles are checked against
+polars' on random values too.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ import polars as pl
 import pytest
 from fixtures_tiny import AS_OF, tiny_tables
 from polars.testing import assert_frame_equal
-from test_fast_figures import random_as_of, random_filter, redivided_tiny, shuffled_tiny
+from test_fast_figures import (
+    assert_same,
+    random_as_of,
+    random_filter,
+    redivided_tiny,
+    shuffled_tiny,
+)
 
 from data_layer import demo
 from data_layer.domain.filters import Filter
 from data_layer.domain.scope import Scope
-from data_layer.queries import cases, figures, history, hours_order
+from data_layer.queries import figures, history, hours_order
 from data_layer.storage.source import Dataset, open_dataset
 
 ANCHOR = dt.date(2026, 6, 30)
@@ -39,51 +46,6 @@ def history_on(monkeypatch):
 def served(ds: Dataset, *, background: bool = False) -> Dataset:
     history.serve(ds, background=background)
     return ds
-
-
-def kpi_queries(ds: Dataset, flt: Filter, scope: Scope, window) -> dict:
-    return {
-        "kpis": lambda: figures.kpis(ds, flt, scope, window=window),
-        "kpis_previous": lambda: figures.kpis(ds, flt, scope, window=window.previous()),
-        **{
-            f"kpis_{level}": (
-                lambda level=level: figures.kpis(ds, flt, scope, by=level, window=window)
-            )
-            for level in ("street", "community")
-        },
-        **{
-            f"case_trend_{every}_{compare}": (
-                lambda every=every, compare=compare: cases.case_trend(
-                    ds, flt, scope, window=window, every=every, compare=compare
-                )
-            )
-            for every in ("week", "month")
-            for compare in cases.COMPARISONS
-        },
-        "breakdown_category": lambda: cases.case_breakdown(
-            ds, flt, scope, window=window, by="category", sla_hours={}
-        ),
-        "breakdown_source": lambda: cases.case_breakdown(
-            ds, flt, scope, window=window, by="source", sla_hours={}
-        ),
-        "unit_scorecard": lambda: cases.unit_scorecard(ds, flt, scope, window=window),
-        "close_time_stats": lambda: cases.close_time_stats(
-            ds, flt, scope, window=window, sla_hours={}
-        ),
-        "open_overdue": lambda: cases.open_cases(ds, flt, scope, window=window, kind="overdue"),
-        "open_at_risk": lambda: cases.open_cases(ds, flt, scope, window=window, kind="at_risk"),
-    }
-
-
-def assert_same(ds: Dataset, flt: Filter, scope: Scope, window) -> None:
-    fast = {k: q() for k, q in kpi_queries(ds, flt, scope, window).items()}
-    with figures.exact_path():
-        exact = {k: q() for k, q in kpi_queries(ds, flt, scope, window).items()}
-    for key, frame in fast.items():
-        try:
-            assert_frame_equal(frame, exact[key], check_exact=True)
-        except AssertionError as exc:
-            raise AssertionError(f"{key} {flt} {window}: {exc}") from None
 
 
 def move_base(monkeypatch, ds: Dataset, rng: random.Random, as_of: dt.datetime) -> None:
