@@ -40,6 +40,7 @@ ANCHOR = dt.date(2026, 6, 30)
 @pytest.fixture(autouse=True)
 def history_on(monkeypatch):
     monkeypatch.setattr(history, "MIN_ROWS", 0)
+    monkeypatch.setattr(history, "MIN_WINDOW_ROWS", 0)
     monkeypatch.setattr(history, "START_DELAY_S", 0.0)
 
 

@@ -406,7 +406,7 @@ def _settled_case_counts(
     level = _history_level(by) if with_hours else None
     if level is False or any(set(e.meta.root_names()) - _HISTORY_COLUMNS for e in by):
         return None
-    base = history.ready(ds)
+    base = history.ready(ds) if _long_window(ds, window) else None
     if base is None:
         return None
     communities = _limited_communities(ds, flt, scope)
@@ -459,6 +459,14 @@ def _settled_case_counts(
         .join(hours.lazy(), on="code", how="left")
         .select("code", *metrics.CASE_COUNT_COLUMNS, "hours_to_close_median", "hours_to_close_p90")
     )
+
+
+def _long_window(ds: Dataset, window: Window) -> bool:
+    """Whether the window reports enough cases for the settled history to pay: below
+    ``history.MIN_WINDOW_ROWS`` the index's slice is quicker than the history's fixed costs
+    (the hours order is marked whole)."""
+    rows = case_index.case_index(ds).reported_between(window.start_time, window.end_time)
+    return rows.height >= history.MIN_WINDOW_ROWS
 
 
 def _history_key(by: Sequence[pl.Expr]) -> str | None:
@@ -577,7 +585,7 @@ def _settled_key_counts(
     areas (their cases are few: the index path is quick there)."""
     if _limited_communities(ds, flt, scope) is not None:
         return None
-    base = history.ready(ds, keys=True)
+    base = history.ready(ds, keys=True) if _long_window(ds, window) else None
     if base is None:
         return None
 
@@ -622,7 +630,7 @@ def hours_distribution(
         _EXACT.get() or flt.categories or flt.sources or _moves_after(ds, window.as_of) is not None
     ):
         communities = _limited_communities(ds, flt, scope)
-        if history.ready(ds) is not None:
+        if _long_window(ds, window) and history.ready(ds) is not None:
             return hours_order.key_stats(
                 ds,
                 key=key,
