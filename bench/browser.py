@@ -187,6 +187,30 @@ def _is_local(url: str) -> bool:
     return (parts.hostname or "") in LOCAL_HOSTS
 
 
+async def open_offline(browser: Any, errors: list[str], **options: Any) -> tuple[Any, Any]:
+    """(context, page) of an async Playwright ``browser`` that loads only loopback URLs:
+    every blocked request, uncaught page error and console error goes to ``errors``."""
+    context = await browser.new_context(
+        viewport={"width": 1400, "height": 1000}, service_workers="block", **options
+    )
+
+    async def route(route: Any) -> None:
+        if _is_local(route.request.url):
+            await route.continue_()
+        else:
+            errors.append(f"blocked {route.request.url}")
+            await route.abort("blockedbyclient")
+
+    await context.route("**/*", route)
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"pageerror {exc}"))
+    page.on(
+        "console",
+        lambda msg: errors.append(f"console {msg.text}") if msg.type == "error" else None,
+    )
+    return context, page
+
+
 @contextlib.contextmanager
 def chromium() -> Iterator[Any]:
     """A headless Debian Chromium (Playwright ``Browser``)."""

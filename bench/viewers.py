@@ -169,24 +169,7 @@ class Viewer:
     current: str | None = None  # the page shown
 
     async def open_context(self) -> None:
-        self.context = await self.browser.new_context(
-            viewport={"width": 1400, "height": 1000}, service_workers="block"
-        )
-
-        async def route(route: Any) -> None:
-            if b._is_local(route.request.url):
-                await route.continue_()
-            else:
-                self.errors.append(f"blocked {route.request.url}")
-                await route.abort("blockedbyclient")
-
-        await self.context.route("**/*", route)
-        self.page = await self.context.new_page()
-        self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror {exc}"))
-        self.page.on(
-            "console",
-            lambda msg: self.errors.append(f"console {msg.text}") if msg.type == "error" else None,
-        )
+        self.context, self.page = await b.open_offline(self.browser, self.errors)
 
     async def close(self) -> None:
         if self.context is not None:
