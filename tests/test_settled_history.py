@@ -31,7 +31,7 @@ from test_fast_figures import (
 from data_layer import demo
 from data_layer.domain.filters import Filter
 from data_layer.domain.scope import Scope
-from data_layer.queries import figures, history, hours_order
+from data_layer.queries import cases, figures, history, hours_order, stage_hours
 from data_layer.storage.source import Dataset, open_dataset
 
 ANCHOR = dt.date(2026, 6, 30)
@@ -191,3 +191,82 @@ def test_a_case_dispatched_after_it_closed_is_not_settled_before_its_dispatch():
     flt = Filter(period="custom", start=day, end=day, as_of=as_of)
     assert_same(ds, flt, Scope.everything(), flt.window())
     assert figures.kpis(ds, flt, Scope.everything())["responded_24h"][0] >= 1
+
+
+def funnel_calls(monkeypatch) -> list:
+    """The funnels the settled history answered (``stage_hours.funnel_row``), as they come."""
+    calls = []
+    row = stage_hours.funnel_row
+
+    def counted(*args, **kwargs):
+        calls.append(row(*args, **kwargs))
+        return calls[-1]
+
+    monkeypatch.setattr(stage_hours, "funnel_row", counted)
+    return calls
+
+
+def assert_funnel_same(ds: Dataset, flt: Filter, window) -> None:
+    fast = cases.case_funnel(ds, flt, Scope.everything(), window=window)
+    with figures.exact_path():
+        exact = cases.case_funnel(ds, flt, Scope.everything(), window=window)
+    assert_frame_equal(fast, exact, check_exact=True)
+
+
+@pytest.mark.parametrize("buckets", [2, 5, stage_hours.BUCKETS])
+def test_the_funnel_from_the_history_equals_the_scan(district, monkeypatch, buckets):
+    """Stage counts and the five median stage hours at live, past (a frozen meeting) and
+    year-old (较上期) as-ofs, with the base moved: few buckets make each median a read of
+    its bucket's cases, many make buckets of one value; both give the scan's row."""
+    monkeypatch.setattr(stage_hours, "BUCKETS", buckets)
+    calls = funnel_calls(monkeypatch)
+    rng = random.Random(1616 + buckets)
+    reported = district["cases"]["reported_at"]
+    first, last = reported.min(), reported.max()
+    for i in range(10):
+        as_of = last if i < 2 else random_as_of(rng, first, last)
+        move_base(monkeypatch, district, rng, as_of)
+        period = rng.choice(["this_year", "this_quarter", "last_12_months", "this_month"])
+        flt = Filter(period=period, as_of=as_of, basis=rng.choice(["report", "assessment"]))
+        window = flt.window()
+        assert_funnel_same(district, flt, window)
+        assert_funnel_same(district, flt, window.previous())
+    assert len(calls) >= 15
+    assert any(row["handled_hours"] is not None for row in calls)
+
+
+def test_a_case_handled_after_it_closed_is_not_settled_before_its_handling():
+    """Out-of-order stage times (a handling recorded after the closing): the case's 处置
+    hours exist only from its handling on, so its funnel is exact until then — a base
+    built after the handling, asked at an as-of before it, must not count it as settled."""
+    tables = dict(tiny_tables())
+    cases_ = tables["cases"]
+    closed = cases_.filter(pl.col("closed_at").is_not_null() & (pl.col("rejected") == False))  # noqa: E712
+    case_id = closed["case_id"][0]
+    day = closed["closed_at"][0].date()
+    at = {
+        "reported_at": dt.datetime.combine(day, dt.time(20)),
+        "registered_at": dt.datetime.combine(day, dt.time(20, 10)),
+        "dispatched_at": dt.datetime.combine(day, dt.time(20, 20)),
+        "verified_at": dt.datetime.combine(day, dt.time(22)),
+        "closed_at": dt.datetime.combine(day, dt.time(23)),
+        "handled_at": dt.datetime.combine(day, dt.time(23)) + dt.timedelta(days=2),
+    }
+    tables["cases"] = cases_.with_columns(
+        pl.when(pl.col("case_id") == case_id)
+        .then(pl.lit(value, dtype=cases_[name].dtype))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, value in at.items()
+    )
+    ds = Dataset(tables=tables)
+    with pytest.MonkeyPatch.context() as patch:
+        base = dt.datetime.combine(day, dt.time()) + dt.timedelta(days=5)
+        patch.setattr(history, "base_time", lambda cases: base)
+        served(ds)
+        calls = funnel_calls(patch)
+        as_of = dt.datetime.combine(day, dt.time(12)) + dt.timedelta(days=1)  # before handling
+        flt = Filter(period="custom", start=day, end=day, as_of=as_of)
+        assert_funnel_same(ds, flt, flt.window())
+        assert_same(ds, flt, Scope.everything(), flt.window())
+        assert calls  # the history answered

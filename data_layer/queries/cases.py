@@ -100,14 +100,15 @@ def case_funnel(
     before), so under the assessment basis its 结案 is not the KPI ``closed``.
     """
     window = window or flt.window()
-    reported = figures.cases_in_window(ds, flt, scope, window)
-    row = (
-        _flagged(reported, window)
-        .with_columns(metrics.funnel_flags(as_of=window.as_of))
-        .select(metrics.funnel_aggregations())
-        .collect()
-        .row(0, named=True)
-    )
+    row = figures.settled_funnel(ds, flt, scope, window)
+    if row is None:
+        row = (
+            _flagged(figures.cases_in_window(ds, flt, scope, window), window)
+            .with_columns(metrics.funnel_flags(as_of=window.as_of))
+            .select(metrics.funnel_aggregations())
+            .collect()
+            .row(0, named=True)
+        )
     stages = list(metrics.FUNNEL_STAGES)
     counts = [int(row[s] or 0) for s in stages]
     reported = counts[0]

@@ -13,12 +13,13 @@ import contextvars
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 
+import numpy as np
 import polars as pl
 
 from data_layer.domain import areas, metrics
 from data_layer.domain.filters import BASES, Filter, Window
 from data_layer.domain.scope import Scope
-from data_layer.queries import case_index, history, hours_order
+from data_layer.queries import case_index, history, hours_order, stage_hours
 from data_layer.storage.source import Dataset
 
 SCOPE_CODE = "all"
@@ -616,6 +617,53 @@ def _settled_key_counts(
         *metrics.CASE_COUNT_COLUMNS,
         "hours_to_close_median",
         "hours_to_close_p90",
+    )
+
+
+def settled_funnel(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> dict | None:
+    """``metrics.funnel_aggregations``' row over the cases reported in the window, through
+    the settled history (``stage_hours``): None where it does not apply — as for
+    ``_settled_key_counts``, and a scope or filter that limits the areas (their cases are
+    few: the index path is quick there) — and ``cases.case_funnel`` scans, with the same
+    row."""
+    if (
+        _EXACT.get()
+        or flt.categories
+        or flt.sources
+        or _moves_after(ds, window.as_of) is not None
+        or _limited_communities(ds, flt, scope) is not None
+    ):
+        return None
+    base = history.ready(ds) if _long_window(ds, window) else None
+    if base is None or base.stages is None:
+        return None
+    start, end, as_of = window.start_time, window.end_time, window.as_of
+    rest = history.rest(
+        ds, base, basis="report", first=window.start, last=window.last_day, as_of=as_of
+    )
+    taken = rest.filter(
+        history.base_part(base, basis="report", first=window.start, last=window.last_day)
+    )
+    exact, taken = pl.collect_all(
+        [
+            stage_hours.flags(rest.filter(metrics.reported_between(start, end)), as_of=as_of),
+            stage_hours.flags(taken, as_of=base.at),
+        ]
+    )
+    index = case_index.case_index(ds)
+    lo = int(np.searchsorted(index.reported_us, case_index.micros(start), side="left"))
+    hi = int(np.searchsorted(index.reported_us, case_index.micros(end), side="right"))
+    return stage_hours.funnel_row(
+        base.stages,
+        index.cases,
+        base.settle_day,
+        rows=(lo, hi),
+        first=history.day_number(window.start),
+        last=history.day_number(window.last_day),
+        day=min(history.settle_day(as_of), base.day),
+        at=base.at,
+        exact=exact,
+        taken=taken,
     )
 
 
