@@ -530,11 +530,14 @@ def _rest_parts(
             .agg(metrics.case_count_aggregations())
         )
 
+    exact = counted(rest.filter(where), as_of, time)
+    if history.live(base, as_of):  # none of the rest is the base's: one flag pass
+        return [exact]
     counted_by_base = rest.filter(
         history.base_part(base, basis=basis, first=window.start, last=window.last_day)
     )
     return [
-        counted(rest.filter(where), as_of, time),
+        exact,
         counted(counted_by_base, base.at, final).with_columns(-pl.col(metrics.CASE_COUNT_COLUMNS)),
     ]
 
@@ -644,12 +647,11 @@ def settled_funnel(ds: Dataset, flt: Filter, scope: Scope, window: Window) -> di
     taken = rest.filter(
         history.base_part(base, basis="report", first=window.start, last=window.last_day)
     )
-    exact, taken = pl.collect_all(
-        [
-            stage_hours.flags(rest.filter(metrics.reported_between(start, end)), as_of=as_of),
-            stage_hours.flags(taken, as_of=base.at),
-        ]
-    )
+    parts = [stage_hours.flags(rest.filter(metrics.reported_between(start, end)), as_of=as_of)]
+    if not history.live(base, as_of):  # else none of the rest is the base's
+        parts.append(stage_hours.flags(taken, as_of=base.at))
+    exact, *taken = pl.collect_all(parts)
+    taken = taken[0] if taken else exact.clear()
     index = case_index.case_index(ds)
     lo = int(np.searchsorted(index.reported_us, case_index.micros(start), side="left"))
     hi = int(np.searchsorted(index.reported_us, case_index.micros(end), side="right"))

@@ -285,6 +285,12 @@ def wait(ds: Dataset, timeout: float | None = None) -> None:
         served.wait(timeout)
 
 
+def live(base: Base, as_of: dt.datetime) -> bool:
+    """Whether ``as_of`` is on or after the base's day: then the rest of every window is
+    among the cases not settled at the base time, none of which the base counted."""
+    return settle_day(as_of) >= base.day
+
+
 def rest(
     ds: Dataset, base: Base, *, basis: str, first: dt.date, last: dt.date, as_of: dt.datetime
 ) -> pl.LazyFrame:
@@ -296,7 +302,7 @@ def rest(
     start = dt.datetime.combine(first, dt.time())
     end = dt.datetime.combine(last, dt.time.max)
     day = min(settle_day(as_of), base.day)
-    if day == base.day:  # a live as-of: the cases not settled at the base, kept
+    if live(base, as_of):  # the cases not settled at the base, kept
         if basis != "report":
             return base.after.lazy()
         lo = int(np.searchsorted(base.after_reported_us, case_index.micros(start), side="left"))

@@ -341,6 +341,17 @@ def hours_stats(
     )
 
 
+def _by_code(selected: np.ndarray, codes: int) -> np.ndarray:
+    """The places of ``selected`` grouped by code, each code's in their order (a stable
+    sort): for a few codes (categories, sources) one pass each, else a radix sort."""
+    if codes > _FEW_CODES:
+        return np.argsort(selected, kind="stable")
+    return np.concatenate([np.flatnonzero(selected == c) for c in range(codes)])
+
+
+_FEW_CODES = 16
+
+
 def key_stats(
     ds: Dataset,
     *,
@@ -373,8 +384,7 @@ def key_stats(
     )
     values, codes = built.keys[key]
     selected = codes[flat] + 1  # 0: null, then the values' indexes
-    # a stable sort of the few codes (radix): each value's cases stay in hours order
-    by_code = np.argsort(selected, kind="stable")
+    by_code = _by_code(selected, values.len() + 1)
     sizes = np.bincount(selected, minlength=values.len() + 1)
     present = np.flatnonzero(sizes)
     first, count = (np.cumsum(sizes) - sizes)[present], sizes[present]
