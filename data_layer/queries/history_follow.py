@@ -280,14 +280,13 @@ def _followed_order(
             _groups(built.areas, level, old_community),
         )
         places = _places(order, built.hours, entries, old_groups, gone_hours)
-        orders[level], at, by = _spliced(
+        orders[level], plan, by = _spliced(
             order, places, old_groups, ids, groups, hours, values, community
         )
         if level is None:  # the key codes run along the overall order
             for key, (names, codes) in built.keys.items():
                 new_codes = coming[key].cast(pl.Enum(names)).to_physical().cast(pl.Int32)
-                new_codes = new_codes.fill_null(-1).to_numpy().astype(codes.dtype)
-                keys[key] = (names, _insert(np.delete(codes, places), at, new_codes[by]))
+                keys[key] = (names, plan.apply(codes, new_codes.fill_null(-1).to_numpy()[by]))
     return hours_order.HoursOrder(
         areas=built.areas,
         case_rows=case_rows,
@@ -397,36 +396,72 @@ def _spliced(
     hours: np.ndarray,
     values: dict[str, np.ndarray],
     community: np.ndarray,
-) -> tuple[hours_order.Order, np.ndarray, np.ndarray]:
+) -> tuple[hours_order.Order, _Plan, np.ndarray]:
     """``order`` without the entries at ``places`` and with the entries ``ids`` (of
-    ``groups``) at their places by hours; and those places (in the order less the gone,
-    ascending) with the permutation of the entries they take them in."""
+    ``groups``) at their places by hours; the plan that did it (for the key codes along
+    the overall order) and the permutation of the entries it puts them in."""
     size = order.starts.size - 1
-    closed = np.delete(order.closed, places)
     taken = np.bincount(old_groups, minlength=size)
     starts = order.starts - np.concatenate([[0], np.cumsum(taken)])
     lo, hi = starts[groups], starts[groups + 1]
-    at = _search(closed, hours, lo, hi, hours[ids], right=True)
+    rest = np.delete(order.closed, places)  # the order less the gone, to place the new in
+    at = _search(rest, hours, lo, hi, hours[ids], right=True)
     by = np.lexsort((hours[ids], at))
     at, ids, groups = at[by], ids[by], groups[by]
+    plan = _Plan.of(np.sort(places), at, size=order.closed.size)
     added = np.bincount(groups, minlength=size)
     columns = {
-        name: _insert(np.delete(getattr(order, name), places), at, values[name][by])
+        name: plan.apply(getattr(order, name), values[name][by])
         for name in ("report_day", "closed_day", "assessed_day")
     }
     communities = None
     if order.community is not None:
-        communities = _insert(
-            np.delete(order.community, places), at, community[by].astype(order.community.dtype)
-        )
+        communities = plan.apply(order.community, community[by])
     spliced = hours_order.Order(
-        closed=_insert(closed, at, ids.astype(order.closed.dtype)),
+        closed=plan.apply(order.closed, ids),
         starts=starts + np.concatenate([[0], np.cumsum(added)]),
         community=communities,
         **columns,
     )
-    return spliced, at, by
+    return spliced, plan, by
 
 
-def _insert(array: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
-    return np.insert(array, at, values) if at.size else array
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """Taking the elements at ``gone`` out of an array and putting new ones before the
+    elements at ``at`` (places in the array less the gone, ascending): the runs of old
+    elements to copy, so each array is copied once (``np.insert`` sorts and masks)."""
+
+    runs: list[tuple[int, int, int]]  # (from, to) of the old array → at ``dst`` of the new
+    put: np.ndarray  # the places of the new elements in the new array
+    size: int
+
+    @classmethod
+    def of(cls, gone: np.ndarray, at: np.ndarray, *, size: int) -> _Plan:
+        shifted = gone - np.arange(gone.size)
+        source = at + np.searchsorted(shifted, at, side="right")  # ``at`` in the old array
+        position = np.concatenate([source, gone])
+        kind = np.concatenate([np.zeros(at.size, np.int8), np.ones(gone.size, np.int8)])
+        runs, src, dst = [], 0, 0
+        for k in np.lexsort((kind, position)).tolist():
+            p = int(position[k])
+            if p > src:
+                runs.append((src, p, dst))
+                dst += p - src
+                src = p
+            if kind[k]:
+                src += 1  # a gone element: skipped
+            else:
+                dst += 1  # a new element's place
+        if src < size:
+            runs.append((src, size, dst))
+        return cls(runs=runs, put=at + np.arange(at.size), size=size - gone.size + at.size)
+
+    def apply(self, array: np.ndarray, values: np.ndarray) -> np.ndarray:
+        if self.size == array.size and not self.put.size:
+            return array
+        out = np.empty(self.size, dtype=array.dtype)
+        for lo, hi, dst in self.runs:
+            out[dst : dst + hi - lo] = array[lo:hi]
+        out[self.put] = values.astype(array.dtype)
+        return out
