@@ -127,7 +127,10 @@ def dataset() -> Dataset:
     when a table file changes."""
     url = settings.database_url()
     if url:
-        return _live_source(url).dataset()
+        ds = _live_source(url).dataset()
+        # each pull's version follows the previous one's settled history (history_follow)
+        history.serve(ds, background=True)
+        return ds
     data_dir = settings.data_dir()
     return _load_dataset(str(data_dir), signature(data_dir))
 

@@ -42,6 +42,7 @@ from data_layer.storage.source import CaseDelta, Dataset
 PERIOD_TIME = "period_time"
 _MEMO_KEY = "case_index"
 _ASSESSMENT_KEY = _MEMO_KEY + ":assessment"
+_STEP_KEY = _MEMO_KEY + ":step"
 SETTLE_ROWS = 100_000
 EXTRA_ROWS = 500_000
 _NULL = np.iinfo(np.int64).max  # sorts after every time
@@ -324,6 +325,47 @@ def _updated_assessment(
     )
 
 
+@dataclass(frozen=True)
+class IndexStep:
+    """How an updated index's rows relate to the previous version's (what the settled
+    history needs to follow a pull, ``history_follow``): small arrays, no old frame whole.
+
+    Rows before ``start`` kept their places; the old rows from ``start`` on are at
+    ``region[i - start]`` now. ``changed_old`` / ``changed_new``: the changed cases' rows
+    before and after (``changed_rows``: their old version, as the old index had them);
+    ``appended``: the new cases' rows."""
+
+    start: int
+    previous_height: int
+    region: np.ndarray
+    changed_old: np.ndarray
+    changed_new: np.ndarray
+    changed_rows: pl.DataFrame
+    appended: np.ndarray
+
+
+def _step(old: CaseIndex, index: CaseIndex, delta: CaseDelta, start: int) -> IndexStep:
+    changed = np.asarray(delta.changed, dtype=np.int64)
+    n0 = delta.previous_height
+
+    def new_rows(table_rows: np.ndarray) -> np.ndarray:
+        return table_rows if index.where is None else index.where[table_rows]
+
+    old_table_rows = np.arange(start, n0, dtype=np.int64)
+    if old.order is not None:
+        old_table_rows = old.order[start:]
+    at = changed if old.where is None else old.where[changed]
+    return IndexStep(
+        start=start,
+        previous_height=n0,
+        region=new_rows(old_table_rows),
+        changed_old=at,
+        changed_new=new_rows(changed),
+        changed_rows=old.cases[at],
+        appended=new_rows(np.arange(n0, n0 + delta.appended, dtype=np.int64)),
+    )
+
+
 def _build_or_update(ds: Dataset) -> CaseIndex:
     basis = ds.take_basis()
     if basis is not None:
@@ -332,6 +374,8 @@ def _build_or_update(ds: Dataset) -> CaseIndex:
         updated = _updated(ds, old, delta) if old is not None else None
         if updated is not None:
             index, start = updated
+            step = _step(old, index, delta, start)
+            ds.memo(_STEP_KEY, lambda _: step)
             old_order = memo.get(_ASSESSMENT_KEY)
             if old_order is not None:
                 changed = np.asarray(delta.changed, dtype=np.int64)
@@ -356,6 +400,12 @@ def case_index(ds: Dataset) -> CaseIndex:
     """The case index of ``ds``, built (or updated from the previous version's) on first use
     and kept with the dataset."""
     return ds.memo(_MEMO_KEY, _build_or_update)
+
+
+def step(ds: Dataset) -> IndexStep | None:
+    """How ``case_index(ds)`` was updated from the previous version's (None: built)."""
+    case_index(ds)
+    return ds.memoised(_STEP_KEY)
 
 
 def assessment_order(ds: Dataset) -> AssessmentOrder:

@@ -332,6 +332,7 @@ def open_cases(
         .join(communities, on="community_code", how="left")
         .join(streets, on="street_code", how="left")
         .select(*OPEN_LIST_COLUMNS, hours.meta.output_name(), "reporter_name", "reporter_phone")
-        .sort(hours.meta.output_name(), descending=kind == "overdue")
+        # ties by case id: the same list whichever path (scan, index, history) found it
+        .sort([hours.meta.output_name(), "case_id"], descending=[kind == "overdue", False])
     )
     return mask_personal(lf, allowed=scope.personal_data).collect()

@@ -210,16 +210,20 @@ class _Served:
     worker thread while the case index answers (a province build takes seconds; the figures
     are the same). The counts per key are built the first time a breakdown asks."""
 
-    def __init__(self, ds: Dataset, *, background: bool) -> None:
+    def __init__(self, ds: Dataset, *, background: bool, previous: _Served | None = None) -> None:
         self._ds = ds
         self._background = background
         self._base: Base | None = None
         self._keys_wanted = False
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._worker: threading.Thread | None = None
+        # a live feed's previous version, until this one has followed its history
+        self._previous = previous
 
     def get(self, *, keys: bool = False) -> Base | None:
         with self._lock:
+            if self._follow_locked():
+                return None  # the previous version's is being built: follow it when done
             base = self._base
             if base is not None and (not keys or base.keys is not None):
                 return base
@@ -233,6 +237,37 @@ class _Served:
                 )
                 self._worker.start()
             return None
+
+    # -- a live feed: following the previous version (``history_follow``) ---------------
+
+    def current(self) -> Base | None:
+        """The history, followed from the previous version's if it can be; never builds."""
+        with self._lock:
+            self._follow_locked()
+            return self._base
+
+    def pending(self) -> bool:
+        """Whether a build is under way here or for a version this one follows."""
+        previous = self._previous
+        return self._worker is not None or (previous is not None and previous.pending())
+
+    def _follow_locked(self) -> bool:
+        """Follow the previous version's history once it is there (then let go of that
+        version); True while it is still being built (wait for it: a build of this version
+        would finish no sooner)."""
+        previous = self._previous
+        if previous is None or self._base is not None:
+            return False
+        base = previous.current()
+        if base is None and previous.pending():
+            return True
+        self._previous = None
+        if base is not None:
+            from data_layer.queries import history_follow  # it builds on this module
+
+            self._base = history_follow.follow(self._ds, previous._ds, base)
+            self._keys_wanted |= previous._keys_wanted
+        return False
 
     def _complete(self) -> None:
         if self._base is None:
@@ -266,10 +301,23 @@ class _Served:
 def serve(ds: Dataset, *, background: bool) -> None:
     """Let the case queries of ``ds`` use the settled history, when it holds ``MIN_ROWS``
     cases or more: built on first use, or (``background``) in a worker thread while the case
-    index answers. A dataset not served never builds one (the CLI's one-off queries, a live
-    feed's versions of a few seconds)."""
+    index answers. A live feed's version (its case index updated from the previous
+    version's) follows the previous version's history instead (``history_follow``). A
+    dataset not served never builds one (the CLI's one-off queries)."""
     if ds["cases"].height >= MIN_ROWS:
-        ds.memo(_MEMO_KEY, lambda ds: _Served(ds, background=background))
+        served = ds.memo(
+            _MEMO_KEY,
+            lambda ds: _Served(ds, background=background, previous=_previous_served(ds)),
+        )
+        served.current()  # a live version follows the previous one's history now
+
+
+def _previous_served(ds: Dataset) -> _Served | None:
+    """The previous version's served history (a live feed's pull), while ``ds`` has not
+    taken its basis yet."""
+    memo = ds.previous_memo()
+    served = None if memo is None else memo.get(_MEMO_KEY)
+    return served if isinstance(served, _Served) else None
 
 
 def ready(ds: Dataset, *, keys: bool = False) -> Base | None:

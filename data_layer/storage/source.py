@@ -105,6 +105,11 @@ class Dataset:
         memo, delta = self._basis.pop("memo", None), self._basis.pop("cases", None)
         return None if memo is None or delta is None else (memo, delta)
 
+    def previous_memo(self) -> dict | None:
+        """The previous version's memo while ``take_basis`` has not handed it out (the
+        settled history looks at what was built there; it keeps no reference)."""
+        return self._basis.get("memo")
+
     def memoised(self, key: str) -> object | None:
         """What ``memo`` keeps under ``key``, or None when nothing was built yet."""
         return self._memo.get(key)
