@@ -263,10 +263,18 @@ def _kpis(version: tuple, flt: Filter, scope_: Scope, by: str | None, win: Windo
         return figures.kpis(dataset(), flt, scope_, by=by, window=win)
 
 
+# the KPI frames a few pages and filters ask for (current, previous, by area) stay unpickled
+KPIS_KEPT = 32
+
+
 def kpis(flt: Filter, *, by: str | None = None, win: Window | None = None) -> pl.DataFrame:
-    """Metrics for the filter (one row, or one row per area of ``by``)."""
-    ds = dataset()
-    return _kpis(ds.version, flt, scope(), by, win or window(flt))
+    """Metrics for the filter (one row, or one row per area of ``by``). A warm call hands out
+    the same frame (``ui.cached.recent``: no unpickling, and the map's and tables' rows built
+    from it are kept with it); never change it."""
+    from ui import cached  # ui.cached imports this module
+
+    key = (dataset().version, flt, scope(), by, win or window(flt))
+    return cached.recent("state.kpis", key, _kpis, size=KPIS_KEPT)
 
 
 def headline_pair(flt: Filter) -> tuple[dict, dict, Window]:
