@@ -22,7 +22,7 @@ from data_layer.domain.filters import (
 from data_layer.domain.labels import LANGS
 from data_layer.domain.schema import CATEGORIES, SOURCES
 from data_layer.storage.source import DataError
-from ui import signin, state, style
+from ui import activity, signin, state, style
 from ui.errors import show_error
 from ui.i18n import code_label, t
 from ui.map_view import GRID_PARAM
@@ -331,6 +331,7 @@ def pages_for(user: User | None) -> dict[str, list]:
 
 def main() -> None:
     st.set_page_config(page_title="GridPulse 网格治理驾驶舱", page_icon=str(ICON), layout="wide")
+    state.preload()  # the data is read while the sign-in page shows
     style.apply()  # assets/css/app.css: KPI names wrap instead of being cut
     user = signin.current_user()
     if user is None:  # nothing but the sign-in page: no data, no filter, no menu
@@ -380,4 +381,5 @@ def main() -> None:
         st.error(t("error.page"))
 
 
-main()
+with activity.script_run():  # background builds wait for a quiet server (ui.activity)
+    main()

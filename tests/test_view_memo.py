@@ -133,3 +133,39 @@ def test_what_is_kept_goes_with_the_frame():
     del frames, frame
     gc.collect()
     assert len(recent._derived) == cached.RECENT_PER_QUERY  # the evicted frames' are gone
+
+
+def test_a_warm_overview_sends_the_same_tables_without_building_them(monkeypatch, tiny_dir):
+    """The KPI frames are handed out as the same objects (``state.kpis`` through the memo),
+    so the community tables are kept with them; what is sent stays byte for byte."""
+    from ui import widgets
+
+    monkeypatch.setenv("GRIDPULSE_DATA", str(tiny_dir))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in MARCH.items():
+        at.query_params[key] = value
+    sign_in(at, tiny_dir)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    cold = _sent(at)[1]
+    assert len(cold) == 3  # cases, coverage, volunteer
+
+    built = []
+    table = widgets._table
+    monkeypatch.setattr(widgets, "_table", lambda *a, **kw: built.append(1) or table(*a, **kw))
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert _sent(at)[1] == cold and built == []
+
+
+def test_the_metric_table_sends_what_streamlit_makes_of_the_pandas_frame(tiny):
+    from data_layer.queries import figures
+    from ui import widgets
+
+    frame = figures.kpis(tiny, MARCH_FILTER, Scope.everything(), by="community")
+    for group in ("cases", "coverage", "volunteer"):
+        shown, _ = widgets._table_frame(frame, group)
+        table, _ = widgets._table(frame, group)
+        assert dataframe_util.convert_arrow_table_to_arrow_bytes(
+            table
+        ) == dataframe_util.convert_pandas_df_to_arrow_bytes(shown)

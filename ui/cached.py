@@ -16,6 +16,8 @@ process-wide memos, shared by every session (``st.cache_resource``), sit in fron
   hashing of the frozen key: no Streamlit hashing of the filter and scope dataclasses, no
   unpickling of the frame), so a warm call hands out the *same* frame object. Frames handed
   out are shared: read them, never change them in place (polars works on copies anyway).
+- ``recent(name, key, compute)`` is that lookup for any ``st.cache_data`` function
+  (``state.kpis``: the KPI frames of the cards, the map and the community tables).
 - ``derived(frame, key, build)`` keeps what the ui makes from such a frame — a plotly figure,
   a table's Arrow data — next to it, so a warm view does not rebuild it (``per_frame``
   decorates a builder ``(frame, *args, **kw)``; the session's language is part of the key).
@@ -64,13 +66,13 @@ class _Recent:
             results.move_to_end(key)
             return results[key]
 
-    def put(self, name: str, key: Hashable, value: object) -> None:
+    def put(self, name: str, key: Hashable, value: object, *, size: int = RECENT_PER_QUERY) -> None:
         evicted = []  # dropped after the lock: a frame freed runs its finalizer (_forget)
         with self._lock:
             results = self._results.setdefault(name, OrderedDict())
             results[key] = value
             results.move_to_end(key)
-            while len(results) > RECENT_PER_QUERY:
+            while len(results) > size:
                 evicted.append(results.popitem(last=False))
             if id(value) not in self._derived:
                 try:
@@ -102,6 +104,20 @@ class _Recent:
 @st.cache_resource(show_spinner=False)
 def _recent() -> _Recent:
     return _Recent()
+
+
+def recent(name: str, key: tuple, compute: Callable[..., R], *, size: int = RECENT_PER_QUERY) -> R:
+    """``compute(*key)`` — a ``st.cache_data`` function — looked up first in the process-wide
+    LRU under ``name`` (``size`` results), so a warm call hands out the same object and what
+    ``derived`` keeps with it is found again. A key Python cannot hash: ``compute`` alone."""
+    try:
+        found = _recent().get(name, key)
+    except TypeError:
+        return compute(*key)
+    if found is None:
+        found = compute(*key)
+        _recent().put(name, key, found, size=size)
+    return found
 
 
 def derived(frame: object, key: Hashable, build: Callable[[], R]) -> R:
@@ -160,15 +176,7 @@ def cached_query(
         if takes_window and options.get("window") is None:
             options["window"] = state.window(flt)
         key = tuple(sorted(options.items()))
-        full = (state.dataset().version, flt, state.scope(), key)
-        try:
-            found = _recent().get(run.__qualname__, full)
-        except TypeError:  # an option Python cannot hash: st.cache_data alone
-            return cached(*full)
-        if found is None:
-            found = cached(*full)
-            _recent().put(run.__qualname__, full, found)
-        return found
+        return recent(run.__qualname__, (state.dataset().version, flt, state.scope(), key), cached)
 
     call.__signature__ = signature.replace(parameters=[flt_param, *options_params])
     return call

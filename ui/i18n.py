@@ -49,7 +49,8 @@ def area_names(frame) -> list:
     """The ``name`` column of an area table (``kpis(by=…)``) as shown: a retired area marked."""
     if "retired" not in frame.columns or "level" not in frame.columns:
         return frame["name"].to_list()
+    language = lang()  # once: a province table has ~1,800 rows, each a session-state read
     return [
-        area_name(n, retired=bool(r), level=lv)
+        labels.area_name(n, retired=bool(r), level=lv, lang=language)
         for n, r, lv in zip(frame["name"], frame["retired"], frame["level"], strict=True)
     ]

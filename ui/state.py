@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import polars as pl
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from data_layer import settings
 from data_layer.auth.roles import Role, User, scope_for
@@ -23,8 +27,11 @@ from data_layer.auth.sessions import session_expired
 from data_layer.domain import areas
 from data_layer.domain.filters import Filter, Window, now_local
 from data_layer.domain.scope import Scope
-from data_layer.queries import figures, history, ranking
-from data_layer.storage.source import Dataset, open_dataset, signature
+from data_layer.queries import case_index, figures, history, ranking
+from data_layer.storage.source import DataError, Dataset, open_dataset, signature
+from ui import activity
+
+log = logging.getLogger("gridpulse")
 
 
 class SessionKey:
@@ -101,6 +108,9 @@ def working(key: str) -> Iterator[None]:
     and shows on the misses that can take over a second (a province read, a cold query)."""
     from ui.i18n import t  # ui.i18n imports this module
 
+    if get_script_run_ctx(suppress_warning=True) is None:  # the preload: nobody to show it to
+        yield
+        return
     with st.spinner(t(key)):
         yield
 
@@ -109,9 +119,42 @@ def working(key: str) -> Iterator[None]:
 def _load_dataset(data_dir: str, version: tuple) -> Dataset:
     with working("spinner.dataset"):
         ds = open_dataset(data_dir, serving=True)
-    # a large data directory gets its settled history built behind the first pages
-    history.serve(ds, background=True)
+    # a large data directory gets its settled history built behind the pages, when no
+    # page is running
+    history.serve(ds, background=True, idle=activity.idle)
     return ds
+
+
+def preload() -> None:
+    """On the process's first script run (a sign-in page), start reading the data directory,
+    building its case index and simplifying the map's geometry in a thread, so that the
+    first signed-in page finds them (at province: 2-7 s of reading, 1-1.5 s of sorting,
+    0.5-1 s of geometry; issue #16). A run that needs the
+    dataset meanwhile waits for this read (``st.cache_resource`` computes a key once)."""
+    if not settings.database_url():  # the live source pulls on its own
+        _preloader(str(settings.data_dir()))
+
+
+@st.cache_resource(show_spinner=False)
+def _preloader(data_dir: str) -> threading.Thread:
+    thread = threading.Thread(
+        target=_preload, args=(data_dir,), name="preload-dataset", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _preload(data_dir: str) -> None:
+    from ui.map_view import warm_geometry  # ui.map_view imports this module
+
+    try:
+        ds = _load_dataset(data_dir, signature(Path(data_dir)))
+        case_index.case_index(ds)
+        warm_geometry(ds)
+    except DataError:  # the first page says what is wrong
+        return
+    except Exception:  # never take the server down; the page will try again
+        log.exception("preloading the data directory failed")
 
 
 @st.cache_resource(show_spinner=False)
@@ -129,7 +172,7 @@ def dataset() -> Dataset:
     if url:
         ds = _live_source(url).dataset()
         # each pull's version follows the previous one's settled history (history_follow)
-        history.serve(ds, background=True)
+        history.serve(ds, background=True, idle=activity.idle)
         return ds
     data_dir = settings.data_dir()
     return _load_dataset(str(data_dir), signature(data_dir))
@@ -228,10 +271,18 @@ def _kpis(version: tuple, flt: Filter, scope_: Scope, by: str | None, win: Windo
         return figures.kpis(dataset(), flt, scope_, by=by, window=win)
 
 
+# the KPI frames a few pages and filters ask for (current, previous, by area) stay unpickled
+KPIS_KEPT = 32
+
+
 def kpis(flt: Filter, *, by: str | None = None, win: Window | None = None) -> pl.DataFrame:
-    """Metrics for the filter (one row, or one row per area of ``by``)."""
-    ds = dataset()
-    return _kpis(ds.version, flt, scope(), by, win or window(flt))
+    """Metrics for the filter (one row, or one row per area of ``by``). A warm call hands out
+    the same frame (``ui.cached.recent``: no unpickling, and the map's and tables' rows built
+    from it are kept with it); never change it."""
+    from ui import cached  # ui.cached imports this module
+
+    key = (dataset().version, flt, scope(), by, win or window(flt))
+    return cached.recent("state.kpis", key, _kpis, size=KPIS_KEPT)
 
 
 def headline_pair(flt: Filter) -> tuple[dict, dict, Window]:

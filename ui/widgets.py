@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import streamlit as st
 
 from data_layer.domain import url_values
@@ -19,6 +20,7 @@ from data_layer.domain.metrics import METRICS
 from data_layer.settings import min_denominator
 from documents.slides import figure
 from ui import state
+from ui.cached import derived
 from ui.i18n import area_names, lang, metric_formula, metric_label, t
 
 # Rates over due cases: their row also shows how registered cases split into due + in progress.
@@ -131,8 +133,32 @@ def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
     Rates stay numeric (so sorting works; shown in percent) and are followed by a
     "num / den" column; a rate without a denominator shows "—". Numbers are formatted
     by the browser from ``domain.formatting`` (``column_format``), not by a pandas Styler:
-    marshalling a Styler cost ~7 % of a warm Overview view's server CPU (issue #16).
+    marshalling a Styler cost ~7 % of a warm Overview view's server CPU (issue #16). The
+    Arrow table is kept with the frame (``ui.cached.derived``): a warm view of a province
+    (~1,800 communities) does not format every fraction again.
     """
+    shown, config = derived(frame, ("metric_table", group, lang()), lambda: _table(frame, group))
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config=config,
+        key=key,
+        width="stretch",
+        placeholder=DASH,
+    )
+
+
+def _table(frame: pl.DataFrame, group: str) -> tuple[pa.Table | pd.DataFrame, dict]:
+    """The metric table's data as ``st.dataframe`` sends it (the Arrow table Streamlit
+    makes of the pandas frame: the same bytes) and its column config."""
+    shown, config = _table_frame(frame, group)
+    try:
+        return pa.Table.from_pandas(shown), config
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+        return shown, config  # Streamlit's own conversion fixes mixed columns
+
+
+def _table_frame(frame: pl.DataFrame, group: str) -> tuple[pd.DataFrame, dict]:
     data: dict[str, list] = {
         t("col.name"): area_names(frame),
         t("col.code"): frame["code"].to_list(),
@@ -156,14 +182,7 @@ def metric_table(frame: pl.DataFrame, *, group: str, key: str) -> None:
                     strict=True,
                 )
             ]
-    st.dataframe(
-        pd.DataFrame(data),
-        hide_index=True,
-        column_config=config,
-        key=key,
-        width="stretch",
-        placeholder=DASH,
-    )
+    return pd.DataFrame(data), config
 
 
 def page_header(title: str, window: Window, current: dict) -> bool:

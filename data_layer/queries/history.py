@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,7 @@ MIN_ROWS = 1_000_000
 # … nor for a window of fewer cases (本月 at province: 0.4M): the index's slice is quicker
 MIN_WINDOW_ROWS = 1_000_000
 START_DELAY_S = 3.0  # before the background build of a dataset
+IDLE_POLL_S = 0.25  # how often a background build waiting for an idle server looks again
 _MEMO_KEY = "settled_history"
 AREA_LEVELS = (None, "street", "community")
 KEYS = hours_order.KEYS
@@ -210,9 +212,17 @@ class _Served:
     worker thread while the case index answers (a province build takes seconds; the figures
     are the same). The counts per key are built the first time a breakdown asks."""
 
-    def __init__(self, ds: Dataset, *, background: bool, previous: _Served | None = None) -> None:
+    def __init__(
+        self,
+        ds: Dataset,
+        *,
+        background: bool,
+        previous: _Served | None = None,
+        idle: Callable[[], bool] | None = None,
+    ) -> None:
         self._ds = ds
         self._background = background
+        self._idle = idle
         self._base: Base | None = None
         self._keys_wanted = False
         self._lock = threading.RLock()
@@ -275,8 +285,17 @@ class _Served:
         if self._keys_wanted and self._base.keys is None:
             self._base.keys = _build_keys(self._ds, self._base)
 
+    def _wait_to_start(self) -> None:
+        """The first page paints first; then, with ``idle``, wait until the server has no
+        page to run: a province build takes 2 cores for ~10 s (issue #16)."""
+        if self._base is not None:
+            return
+        time.sleep(START_DELAY_S)
+        while self._idle is not None and not self._idle():
+            time.sleep(IDLE_POLL_S)
+
     def _work(self) -> None:
-        time.sleep(START_DELAY_S if self._base is None else 0)  # the first page paints first
+        self._wait_to_start()
         while True:
             with self._lock:
                 done = self._base is not None and (not self._keys_wanted or self._base.keys)
@@ -298,16 +317,20 @@ class _Served:
             worker.join(timeout)
 
 
-def serve(ds: Dataset, *, background: bool) -> None:
+def serve(ds: Dataset, *, background: bool, idle: Callable[[], bool] | None = None) -> None:
     """Let the case queries of ``ds`` use the settled history, when it holds ``MIN_ROWS``
     cases or more: built on first use, or (``background``) in a worker thread while the case
-    index answers. A live feed's version (its case index updated from the previous
-    version's) follows the previous version's history instead (``history_follow``). A
-    dataset not served never builds one (the CLI's one-off queries)."""
+    index answers — started ``START_DELAY_S`` after the first use and, given ``idle``, once
+    ``idle()`` says the server has no work in flight (the app passes its script runs). A
+    live feed's version (its case index updated from the previous version's) follows the
+    previous version's history instead (``history_follow``). A dataset not served never
+    builds one (the CLI's one-off queries)."""
     if ds["cases"].height >= MIN_ROWS:
         served = ds.memo(
             _MEMO_KEY,
-            lambda ds: _Served(ds, background=background, previous=_previous_served(ds)),
+            lambda ds: _Served(
+                ds, background=background, previous=_previous_served(ds), idle=idle
+            ),
         )
         served.current()  # a live version follows the previous one's history now
 

@@ -27,6 +27,7 @@ background while the case index answers.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import datetime as dt
 
 import numpy as np
@@ -79,7 +80,11 @@ def follow(ds: Dataset, previous: Dataset, base: history.Base) -> history.Base |
     followed = _counted(
         base, plus=_settled(new, base.day), minus=_settled(old, base.day), at=base.at, areas=areas
     )
-    followed = dataclasses.replace(followed, settle_day=settle)
+    # the funnel's stage structures are not followed (its queries take the index path on a
+    # followed version), and the earlier as-of rests were the previous version's cases
+    followed = dataclasses.replace(
+        followed, settle_day=settle, stages=None, rests={}, lock=threading.Lock()
+    )
     at = history.base_time(cases)
     if at < base.at:
         return None
