@@ -328,9 +328,7 @@ def serve(ds: Dataset, *, background: bool, idle: Callable[[], bool] | None = No
     if ds["cases"].height >= MIN_ROWS:
         served = ds.memo(
             _MEMO_KEY,
-            lambda ds: _Served(
-                ds, background=background, previous=_previous_served(ds), idle=idle
-            ),
+            lambda ds: _Served(ds, background=background, previous=_previous_served(ds), idle=idle),
         )
         served.current()  # a live version follows the previous one's history now
 

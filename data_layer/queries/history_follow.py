@@ -27,8 +27,8 @@ background while the case index answers.
 from __future__ import annotations
 
 import dataclasses
-import threading
 import datetime as dt
+import threading
 
 import numpy as np
 import polars as pl
