@@ -149,6 +149,17 @@ def test_a_background_build_answers_from_the_index_until_it_is_done():
     assert_frame_equal(after, exact, check_exact=True)
 
 
+def _with_times(cases: pl.DataFrame, *, case_id: str, times: dict) -> pl.DataFrame:
+    """``cases`` with one case's time columns set to ``times``."""
+    return cases.with_columns(
+        pl.when(pl.col("case_id") == case_id)
+        .then(pl.lit(value, dtype=cases[name].dtype))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, value in times.items()
+    )
+
+
 def test_quantiles_are_polars_quantiles():
     """Medians and p90 of random groups — ties, sizes 1–2, and nulls (polars counts them in
     its fractional index) — read as ``hours_stats`` reads them, equal polars' to the bit."""
@@ -179,13 +190,7 @@ def test_a_case_dispatched_after_it_closed_is_not_settled_before_its_dispatch():
         "closed_at": dt.datetime.combine(day, dt.time(23)),
         "dispatched_at": dt.datetime.combine(day, dt.time(23)) + dt.timedelta(hours=2),
     }
-    tables["cases"] = cases_.with_columns(
-        pl.when(pl.col("case_id") == case_id)
-        .then(pl.lit(value, dtype=cases_[name].dtype))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name, value in at.items()
-    )
+    tables["cases"] = _with_times(cases_, case_id=case_id, times=at)
     ds = served(Dataset(tables=tables))
     as_of = at["dispatched_at"] + dt.timedelta(hours=1)  # the next day, after the dispatch
     flt = Filter(period="custom", start=day, end=day, as_of=as_of)
@@ -252,13 +257,7 @@ def test_a_case_handled_after_it_closed_is_not_settled_before_its_handling():
         "closed_at": dt.datetime.combine(day, dt.time(23)),
         "handled_at": dt.datetime.combine(day, dt.time(23)) + dt.timedelta(days=2),
     }
-    tables["cases"] = cases_.with_columns(
-        pl.when(pl.col("case_id") == case_id)
-        .then(pl.lit(value, dtype=cases_[name].dtype))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name, value in at.items()
-    )
+    tables["cases"] = _with_times(cases_, case_id=case_id, times=at)
     ds = Dataset(tables=tables)
     with pytest.MonkeyPatch.context() as patch:
         base = dt.datetime.combine(day, dt.time()) + dt.timedelta(days=5)
