@@ -115,6 +115,43 @@ def accounts_cache_seconds() -> float:
     return max(0.0, _number("GRIDPULSE_ACCOUNTS_CACHE_SECONDS", DEFAULT_ACCOUNTS_CACHE_SECONDS))
 
 
+DEFAULT_SESSION_HOURS = 24.0
+MIN_SESSION_SECRET_CHARS = 32
+SESSION_COOKIE = "gridpulse_session"
+
+
+class SettingError(ValueError):
+    """A setting that is present but unusable: the feature it turns on refuses to start."""
+
+
+def session_secret() -> bytes | None:
+    """``$GRIDPULSE_SESSION_SECRET``: the key of the session cookie's HMAC (the same on every
+    replica). Unset: no session cookie (a fail-over asks for the password again). Set but
+    shorter than 32 characters: ``SettingError`` (a weak key is refused, never padded)."""
+    value = os.environ.get("GRIDPULSE_SESSION_SECRET") or ""
+    if not value:
+        return None
+    if len(value) < MIN_SESSION_SECRET_CHARS:
+        raise SettingError(
+            f"GRIDPULSE_SESSION_SECRET must have at least {MIN_SESSION_SECRET_CHARS} characters "
+            "(e.g. `openssl rand -hex 32`)"
+        )
+    return value.encode("utf-8")
+
+
+def session_hours() -> float:
+    """The absolute lifetime of a session cookie, in hours: ``$GRIDPULSE_SESSION_HOURS``
+    (default 24; at least 0.01). After it the password is asked again, idle or not."""
+    return max(0.01, _number("GRIDPULSE_SESSION_HOURS", DEFAULT_SESSION_HOURS))
+
+
+def secure_cookie() -> bool:
+    """``$GRIDPULSE_SECURE_COOKIE`` (1/true/yes): the session cookie is ``Secure`` (sent over
+    HTTPS only). Set it with TLS, as nginx's route cookie (``bench/cluster.py nginx
+    --secure-cookie``)."""
+    return os.environ.get("GRIDPULSE_SECURE_COOKIE", "").strip().lower() in ("1", "true", "yes")
+
+
 def claim_names() -> dict[str, str]:
     """OIDC claim names for role, streets, communities and rights:
     ``$GRIDPULSE_OIDC_ROLE_CLAIM``, ``..._STREETS_CLAIM``, ``..._COMMUNITIES_CLAIM``,

@@ -35,14 +35,14 @@ import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
 from data_layer import settings
-from data_layer.auth import demo, oidc
+from data_layer.auth import demo, oidc, tokens, web_sessions
 from data_layer.auth.errors import AccountLocked, AuthError, NoAccess
 from data_layer.auth.roles import Role, User
 from data_layer.auth.users import UserStore, store_for
 from data_layer.domain.labels import LANGS
 from data_layer.storage.pg_conn import DatabaseUnavailable
 from data_layer.storage.source import DataError
-from ui import audit, state
+from ui import audit, state, web_session
 from ui.i18n import t
 from ui.state import SessionKey
 
@@ -71,15 +71,17 @@ def current_user() -> User | None:
     """The signed-in user for this run, or None: then draw nothing but ``sign_in_page``."""
     user = _oidc_user() if oidc_configured() else _local_user()
     if user is not None:
+        now = _now()
         st.session_state[SessionKey.USER] = user
-        st.session_state[SessionKey.LAST_SEEN] = _now()
+        st.session_state[SessionKey.LAST_SEEN] = now
+        web_session.touch(now)  # the cookie's last activity, for the other replicas
     return user
 
 
 def _local_user() -> User | None:
     user = state.user()
     if user is None:
-        return None
+        return _from_cookie()
     if state.idle_expired(user):
         _end(user, action="session_expired", result="idle", notice="auth.expired")
         return None
@@ -102,6 +104,50 @@ def _local_user() -> User | None:
         else:
             _end(user, action="session_expired", result="account removed", notice="auth.gone")
     return fresh
+
+
+def _from_cookie() -> User | None:
+    """A new Streamlit session (page load, fail-over reconnect) whose browser holds a session
+    cookie (``ui.web_session``): the cookie's user, when the token's signature and lifetime,
+    its server-side session (not revoked, not idle) and the account as it is now all allow
+    it; audited like a sign-in. Looked at once per Streamlit session."""
+    if st.session_state.get(web_session.TRIED) or not web_session.enabled():
+        return None
+    st.session_state[web_session.TRIED] = True
+    raw = web_session.read_cookie()
+    if raw is None:
+        return None
+    now = _now()
+    try:
+        claims = tokens.verify(
+            raw,
+            settings.session_secret() or b"",
+            now=now.timestamp(),
+            max_age_s=settings.session_hours() * 3600,
+        )
+    except tokens.InvalidToken as exc:
+        audit.record("sign_in_failed", user="-", result=f"session cookie: {exc.reason}")
+        web_session.clear_cookie()
+        return None
+    try:
+        record = web_session.store().get(claims.sid)
+        user = _account(claims.username)
+    except (OSError, ValueError, DataError):  # unreadable: the sign-in page; the cookie stays
+        log.exception("the session or user store cannot be read")
+        return None
+    reason = web_sessions.refusal(record, user=user, username=claims.username, now=now)
+    if reason is not None:
+        audit.record("sign_in_failed", user=claims.username, result=f"session cookie: {reason}")
+        if record is not None and record.revoked_at is None:
+            try:  # idle or removed: no replica takes this cookie again
+                web_session.store().revoke(claims.sid, now)
+            except (OSError, ValueError, DataError):
+                log.exception("the session store cannot be written")
+        web_session.clear_cookie()
+        return None
+    web_session.adopt(claims.sid, now)
+    audit.record("sign_in_ok", user=user, result="session cookie")
+    return user
 
 
 def _account(username: str) -> User | None:
@@ -227,9 +273,14 @@ def _sign_in(username: str | None = None, password: str | None = None) -> None:
         return
     st.session_state.pop(_ERROR, None)
     st.session_state.pop(_NOTICE, None)
+    now = _now()
     st.session_state[SessionKey.USER] = user
-    st.session_state[SessionKey.LAST_SEEN] = _now()
+    st.session_state[SessionKey.LAST_SEEN] = now
     audit.record("sign_in_ok", user=user, result="password")
+    try:
+        web_session.issue(user, now)  # the cookie that survives a fail-over (when configured)
+    except Exception:  # noqa: BLE001 - signed in all the same, only without the cookie
+        log.exception("no session cookie for this sign-in")
 
 
 def _sign_out() -> None:
@@ -238,6 +289,7 @@ def _sign_out() -> None:
     user = state.user()
     if user is not None:
         audit.record("sign_out", user=user)
+    web_session.revoke(_now())
     lang = st.query_params.get(LANG_PARAM)
     _forget()
     st.query_params.clear()
@@ -250,16 +302,20 @@ def _sign_out() -> None:
 
 def _end(user: User, *, action: str, result: str, notice: str) -> None:
     audit.record(action, user=user, result=result)
+    web_session.revoke(_now())
     _forget()
     st.session_state[_NOTICE] = notice
 
 
 def _forget() -> None:
-    """Drop everything of the session but its language."""
+    """Drop everything of the session but its language and the cookie's pending hand-over
+    (the browser still has to drop the cookie; this session does not look at it again)."""
+    kept = {key: st.session_state[key] for key in web_session.KEPT if key in st.session_state}
     lang = st.session_state.get(SessionKey.LANG)
     st.session_state.clear()
     if lang:
         st.session_state[SessionKey.LANG] = lang
+    st.session_state.update(kept)
 
 
 def _now() -> dt.datetime:
@@ -272,6 +328,7 @@ def _now() -> dt.datetime:
 def sign_in_page() -> None:
     """The only thing a session without a user sees: no data, no filter, no menu."""
     _language()
+    web_session.hand_over()  # a sign-out's or refused cookie's "drop it", or a fresh sign-in's
     st.title(t("app.title"))
     st.caption(t("app.subtitle"))
     left, _ = st.columns([2, 3])
@@ -395,6 +452,7 @@ def _oidc_buttons() -> None:
 def account_sidebar(user: User) -> None:
     """Who is signed in, and the sign-out button."""
     with st.sidebar:
+        web_session.hand_over()  # the session cookie of a fresh sign-in (no visible element)
         st.caption(
             t("auth.signed_in_as", name=_plain(user.display_name), role=t(f"role.{user.role}"))
         )
