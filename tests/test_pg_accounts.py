@@ -291,7 +291,7 @@ def test_a_database_before_schema_3_says_to_run_db_init(
     assert "db init" in capsys.readouterr().err
     with pytest.raises(DataError, match="db init"):
         PgAuditLog(pg_empty_url).read_events()
-    assert migrate.migrate(pg_empty_url) == ["0003_accounts"]
+    assert migrate.migrate(pg_empty_url) == ["0003_accounts", "0004_web_sessions"]
     assert users_cli(monkeypatch, pg_empty_url, "list") == 0
 
 
