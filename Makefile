@@ -20,14 +20,16 @@ $(DATA)/grids.parquet: | $(VENV)/.installed
 	$(PY) -m data_layer demo --out $(DATA) --scale $(SCALE)
 
 # Streamlit's upload limit comes from the one setting, GRIDPULSE_UPLOAD_MAX_MB (docs/import.md).
+# serve.py is app.py in Streamlit's ASGI mode (st.App) plus the session cookie's route
+# (/_gp/session, docs/security.md); every launcher starts it.
 run: $(VENV)/.installed $(DATA)/grids.parquet
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.maxUploadSize \
+	$(PY) -m streamlit run serve.py --server.port $(PORT) --server.maxUploadSize \
 		"$$($(PY) -c 'from data_layer import settings; print(settings.upload_max_mb())')"
 
 # For developing: `make run` with source watching back on (.streamlit/config.toml turns it off
 # for production: the watcher costs every script run of every viewer), rerun on save.
 dev: $(VENV)/.installed $(DATA)/grids.parquet
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.fileWatcherType auto \
+	$(PY) -m streamlit run serve.py --server.port $(PORT) --server.fileWatcherType auto \
 		--server.runOnSave true --server.maxUploadSize \
 		"$$($(PY) -c 'from data_layer import settings; print(settings.upload_max_mb())')"
 
@@ -43,7 +45,7 @@ run-db: $(VENV)/.installed $(DATA)/grids.parquet
 	$(PY) -m data_layer db load --data $(DATA) --db "$$url" --if-empty && \
 	{ $(PY) -m data_layer simulate --db "$$url" & sim=$$!; \
 	  trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
-	  GRIDPULSE_DATABASE_URL="$$url" $(PY) -m streamlit run app.py --server.port $(PORT); }
+	  GRIDPULSE_DATABASE_URL="$$url" $(PY) -m streamlit run serve.py --server.port $(PORT); }
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

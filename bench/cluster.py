@@ -63,6 +63,7 @@ ANCHOR = dt.date(2026, 6, 30)  # the demo's last day: the frozen link below sees
 FROZEN = "as_of=2026-06-30T18:00:00&period=this_year"
 ACCOUNT = "district"
 ROUTE_COOKIE = "gridpulse_route"
+SESSION_COOKIE = "gridpulse_session"  # data_layer.settings.SESSION_COOKIE (ui/web_session.py)
 READY_MS = 120_000
 RECONNECT_MS = 120_000
 METRICS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMetric"]')).map(m => [
@@ -258,6 +259,7 @@ class Cluster:
     replicas: list[Server]
     nginx: Nginx
     pg: Any
+    session_cookie: bool = True
     stopped: list[int] = field(default_factory=list)
 
     @property
@@ -294,9 +296,19 @@ def generate_demo(out: Path, *, scale: str) -> None:
 
 @contextlib.contextmanager
 def cluster(
-    *, replicas: int = 3, scale: str = "district", workdir: Path | None = None, log=print
+    *,
+    replicas: int = 3,
+    scale: str = "district",
+    workdir: Path | None = None,
+    session_cookie: bool = True,
+    log=print,
 ) -> Iterator[Cluster]:
-    """Start everything; stop everything (and delete the folder) at the end."""
+    """Start everything; stop everything (and delete the folder) at the end.
+
+    ``session_cookie``: one ``GRIDPULSE_SESSION_SECRET`` for all replicas, so a viewer moved
+    by the fail-over stays signed in (False: the replicas run without it, and a moved viewer
+    signs in again, as before the cookie).
+    """
     from data_layer.storage import migrate, pg_admin
     from data_layer.storage.pg_local import local_server
 
@@ -327,14 +339,22 @@ def cluster(
             # Streamlit refuses this one on the command line
             "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret,
         }
+        if session_cookie:  # one for all replicas: any of them takes any replica's cookie
+            env["GRIDPULSE_SESSION_SECRET"] = secrets.token_hex(32)
         for i in range(replicas):
             t0 = time.monotonic()
-            started.append(start_server(ROOT / "app.py", env=env, log_dir=work / "logs"))
+            started.append(start_server(ROOT / "serve.py", env=env, log_dir=work / "logs"))
             log(f"replica r{i + 1} on port {started[-1].port} up in {time.monotonic() - t0:.1f} s")
         nginx = start_nginx(work / "nginx", [f"127.0.0.1:{s.port}" for s in started])
         log(f"nginx on port {nginx.port}")
         yield Cluster(
-            workdir=work, data_dir=data, database_url=url, replicas=started, nginx=nginx, pg=pg
+            workdir=work,
+            data_dir=data,
+            database_url=url,
+            replicas=started,
+            nginx=nginx,
+            pg=pg,
+            session_cookie=session_cookie,
         )
     finally:
         if nginx is not None:
@@ -360,6 +380,9 @@ class Viewer:
     figures: dict[str, list[list[str]]] = field(default_factory=dict)
     after: dict[str, list[list[str]]] = field(default_factory=dict)
     moved_to: str = ""
+    session_cookie: dict[str, Any] = field(default_factory=dict)  # its flags, as the browser has it
+    signed_in_again: bool = False  # a moved viewer that was shown the sign-in page
+    expect_cookie: bool = True  # the replicas run with GRIDPULSE_SESSION_SECRET
     errors: list[str] = field(default_factory=list)
 
 
@@ -415,6 +438,31 @@ async def _route_cookie(context: Any) -> str:
     return next((c["value"] for c in cookies if c["name"] == ROUTE_COOKIE), "")
 
 
+async def _session_cookie(page: Any, context: Any) -> dict[str, Any]:
+    """After a sign-in: wait until the page handed its code over (assets/js/session_cookie.js)
+    and return the session cookie as the browser stores it (flags; the value's length only)."""
+    await page.wait_for_function(
+        "() => document.documentElement.dataset.gridpulseSession === 'set'", timeout=READY_MS
+    )
+    cookie = next((c for c in await context.cookies() if c["name"] == SESSION_COOKIE), None)
+    if cookie is None:
+        return {}
+    flags = {k: cookie[k] for k in ("path", "httpOnly", "secure", "sameSite", "expires")}
+    return {**flags, "value_chars": len(cookie["value"])}
+
+
+async def _signed_in_or_asked(page: Any) -> str:
+    """After a reconnect: "page" once the KPI cards show, "sign-in" if the sign-in page does."""
+    signin = f".st-key-signin_demo_{ACCOUNT} button"
+    handle = await page.wait_for_function(
+        f"() => document.querySelector('{signin}') ? 'sign-in' : "
+        f"(document.querySelector('{SCRIPT_DONE}') && document.querySelectorAll("
+        f"'[data-testid=\"stMetricValue\"]').length >= {HEADLINE_CARDS} ? 'page' : null)",
+        timeout=RECONNECT_MS,
+    )
+    return await handle.json_value()
+
+
 async def open_viewer(browser: Any, base_url: str, viewer: Viewer) -> None:
     """Sign in, Overview on the frozen link, then 统计口径 → 按考核时间; the page stays open."""
     viewer.context, viewer.page = await _new_page(browser)
@@ -425,6 +473,8 @@ async def open_viewer(browser: Any, base_url: str, viewer: Viewer) -> None:
     await _sign_in(page)
     viewer.figures["report"] = await _figures(page)
     viewer.times["overview"] = time.perf_counter() - started
+    if viewer.expect_cookie:
+        viewer.session_cookie = await _session_cookie(page, viewer.context)
     started = time.perf_counter()
     viewer.figures["assessment"] = await _set_basis(page, "assessment")
     viewer.times["filter"] = time.perf_counter() - started
@@ -438,9 +488,11 @@ async def after_stop(viewer: Viewer, *, moved: bool) -> None:
 
     A moved viewer's page reconnects to another replica (nginx: the backup of its route) with
     a new, empty session; Streamlit's frontend reruns a page on reconnect only when it has live
-    parts (``run_every``), so the frozen page reruns at this click and shows the new replica's
-    sign-in page. The viewer signs in again and is back on its link's filter (按考核时间, kept in
-    the URL); then it changes the filter back like everybody else.
+    parts (``run_every``), so the frozen page reruns at this click. With the session cookie the
+    new replica restores the viewer's sign-in from it (no click) and the page is back on its
+    link's filter (按考核时间, kept in the URL); without it the new replica shows its sign-in
+    page and the viewer signs in again (``signed_in_again``). Then it changes the filter back
+    like everybody else.
     """
     page = viewer.page
     if moved:
@@ -451,7 +503,9 @@ async def after_stop(viewer: Viewer, *, moved: bool) -> None:
                 .get_by_text(BASIS_LABEL["report"])
                 .click(timeout=RECONNECT_MS)
             )
-        await _sign_in(page)  # the new replica's sign-in page
+        if await _signed_in_or_asked(page) == "sign-in":
+            viewer.signed_in_again = True
+            await _sign_in(page)  # the new replica's sign-in page
         viewer.after["assessment"] = await _figures(page)
         viewer.times["reconnect"] = time.perf_counter() - started
         viewer.moved_to = await _route_cookie(viewer.context)
@@ -473,7 +527,7 @@ async def _guarded(viewer: Viewer, coro: Any, what: str) -> None:
 async def warm_up(browser: Any, cl: Cluster) -> None:
     """One untimed load per replica, directly (its dataset and caches filled)."""
     for server in cl.replicas:
-        viewer = Viewer(index=-1)
+        viewer = Viewer(index=-1, expect_cookie=cl.session_cookie)
         await _guarded(viewer, open_viewer(browser, server.base_url, viewer), "warm-up")
         await viewer.context.close()
         if viewer.errors:
@@ -534,7 +588,7 @@ async def drive(
             await warm_up(browser, cl)
             log(f"warmed up {len(cl.replicas)} replicas in {time.monotonic() - t0:.1f} s")
             rss_warm = cl.rss()
-            people = [Viewer(index=i) for i in range(viewers)]
+            people = [Viewer(index=i, expect_cookie=cl.session_cookie) for i in range(viewers)]
             gate = asyncio.Semaphore(concurrency)
 
             async def one(viewer: Viewer) -> None:
@@ -668,6 +722,9 @@ def summarise(
         "moved_viewers": [v.index for v in moved],
         "moved_to": dict(Counter(v.moved_to for v in moved)),
         "moved_not_reconnected": moved_bad,
+        "session_cookie": cl.session_cookie,
+        "session_cookie_flags": ok[0].session_cookie if ok else {},
+        "moved_signed_in_again": [v.index for v in moved if v.signed_in_again],
         "requests_logged": len(lines),
         "requests_not_sticky": len(not_sticky),
         "not_sticky_examples": not_sticky[:5],
@@ -688,6 +745,8 @@ def passed(result: dict[str, Any]) -> list[str]:
         problems.append(f"viewers {result['moved_not_reconnected']} did not move to a live replica")
     if result["stopped_route"] and not result["moved_viewers"]:
         problems.append("the stopped replica had no viewers")
+    if result["session_cookie"] and result["moved_signed_in_again"]:
+        problems.append(f"viewers {result['moved_signed_in_again']} had to sign in again")
     return problems
 
 
@@ -712,7 +771,9 @@ def print_table(result: dict[str, Any]) -> None:
         f"\nfigures differ: {result['figures_differ']} / after stop "
         f"{result['figures_differ_after_stop']}; not sticky: {result['requests_not_sticky']} "
         f"of {result['requests_logged']} requests; failed over: {result['requests_failed_over']}; "
-        f"moved viewers {len(result['moved_viewers'])} → {result['moved_to']}"
+        f"moved viewers {len(result['moved_viewers'])} → {result['moved_to']}, signed in again: "
+        f"{result['moved_signed_in_again']} (session cookie "
+        f"{'on' if result['session_cookie'] else 'off'})"
     )
     problems = passed(result)
     print("checks:", "all passed" if not problems else "; ".join(problems))
@@ -734,6 +795,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=3, help="viewers loading at once")
     parser.add_argument("--stagger", type=float, default=1.5, help="seconds between starts")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--no-session-cookie",
+        action="store_true",
+        help="replicas without GRIDPULSE_SESSION_SECRET: a moved viewer signs in again",
+    )
     args = parser.parse_args(argv)
     if args.command == "nginx":
         from data_layer import settings
@@ -744,7 +810,8 @@ def main(argv: list[str] | None = None) -> int:
                            secure_cookie=args.secure_cookie), end="")  # fmt: skip
         return 0
     load_start = os.getloadavg()
-    with cluster(replicas=args.replicas, scale=args.scale) as cl:
+    cookie = not args.no_session_cookie
+    with cluster(replicas=args.replicas, scale=args.scale, session_cookie=cookie) as cl:
         result = asyncio.run(
             drive(cl, viewers=args.viewers, concurrency=args.concurrency, stagger_s=args.stagger)
         )
@@ -754,6 +821,7 @@ def main(argv: list[str] | None = None) -> int:
         "scale": args.scale,
         "concurrency": args.concurrency,
         "stagger_s": args.stagger,
+        "session_cookie": cookie,
     }
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print_table(result)

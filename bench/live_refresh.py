@@ -41,14 +41,16 @@ TARGET_CPU_PER_INTERVAL_S = 0.3
 
 
 def start_app(root: Path, env: dict[str, str]) -> b.Server:
-    """``streamlit run app.py`` of ``root`` (as ``bench.browser.start_server`` starts it)."""
+    """``streamlit run serve.py`` of ``root`` (as ``bench.browser.start_server`` starts it;
+    ``app.py`` for an older checkout without the server entry)."""
+    entry = root / "serve.py" if (root / "serve.py").exists() else root / "app.py"
     port = b.free_port()
     b.OUT.mkdir(parents=True, exist_ok=True)
     log_path = b.OUT / f"streamlit-live-{port}.log"
     full_env = {**os.environ, "PYTHONPATH": str(root), **env}
     full_env["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(root / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(entry),
         "--server.port", str(port), "--server.headless", "true",
         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
@@ -58,7 +60,7 @@ def start_app(root: Path, env: dict[str, str]) -> b.Server:
             cmd, cwd=root, env=full_env, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    server = b.Server(script=root / "app.py", port=port, process=process, log_path=log_path)
+    server = b.Server(script=entry, port=port, process=process, log_path=log_path)
     deadline = time.monotonic() + 300
     while not _healthy(port):
         if process.poll() is not None or time.monotonic() > deadline:

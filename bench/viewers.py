@@ -51,7 +51,7 @@ from bench.run import data_dir, ensure_data  # noqa: E402
 from data_layer.domain.filters import DEFAULT_PERIOD  # noqa: E402
 from data_layer.domain.labels import text  # noqa: E402
 
-APP = ROOT / "app.py"
+APP = ROOT / "serve.py"  # the server entry: app.py in st.App with the session route
 RESULTS = ROOT / "bench" / "results-viewers.json"
 TARGET_CPU_PER_VIEW_S = 0.15
 TARGET_RSS_MB = 4096

@@ -279,6 +279,7 @@ def tiny_district(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(streamlit_server_factory, tiny_district):
-    """app.py over ``tiny_district``; a module with its own data overrides this fixture."""
-    app = Path(__file__).resolve().parents[2] / "app.py"
+    """app.py (through serve.py, as every launcher) over ``tiny_district``; a module with its
+    own data overrides this fixture."""
+    app = Path(__file__).resolve().parents[2] / "serve.py"
     return streamlit_server_factory(app, env={"GRIDPULSE_DATA": str(tiny_district)})

@@ -26,7 +26,7 @@ from data_layer.storage.source import open_dataset, write_tables
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "app.py"
+APP = ROOT / "serve.py"  # the server entry (app.py in st.App)
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 FROZEN = "as_of=2026-06-30T18:00:00&period=this_year"
 STREAMLIT_PROBES = ("/_stcore/health", "/_stcore/host-config")

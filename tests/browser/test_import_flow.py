@@ -36,7 +36,7 @@ def server(streamlit_server_factory, tiny_district):
     UserStore(tiny_district).add(
         User(username=ADMIN, display_name="导入测试", role="data_admin"), password=PASSWORD
     )
-    app = Path(__file__).resolve().parents[2] / "app.py"
+    app = Path(__file__).resolve().parents[2] / "serve.py"
     return streamlit_server_factory(app, env={"GRIDPULSE_DATA": str(tiny_district)})
 
 
