@@ -451,11 +451,28 @@ async def _session_cookie(page: Any, context: Any) -> dict[str, Any]:
     return {**flags, "value_chars": len(cookie["value"])}
 
 
+# Sets window.__gpRan once a script run starts from now on: the stale cards of the stopped
+# replica's page must not count as the new replica's page.
+WATCH_RUN_JS = """() => {
+  window.__gpRan = false;
+  const app = document.querySelector('[data-testid="stApp"]');
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.oldValue === 'running' || app.getAttribute('data-test-script-state') === 'running') {
+        window.__gpRan = true;
+      }
+    }
+  }).observe(app, {attributes: true, attributeOldValue: true,
+                   attributeFilter: ['data-test-script-state']});
+}"""
+
+
 async def _signed_in_or_asked(page: Any) -> str:
-    """After a reconnect: "page" once the KPI cards show, "sign-in" if the sign-in page does."""
+    """After a reconnect and a script run on the new replica (``WATCH_RUN_JS`` set before):
+    "page" once the KPI cards show, "sign-in" if the sign-in page does."""
     signin = f".st-key-signin_demo_{ACCOUNT} button"
     handle = await page.wait_for_function(
-        f"() => document.querySelector('{signin}') ? 'sign-in' : "
+        f"() => !window.__gpRan ? null : document.querySelector('{signin}') ? 'sign-in' : "
         f"(document.querySelector('{SCRIPT_DONE}') && document.querySelectorAll("
         f"'[data-testid=\"stMetricValue\"]').length >= {HEADLINE_CARDS} ? 'page' : null)",
         timeout=RECONNECT_MS,
@@ -497,6 +514,7 @@ async def after_stop(viewer: Viewer, *, moved: bool) -> None:
     page = viewer.page
     if moved:
         started = time.perf_counter()
+        await page.evaluate(WATCH_RUN_JS)
         with contextlib.suppress(Exception):  # the click may land while the page is redrawn
             await (
                 page.locator('[data-testid="stSidebar"]')

@@ -4,7 +4,8 @@ The small version of ``bench/cluster.py`` (the same code: the documented nginx t
 same viewers): each viewer signs in through nginx and stays on one replica for every request
 (route cookie), every viewer sees the same KPI cards for the same filter, both replicas get
 viewers; then one replica is stopped (SIGTERM) and its viewers reconnect through nginx to the
-other one, sign in again, see their link's filter and the same figures, and keep working.
+other one, which signs them in from their session cookie (HttpOnly, SameSite=Strict; no
+sign-in click), and they see their link's filter and the same figures, and keep working.
 
 Needs nginx, PostgreSQL with PostGIS and Chromium: skipped without them, failed under CI=true
 (``.ci/run`` installs all three).
@@ -18,6 +19,7 @@ import json
 import os
 import re
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ import pytest
 from bench import cluster as bench_cluster
 from data_layer.cli import main as cli_main
 from data_layer.domain.formatting import format_value
+from data_layer.storage.pg_audit import PgAuditLog
 from data_layer.storage.pg_local import find_bindir, has_postgis
 
 
@@ -99,6 +102,8 @@ def test_two_replicas_sticky_and_fail_over(capsys) -> None:
                 ).result()
         finally:
             logs = "\n".join(s.log_tail(15) for s in cl.replicas)
+        sign_ins = Counter(e.result for e in PgAuditLog(cl.database_url).read_events(
+            action="sign_in_ok"))  # fmt: skip
     assert not result["viewers_failed"], (result["viewers_failed"], logs)
     assert bench_cluster.passed(result) == []
 
@@ -126,6 +131,19 @@ def test_two_replicas_sticky_and_fail_over(capsys) -> None:
     assert result["moved_not_reconnected"] == []
     assert result["requests_failed_over"] >= len(moved)
     assert result["reconnect_ready"]["n"] == len(moved)
+    # ... still signed in: the other replica took the session cookie (no sign-in page shown)
+    assert result["session_cookie"] is True
+    assert result["moved_signed_in_again"] == []
+    flags = result["session_cookie_flags"]
+    assert (flags["httpOnly"], flags["sameSite"], flags["path"], flags["secure"]) == (
+        True,
+        "Strict",
+        "/",
+        False,
+    )
+    assert flags["value_chars"] > 40  # a signed token, not a placeholder
+    # audited like a sign-in: 4 viewers + 2 warm-ups by password, each moved one by its cookie
+    assert sign_ins == {"password": 6, "session cookie": len(moved)}, sign_ins
     assert result["filter_after_stop"]["n"] == 4
     assert replicas[other]["websocket_sessions"] >= replicas[other]["viewers_first"] + len(moved)
     assert replicas[stopped]["rss_end_mb"] is None and replicas[other]["rss_end_mb"] > 0
