@@ -9,9 +9,9 @@ The run (docs/deploy.md):
 1. generates the demo district (fixed seed and last day, so the figures are known) into a
    temporary folder, starts a private PostgreSQL + PostGIS (``pg_local``, as ``db local``),
    creates the schema and loads the district (``db load``);
-2. starts the replicas: ``streamlit run app.py`` with ``GRIDPULSE_DATABASE_URL`` (the shared
-   state), ``GRIDPULSE_DATA`` (the shared folder of accounts and audit log), one
-   ``server.cookieSecret`` for all, ``server.fileWatcherType none``; warms each up once;
+2. starts the replicas: ``streamlit run serve.py`` (app.py in st.App) with
+   ``GRIDPULSE_DATABASE_URL`` (the shared state), ``GRIDPULSE_DATA`` (the shared folder of
+   accounts and audit log), one ``server.cookieSecret`` and one session secret for all, ``server.fileWatcherType none``; warms each up once;
 3. renders ``docs/deploy/gridpulse.nginx.conf`` — the documented file — and runs nginx on it as
    a foreground child with its own prefix, on a free loopback port;
 4. drives the viewers through nginx in headless Chromium (one browser, a context each, at most
@@ -19,8 +19,10 @@ The run (docs/deploy.md):
    on a frozen link (``as_of``), then a filter change (统计口径 → 按考核时间); each keeps its
    page (and its session) open;
 5. SIGTERMs the replica with the most viewers, waits for its viewers to reconnect through
-   nginx to another replica, signs them in again (a session lives in one replica's memory)
-   and checks their figures, then changes the filter back on every viewer.
+   nginx to another replica, where their session cookie signs them in again without a click
+   (``GRIDPULSE_SESSION_SECRET``, the same for all replicas; ``--no-session-cookie``: they
+   are shown the sign-in page and click, as before the cookie), and checks their figures,
+   then changes the filter back on every viewer.
 
 It checks that every viewer saw the same KPI cards for the same filter, before and after the
 fail-over, that every request went to the replica its route cookie names (nginx's access log),
