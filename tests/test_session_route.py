@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -14,6 +18,7 @@ from starlette.applications import Starlette
 from data_layer.auth import tokens
 from ui import web_session
 
+ROOT = Path(__file__).resolve().parents[1]
 SECRET = "s" * 40
 HOST = "gridpulse.example:8080"
 
@@ -151,3 +156,25 @@ def test_without_the_secret_there_is_no_cookie(codes, monkeypatch):
     code = book.issue("t")
     monkeypatch.delenv("GRIDPULSE_SESSION_SECRET")
     assert call({"action": "set", "code": code})[0] == 404
+
+
+def _import_serve(secret: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "GRIDPULSE_SESSION_SECRET"}
+    if secret is not None:
+        env["GRIDPULSE_SESSION_SECRET"] = secret
+    code = "import serve; print([r.path for r in serve.app._user_routes])"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_serve_py_refuses_to_start_with_a_short_secret_and_mounts_the_route_otherwise():
+    short = _import_serve("too-short")
+    assert short.returncode != 0
+    assert "GRIDPULSE_SESSION_SECRET must have at least 32 characters" in short.stderr
+    good = _import_serve(SECRET)
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.strip() == "['/_gp/session']"
+    off = _import_serve(None)  # no secret: it starts, says so, and the route answers 404
+    assert off.returncode == 0, off.stderr
+    assert "GRIDPULSE_SESSION_SECRET is not set" in off.stderr
