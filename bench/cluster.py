@@ -303,13 +303,14 @@ def cluster(
     scale: str = "district",
     workdir: Path | None = None,
     session_cookie: bool = True,
+    env: dict[str, str] | None = None,
     log=print,
 ) -> Iterator[Cluster]:
     """Start everything; stop everything (and delete the folder) at the end.
 
     ``session_cookie``: one ``GRIDPULSE_SESSION_SECRET`` for all replicas, so a viewer moved
     by the fail-over stays signed in (False: the replicas run without it, and a moved viewer
-    signs in again, as before the cookie).
+    signs in again, as before the cookie). ``env``: more variables for every replica.
     """
     from data_layer.storage import migrate, pg_admin
     from data_layer.storage.pg_local import local_server
@@ -336,6 +337,7 @@ def cluster(
             f"{time.monotonic() - t0:.1f} s")  # fmt: skip
         cookie_secret = secrets.token_hex(32)  # one for all replicas (st.login's cookie)
         env = {
+            **(env or {}),
             "GRIDPULSE_DATA": str(data),
             "GRIDPULSE_DATABASE_URL": url,
             # Streamlit refuses this one on the command line
@@ -554,6 +556,48 @@ async def warm_up(browser: Any, cl: Cluster) -> None:
             raise RuntimeError(f"warm-up of {server.base_url} failed: {viewer.errors}")
 
 
+async def wall_fail_over(cl: Cluster, *, link: str = "period=this_year") -> dict[str, Any]:
+    """A wall screen (the demo ``screen`` account) on a live link (no ``as_of``: its cards
+    refresh by themselves) through nginx; its replica is stopped and nobody clicks. Returns
+    what the page showed afterwards ("page" or "sign-in"), how long after the SIGTERM, and the
+    route cookie then."""
+    from playwright.async_api import async_playwright
+
+    signin = ".st-key-signin_demo_screen button"
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            context, page = await _new_page(browser)
+            response = await page.goto(f"{cl.nginx.base_url}/?{link}", timeout=READY_MS)
+            route = (response.headers.get("x-gridpulse-replica") if response else "") or ""
+            button = page.locator(signin)
+            await button.click(timeout=READY_MS)
+            await button.wait_for(state="detached", timeout=READY_MS)
+            if cl.session_cookie:
+                await _session_cookie(page, context)
+            await page.wait_for_selector('[data-testid="stMetricValue"]', timeout=READY_MS)
+            await page.evaluate(WATCH_RUN_JS)
+            cl.stop_replica(cl.index_of(route))
+            started = time.perf_counter()
+            handle = await page.wait_for_function(
+                f"() => !window.__gpRan ? null : document.querySelector('{signin}') ? 'sign-in' "
+                f": (document.querySelector('{SCRIPT_DONE}') && document.querySelector("
+                "'[data-testid=\"stMetricValue\"]') ? 'page' : null)",
+                timeout=RECONNECT_MS,
+            )
+            shown = await handle.json_value()
+            return {
+                "route_before": route,
+                "shown": shown,
+                "back_after_s": round(time.perf_counter() - started, 2),
+                "route_after": await _route_cookie(context),
+            }
+        finally:
+            await browser.close()
+
+
 def _percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
@@ -767,6 +811,9 @@ def passed(result: dict[str, Any]) -> list[str]:
         problems.append("the stopped replica had no viewers")
     if result["session_cookie"] and result["moved_signed_in_again"]:
         problems.append(f"viewers {result['moved_signed_in_again']} had to sign in again")
+    wall = result.get("wall_screen")
+    if wall and result["session_cookie"] and wall["shown"] != "page":
+        problems.append("the wall screen was shown the sign-in page after the fail-over")
     return problems
 
 
@@ -795,6 +842,12 @@ def print_table(result: dict[str, Any]) -> None:
         f"{result['moved_signed_in_again']} (session cookie "
         f"{'on' if result['session_cookie'] else 'off'})"
     )
+    wall = result.get("wall_screen")
+    if wall:
+        print(
+            f"wall screen (live link, nobody clicks): {wall['route_before']} stopped → "
+            f"{wall['shown']} on {wall['route_after']} after {wall['back_after_s']} s"
+        )
     problems = passed(result)
     print("checks:", "all passed" if not problems else "; ".join(problems))
 
@@ -820,6 +873,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="replicas without GRIDPULSE_SESSION_SECRET: a moved viewer signs in again",
     )
+    parser.add_argument(
+        "--no-wall", action="store_true", help="skip the wall screen's fail-over (a live link)"
+    )
     args = parser.parse_args(argv)
     if args.command == "nginx":
         from data_layer import settings
@@ -835,6 +891,15 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(
             drive(cl, viewers=args.viewers, concurrency=args.concurrency, stagger_s=args.stagger)
         )
+    if not args.no_wall:  # the unattended wall on a live link, on a small cluster of its own
+        with cluster(
+            replicas=2,
+            scale="tiny",
+            session_cookie=cookie,
+            env={"GRIDPULSE_REFRESH_SECONDS": "10"},
+            log=lambda *_: None,
+        ) as small:
+            result["wall_screen"] = asyncio.run(wall_fail_over(small))
     result["load_average_at_start"] = [round(x, 2) for x in load_start]
     result["settings"] = {
         "replicas": args.replicas,

@@ -147,3 +147,28 @@ def test_two_replicas_sticky_and_fail_over(capsys) -> None:
     assert result["filter_after_stop"]["n"] == 4
     assert replicas[other]["websocket_sessions"] >= replicas[other]["viewers_first"] + len(moved)
     assert replicas[stopped]["rss_end_mb"] is None and replicas[other]["rss_end_mb"] > 0
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("cookie", [True, False], ids=["session-cookie", "no-secret"])
+def test_a_wall_screen_on_a_live_link_survives_a_fail_over_without_a_click(cookie) -> None:
+    """The command-centre wall (role ``screen``, live cards refreshing every 10 s): its replica
+    stops, nobody touches it. With the session secret it is back on the backup replica,
+    signed in from its cookie and audited; without it, the wall shows the sign-in page."""
+    _needs()
+    env = {"GRIDPULSE_REFRESH_SECONDS": "10"}
+    with bench_cluster.cluster(
+        replicas=2, scale="tiny", session_cookie=cookie, env=env, log=lambda *_: None
+    ) as cl:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            wall = pool.submit(asyncio.run, bench_cluster.wall_fail_over(cl)).result()
+        sign_ins = [
+            (e.user, e.result) for e in PgAuditLog(cl.database_url).read_events(action="sign_in_ok")
+        ]
+    assert wall["route_after"] not in ("", wall["route_before"]), wall
+    if cookie:
+        assert wall["shown"] == "page", wall
+        assert sorted(sign_ins) == [("screen", "password"), ("screen", "session cookie")]
+    else:
+        assert wall["shown"] == "sign-in", wall
+        assert sign_ins == [("screen", "password")]
