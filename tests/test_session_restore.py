@@ -179,3 +179,20 @@ def test_a_password_sign_in_opens_a_session_and_sign_out_revokes_it(data, monkey
     assert at.session_state[web_session._HANDOVER]["action"] == "clear"
     at.run()  # this session does not take its (revoked) cookie back
     assert on_sign_in_page(at) and not events(data, "sign_in_failed")
+
+
+def test_the_idle_timeout_of_a_live_session_revokes_its_cookie(data, monkeypatch):
+    UserStore(data).add(
+        User(username="wang", display_name="王", role="street", streets={S1}), password=PASSWORD
+    )
+    browser_sends(monkeypatch, None)
+    at = app().run()
+    at.text_input(key="signin_username").input("wang")
+    at.text_input(key="signin_password").input(PASSWORD)
+    at.button(key="signin_submit").click().run()
+    sid = at.session_state[web_session.SID]
+    at.session_state[SessionKey.LAST_SEEN] = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=31)
+    at.run()
+    assert on_sign_in_page(at)
+    assert FileSessionStore(data).get(sid).revoked_at is not None
+    assert at.session_state[web_session._HANDOVER]["action"] == "clear"

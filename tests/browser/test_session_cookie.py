@@ -75,6 +75,8 @@ def test_a_sign_in_survives_a_new_session_until_sign_out(
     )
     assert cookie["value"].startswith("v1.") and cookie["value"] not in page.content()
     assert COOKIE not in page.evaluate("document.cookie")  # HttpOnly: no script reads it
+    handover = page.locator(".st-key-gridpulse_session")  # the component: a script, not seen
+    assert handover.count() == 1 and not handover.is_visible()
     [body] = handed
     assert json.loads(body)["action"] == "set"
     assert replay(server.base_url, body) == 403  # the code was used: single-use
