@@ -281,9 +281,7 @@ def test_simulate_and_repeated_imports_in_two_processes_never_lose_rows(tiny_dir
     assert len(ids) == before + len(imported) + sum(n for n, _ in ticks)
 
 
-def test_a_copy_that_lost_its_links_is_refused_with_a_message_and_kept_readable(
-    tiny_dir, tmp_path
-):
+def test_a_copy_that_lost_its_links_is_refused_with_a_message_and_kept_readable(tiny_dir, tmp_path):
     """A versioned directory copied without its links (``shutil.copytree``, ``cp -rL``) has a
     folder where ``current`` was: a writer says so and how to copy it, instead of an
     IsADirectoryError mid-write; readers still see the same tables."""
