@@ -202,7 +202,7 @@ def main() -> int:
             flush=True,
         )
         data = tmp / "data"
-        shutil.copytree(args.data, data)
+        shutil.copytree(args.data, data, symlinks=True)
         run = time_import(csv, data, tmp)
         if run is None:
             return 1
@@ -224,7 +224,7 @@ def main() -> int:
                 flush=True,
             )
             shutil.rmtree(data)
-            shutil.copytree(args.data, data)
+            shutil.copytree(args.data, data, symlinks=True)
             run = time_import(xlsx, data, tmp)
             if run is None:
                 return 1

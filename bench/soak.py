@@ -55,7 +55,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     data = b.OUT / f"soak-data-{args.scale}"
     if data.exists():
         shutil.rmtree(data)
-    shutil.copytree(source, data)
+    shutil.copytree(source, data, symlinks=True)  # keep the version links
     server = b.start_server(
         v.APP,
         env={"GRIDPULSE_DATA": str(data), "GRIDPULSE_REFRESH_SECONDS": str(args.refresh)},

@@ -213,3 +213,28 @@ def test_simulate_db_command_runs_bounded(capsys, tiny_dir, pg_url):
     assert main([*argv, "--per-minute", "1200"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and all("cases" in line for line in lines)
+
+
+def test_simulate_db_reads_open_cases_whose_first_rows_have_no_times_yet(tiny_dir, pg_url):
+    """At province scale the first hundred open rows may all lack a stage time (a column of
+    nulls so far) and a later one have it: the open cases are read with their table's types,
+    not types guessed from the first rows (the live feed died on it at 10M cases)."""
+    pg_admin.load(pg_url, tiny_dir)
+    cases = read_dataset(pg_url)["cases"]
+    template = cases.head(1)
+    blank = {"closed_at": None, "handled_at": None, "verified_at": None, "rejected": False}
+    unstaged = pl.concat(
+        [template.with_columns(pl.lit(f"ZZ{i:05d}").alias("case_id")) for i in range(150)]
+    ).with_columns(pl.lit(v, dtype=cases[c].dtype).alias(c) for c, v in blank.items())
+    handled = unstaged.head(1).with_columns(
+        pl.lit("ZZ99999").alias("case_id"),
+        pl.col("reported_at").alias("handled_at"),
+    )
+    with transaction(pg_url) as conn:
+        conn.execute(
+            "UPDATE gridpulse.cases SET closed_at = NULL, handled_at = NULL, verified_at = NULL"
+        )
+        pg_write.upsert(conn, "cases", unstaged)
+        pg_write.upsert(conn, "cases", handled)  # the last row read, with a time set
+    result = simulate_db.tick(pg_url, per_minute=60, interval_s=1, rng=np.random.default_rng(4))
+    assert result.total == TINY_CASES + 151 + result.new_cases == rows_of(pg_url, "cases")

@@ -149,6 +149,19 @@ def test_a_background_build_answers_from_the_index_until_it_is_done():
     assert_frame_equal(after, exact, check_exact=True)
 
 
+def test_a_background_build_makes_the_counts_per_key_before_a_breakdown_asks():
+    """The app's background build also makes the breakdowns' counts: the first breakdown of a
+    period must not wait for them on a page (issue #16). Built on first use (the CLI), they
+    wait for a breakdown."""
+    ds = served(Dataset(tables=tiny_tables()), background=True)
+    history.ready(ds)  # the first use starts the worker
+    history.wait(ds)
+    assert history.ready(ds).keys is not None
+    on_demand = served(Dataset(tables=tiny_tables()), background=False)
+    assert history.ready(on_demand).keys is None
+    assert history.ready(on_demand, keys=True).keys is not None
+
+
 def _with_times(cases: pl.DataFrame, *, case_id: str, times: dict) -> pl.DataFrame:
     """``cases`` with one case's time columns set to ``times``."""
     return cases.with_columns(

@@ -279,3 +279,19 @@ def test_simulate_and_repeated_imports_in_two_processes_never_lose_rows(tiny_dir
     assert set(imported) <= set(ids)  # every imported case is still there
     # nothing else was lost either: every tick's new cases and every imported row
     assert len(ids) == before + len(imported) + sum(n for n, _ in ticks)
+
+
+def test_a_copy_that_lost_its_links_is_refused_with_a_message_and_kept_readable(tiny_dir, tmp_path):
+    """A versioned directory copied without its links (``shutil.copytree``, ``cp -rL``) has a
+    folder where ``current`` was: a writer says so and how to copy it, instead of an
+    IsADirectoryError mid-write; readers still see the same tables."""
+    import shutil
+
+    simulate.tick(tiny_dir, per_minute=120, interval_s=10, rng=np.random.default_rng(1))
+    assert versions.current_version(tiny_dir) is not None  # versioned now
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_dir, copy)  # follows the links
+    assert (copy / "current").is_dir() and not (copy / "current").is_symlink()
+    with pytest.raises(DataError, match="cp -a"):
+        simulate.tick(copy, per_minute=120, interval_s=10, rng=np.random.default_rng(2))
+    assert open_dataset(copy)["cases"].equals(open_dataset(tiny_dir)["cases"])

@@ -41,8 +41,15 @@ def tick(
     now = now or now_local()
     with transaction(url) as conn:
         pg_write.writer_lock(conn, wait_s=None)
+        # the table's types, not types guessed from the first rows: at province the first
+        # hundred open cases may all lack a stage time that a later one has
         open_cases = schema.conform(
-            "cases", pl.read_database(select_sql("cases", where=OPEN), conn)
+            "cases",
+            pl.read_database(
+                select_sql("cases", where=OPEN),
+                conn,
+                schema_overrides=dict(schema.TABLES["cases"]),
+            ),
         )
         grids = pl.read_database(
             f"SELECT grid_code, households, ST_AsBinary(geometry) AS geometry "

@@ -27,6 +27,7 @@ order statistics.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,8 @@ from data_layer.domain import metrics
 from data_layer.domain.filters import now_local
 from data_layer.queries import case_index, hours_order, stage_hours
 from data_layer.storage.source import Dataset
+
+log = logging.getLogger(__name__)
 
 # Below this many cases the case index alone answers within the targets; the history's
 # build would cost more than it saves.
@@ -224,7 +227,9 @@ class _Served:
         self._background = background
         self._idle = idle
         self._base: Base | None = None
-        self._keys_wanted = False
+        # a background build makes the counts per key too: the first breakdown of a period
+        # would otherwise wait for them (2-5 s at province, 56 MB; issue #16)
+        self._keys_wanted = background
         self._lock = threading.RLock()
         self._worker: threading.Thread | None = None
         # a live feed's previous version, until this one has followed its history
@@ -303,8 +308,16 @@ class _Served:
                     self._worker = None
                     return
                 base = self._base
+            started = time.perf_counter()
             built = _build_base(self._ds) if base is None else base
+            based = time.perf_counter()
             keys = _build_keys(self._ds, built) if self._keys_wanted else None
+            log.info(
+                "settled history of %d cases built in %.1f s (counts per key %.1f s)",
+                self._ds["cases"].height,
+                based - started,
+                time.perf_counter() - based,
+            )
             with self._lock:
                 self._base = built
                 if keys is not None:

@@ -220,6 +220,14 @@ def ensure_versioned(data_dir: Path) -> None:
     if current_version(data_dir) is not None:
         _link_top_level(data_dir)
         return
+    current = data_dir / CURRENT_LINK
+    if current.exists():  # a directory or a file where the link should be
+        raise DataError(
+            f"数据目录结构不对 / {data_dir.name}/{CURRENT_LINK} should be a link to a version "
+            "but is a folder or a file: the directory was probably copied without keeping its "
+            "links. 请用 `cp -a` 复制数据目录 / copy a data directory with `cp -a` (links kept); "
+            "its data is readable as it is, but nothing can be written into it."
+        )
     flat = [t for t in schema.TABLES if table_path(data_dir, t).is_file()]
     if not flat:
         return  # empty directory: the first import creates the first version
