@@ -13,7 +13,7 @@ history from the old one's, exactly as a build at the same base time would count
 * the settle days are the old ones where rows kept their place, computed anew for the
   changed rows and for the rows placed anew;
 * in the hours order (``hours_order``) each changed case's old entry is taken out of the
-  three orders and its new one (when it is closed) put in at its place: arrays of the
+  three orders (and the handling unit's, ``key_orders``) and its new one (when it is closed) put in at its place: arrays of the
   same form, so the queries read it as they read a built one;
 * when the base time moves (midnight), the cases settled between the two base times move
   from the rest into the base's counts: their flags are final, so the counts are those
@@ -292,12 +292,25 @@ def _followed_order(
             for key, (names, codes) in built.keys.items():
                 new_codes = coming[key].cast(pl.Enum(names)).to_physical().cast(pl.Int32)
                 keys[key] = (names, plan.apply(codes, new_codes.fill_null(-1).to_numpy()[by]))
+    key_orders = {}
+    for key, order in built.key_orders.items():  # groups: 0 null, i + 1 value i
+        names = built.keys[key][0]
+        groups, old_groups = (
+            frame[key].cast(pl.Enum(names)).to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+            + 1
+            for frame in (coming, going)
+        )
+        places = _places(order, built.hours, entries, old_groups, gone_hours)
+        key_orders[key], _, _ = _spliced(
+            order, places, old_groups, ids, groups, hours, values, community
+        )
     return hours_order.HoursOrder(
         areas=built.areas,
         case_rows=case_rows,
         hours=hours,
         orders=orders,
         keys=keys,
+        key_orders=key_orders,
     )
 
 
