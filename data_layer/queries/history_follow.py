@@ -208,10 +208,20 @@ def _deltas(
 
 def _plus(days: history._Days, delta: pl.DataFrame) -> history._Days:
     """``days`` with ``delta``'s signed counts added per (day, group): in place of the rows
-    it has, new rows (sorted in) for the pairs it lacks."""
-    group = days.frame.columns[1]
+    it has, new rows (sorted in) for the pairs it lacks; its months likewise."""
     if delta.is_empty():
         return days
+    added = _plus_days(days, delta)
+    months = (
+        None
+        if days.months is None
+        else _plus_days(days.months, history.by_month(delta, days.frame.columns[1]))
+    )
+    return dataclasses.replace(added, months=months)
+
+
+def _plus_days(days: history._Days, delta: pl.DataFrame) -> history._Days:
+    group = days.frame.columns[1]
     wanted = np.unique(delta["day"].to_numpy())
     lo = np.searchsorted(days.days, wanted, side="left")
     hi = np.searchsorted(days.days, wanted, side="right")
@@ -424,7 +434,8 @@ def _spliced(
     lo, hi = starts[groups], starts[groups + 1]
     rest = np.delete(order.closed, places)  # the order less the gone, to place the new in
     at = _search(rest, hours, lo, hi, hours[ids], right=True)
-    by = np.lexsort((hours[ids], at))
+    # by place, then group (an emptied group and the next one share a place), then hours
+    by = np.lexsort((hours[ids], groups, at))
     at, ids, groups = at[by], ids[by], groups[by]
     plan = _Plan.of(np.sort(places), at, size=order.closed.size)
     added = np.bincount(groups, minlength=size)
