@@ -231,18 +231,21 @@ def _marked(
     first, last, today = _day(start), _day(end), _day(as_of)
     day = order.report_day if basis == "report" else order.assessed_day
     # in place, into two masks: each new temporary of 10M costs its page faults
+    # (a test every case passes — all closed by the as-of's day, at a live as-of — is skipped)
     within = np.greater_equal(day, first)
     work = np.less_equal(day, last)
     within &= work
-    np.less_equal(order.closed_day, today, out=work)
-    within &= work
+    if day.size and order.closed_day.max() > today:
+        np.less_equal(order.closed_day, today, out=work)
+        within &= work
     edge = np.equal(order.closed_day, today)
     if end != dt.datetime.combine(end.date(), dt.time.max):  # the last day is cut short
         np.equal(day, last, out=work)
         edge |= work
     if basis == "assessment":
-        np.less_equal(order.report_day, today, out=work)
-        within &= work
+        if day.size and order.report_day.max() > today:
+            np.less_equal(order.report_day, today, out=work)
+            within &= work
         np.equal(order.report_day, today, out=work)
         edge |= work
     edge &= within
@@ -462,10 +465,11 @@ def key_stats(
             return flat[first + k]
 
     elif values.len() <= _FEW_CODES:  # a value at a time along the overall order
-        blocks = _Blocks.of(marked, codes, np.arange(-1, values.len(), dtype=codes.dtype))
+        null = -1 if codes.size and codes.min() < 0 else 0  # the null value only if held
+        blocks = _Blocks.of(marked, codes, np.arange(null, values.len(), dtype=codes.dtype))
         sizes = blocks.counts()
         rows = np.flatnonzero(sizes)
-        present, count = rows, sizes[rows]
+        present, count = rows + null + 1, sizes[rows]  # 0: null, then the values' indexes
 
         def place(k: np.ndarray) -> np.ndarray:
             return blocks.places(rows, k)
