@@ -379,3 +379,28 @@ def test_the_day_counts_add_up_whole_months_and_the_days_around_them():
     assert history._month_after(dt.date(2026, 12, 1), inclusive=True) == dt.date(2026, 12, 1)
     assert history._month_after(dt.date(2026, 12, 1), inclusive=False) == dt.date(2027, 1, 1)
     assert history._month_after(dt.date(2026, 1, 31), inclusive=True) == dt.date(2026, 2, 1)
+
+
+@pytest.mark.parametrize("few", [-1, 16])
+def test_closed_cases_without_a_unit_keep_their_own_group(monkeypatch, few):
+    """Two closed cases of the tiny district lose their handling unit: the null value is a
+    group of its own in the unit's order and in the per-value blocks, and every figure is
+    the scan's (a null group read as the first value would change that unit's hours)."""
+    monkeypatch.setattr(hours_order, "_FEW_CODES", few)
+    tables = dict(tiny_tables())
+    cases_ = tables["cases"]
+    closed = cases_.filter(pl.col("closed_at").is_not_null())["case_id"].to_list()[:2]
+    tables["cases"] = cases_.with_columns(
+        pl.when(pl.col("case_id").is_in(closed))
+        .then(None)
+        .otherwise(pl.col("handling_unit"))
+        .alias("handling_unit")
+    )
+    ds = served(Dataset(tables=tables))
+    built = hours_order.hours_order(ds)
+    assert (built.keys["handling_unit"][1] < 0).sum() == 2
+    for basis in ("report", "assessment"):
+        for period in ("this_year", "last_30_days", "last_12_months"):
+            flt = Filter(period=period, as_of=AS_OF, basis=basis)
+            assert_same(ds, flt, Scope.everything(), flt.window())
+    assert used(ds)
