@@ -402,7 +402,8 @@ class _Blocks:
             eq &= marked
             sums = eq[:full].reshape(-1, _BLOCK).view(np.uint8).sum(axis=1, dtype=np.int64)
             rows.append(np.append(sums, np.count_nonzero(eq[full:])))
-        cumulated = np.cumsum(np.array(rows, dtype=np.int64).reshape(len(values), -1), axis=1)
+        sums = np.array(rows, dtype=np.int64) if rows else np.zeros((0, 1), dtype=np.int64)
+        cumulated = np.cumsum(sums, axis=1)
         return cls(marked=marked, codes=codes, values=values, cumulated=cumulated)
 
     def counts(self) -> np.ndarray:
