@@ -274,3 +274,49 @@ def test_the_history_follows_live_ticks_on_a_generated_district(district, monkey
             for as_of in (now, now - dt.timedelta(days=r.randint(1, 400))):
                 flt = Filter(period=r.choice(PERIODS[:3]), as_of=as_of, basis=basis)
                 assert_same(ds, flt, Scope.everything(), flt.window())
+
+
+def test_the_key_orders_and_the_months_follow_each_pull(monkeypatch):
+    """With every key in an order of its own (``hours_order.key_orders``) and the day counts'
+    months (``history._Days.months``): after each pull both are what a build gives."""
+    monkeypatch.setattr(hours_order, "_FEW_CODES", -1)
+    at_base(monkeypatch, dt.datetime.combine(AS_OF.date(), dt.time()) - dt.timedelta(days=1))
+    ds, held = first_version()
+    assert history.ready(ds, keys=True) is not None
+    rng = random.Random(1617)
+    for step in range(3):
+        changes = pl.concat(
+            [
+                tiny_changes(ds["cases"]).with_columns(pl.col("case_id") + f"-k{step}"),
+                corrections(ds["cases"], step),
+            ],
+            how="vertical_relaxed",
+        ).unique("case_id", keep="last", maintain_order=True)
+        ds, held = next_version(ds, held, changes)
+        base = followed(ds, monkeypatch)
+        assert_as_built(ds, base)
+        mine, theirs = hours_order.hours_order(ds), hours_order._build(Dataset(tables=ds.tables))
+        assert set(mine.key_orders) == set(theirs.key_orders) == set(hours_order.KEYS)
+        for key, order in theirs.key_orders.items():
+            assert_order_equal(mine, mine.key_orders[key], theirs, order)
+        days = [
+            base.by_report,
+            base.by_assessment,
+            *(d for pair in base.keys.values() for d in pair),
+        ]
+        for d in days:
+            group = d.frame.columns[1]
+            months = history.by_month(d.frame, group).filter(
+                pl.any_horizontal(pl.col(history.COUNTS) != 0)
+            )
+            kept = d.months.frame.filter(pl.any_horizontal(pl.col(history.COUNTS) != 0))
+            assert_frame_equal(
+                kept.cast({c: pl.Int64 for c in history.COUNTS}),
+                months.sort("day", group).select(kept.columns),
+                check_exact=True,
+            )
+        for _ in range(3):
+            as_of = rng.choice([AS_OF, AS_OF + dt.timedelta(hours=rng.randint(0, 80))])
+            flt, scope = random_filter(rng, ds, as_of)
+            flt = Filter(**{**flt.__dict__, "categories": (), "sources": ()})
+            assert_same(ds, flt, scope, flt.window())

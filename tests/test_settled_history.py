@@ -31,7 +31,7 @@ from test_fast_figures import (
 from data_layer import demo
 from data_layer.domain.filters import Filter
 from data_layer.domain.scope import Scope
-from data_layer.queries import cases, figures, history, hours_order, stage_hours
+from data_layer.queries import case_index, cases, figures, history, hours_order, stage_hours
 from data_layer.storage.source import Dataset, open_dataset
 
 ANCHOR = dt.date(2026, 6, 30)
@@ -282,3 +282,138 @@ def test_a_case_handled_after_it_closed_is_not_settled_before_its_handling():
         assert_funnel_same(ds, flt, flt.window())
         assert_same(ds, flt, Scope.everything(), flt.window())
         assert calls  # the history answered
+
+
+@pytest.fixture
+def small_blocks_and_key_orders(monkeypatch):
+    """Every key has an order of its own (``hours_order.key_orders``: in a scope that
+    splits it, the radix path) or — ``_FEW_CODES`` back — is read a value at a time off
+    blocks of 3 places, so both reads cross many blocks and groups on small data."""
+
+    def rebuilt(ds: Dataset, few: int) -> None:
+        monkeypatch.setattr(hours_order, "_FEW_CODES", few)
+        monkeypatch.setattr(hours_order, "_BLOCK", 3)
+        ds._memo.pop("hours_order", None)
+        ds._memo.pop("settled_history", None)
+
+    return rebuilt
+
+
+@pytest.mark.parametrize("few", [-1, 10**6])
+def test_key_orders_and_blocks_equal_the_exact_path(district, monkeypatch, few, request):
+    rebuilt = request.getfixturevalue("small_blocks_and_key_orders")
+    rng = random.Random(1616 + few)
+    reported = district["cases"]["reported_at"]
+    first, last = reported.min(), reported.max()
+    rebuilt(district, few)
+    built = hours_order.hours_order(district)
+    assert set(built.key_orders) == (set(hours_order.KEYS) if few < 0 else set())
+    for i in range(8):
+        as_of = last if i < 2 else random_as_of(rng, first, last)
+        move_base(monkeypatch, district, rng, as_of)
+        flt, scope = random_filter(rng, district, as_of)
+        flt = Filter(**{**flt.__dict__, "categories": (), "sources": ()})
+        if i % 2 == 0:
+            flt = Filter(**{**flt.__dict__, "communities": (), "streets": ()})
+            scope = Scope.everything()
+        assert_same(district, flt, scope, flt.window())
+    district._memo.pop("hours_order", None)
+    district._memo.pop("settled_history", None)
+
+
+def test_a_key_order_groups_closed_cases_by_value_then_hours():
+    """The tiny district's closed cases in the handling unit's own order: group 0 the null
+    unit, group i + 1 the i-th unit, hours ascending within each (counted by hand from
+    ``fixtures_tiny``: every closed case has a unit)."""
+    ds = Dataset(tables=tiny_tables())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hours_order, "_FEW_CODES", 0)
+        built = hours_order._build(ds)
+    order = built.key_orders["handling_unit"]
+    values, _ = built.keys["handling_unit"]
+    sizes = np.diff(order.starts)
+    assert sizes[0] == 0  # no closed case without a unit
+    assert sizes.sum() == built.hours.size
+    for g in range(1, values.len() + 1):
+        hours = built.hours[order.closed[order.starts[g] : order.starts[g + 1]]]
+        assert np.all(np.diff(hours) >= 0)
+        rows = built.case_rows[order.closed[order.starts[g] : order.starts[g + 1]]]
+        cases_ = case_index.case_index(ds).cases
+        assert set(cases_["handling_unit"].gather(rows.astype(np.int64))) == {values[g - 1]}
+
+
+def test_the_day_counts_add_up_whole_months_and_the_days_around_them():
+    """``_Days.totals`` gives, per group, the sums ``between`` gives, for windows that start
+    and end mid-month, on a month's first or last day, within one month, across a year."""
+    days = [dt.date(2025, 11, 28) + dt.timedelta(days=i) for i in range(0, 100, 3)]
+    frame = pl.DataFrame(
+        {
+            "day": [history.day_number(d) for d in days for _ in range(2)],
+            "community": [g for _ in days for g in (0, 1)],
+            **{
+                c: [(i * 7 + k) % 5 for i in range(2 * len(days))]
+                for k, c in enumerate(history.COUNTS)
+            },
+        },
+        schema_overrides={"day": pl.Int32, "community": pl.Int32},
+    )
+    built = history._with_months(history._small(frame), "community")
+    # hand-made: the months of the rows are 2025-11 (28th), 2025-12, 2026-01, 2026-02, 2026-03
+    assert built.months.frame["day"].unique().to_list() == [
+        history.day_number(d)
+        for d in (
+            dt.date(2025, 11, 1),
+            dt.date(2025, 12, 1),
+            dt.date(2026, 1, 1),
+            dt.date(2026, 2, 1),
+            dt.date(2026, 3, 1),
+        )
+    ]
+    windows = [
+        (dt.date(2025, 11, 1), dt.date(2026, 3, 31)),
+        (dt.date(2025, 12, 1), dt.date(2025, 12, 31)),
+        (dt.date(2025, 12, 2), dt.date(2026, 2, 27)),
+        (dt.date(2025, 12, 30), dt.date(2026, 1, 2)),
+        (dt.date(2026, 1, 5), dt.date(2026, 1, 20)),
+        (dt.date(2026, 1, 31), dt.date(2026, 3, 1)),
+        (dt.date(2024, 1, 1), dt.date(2027, 1, 1)),
+    ]
+    for first, last in windows:
+        sums = pl.col(history.COUNTS).sum().cast(pl.Int64)
+        want = built.between(first, last).group_by("community").agg(sums).sort("community")
+        got = built.totals(first, last).group_by("community").agg(sums).sort("community")
+        assert_frame_equal(got, want, check_exact=True)
+    # one window by hand: 2025-12-02..2026-02-27 holds rows 2 .. 30 (days 4 .. 91 after 11-28)
+    first, last = dt.date(2025, 12, 2), dt.date(2026, 2, 27)
+    inside = [i for i, d in enumerate(days) if first <= d <= last]
+    expected = sum(frame["reported"][2 * i] for i in inside)
+    got = built.totals(first, last).filter(pl.col("community") == 0)["reported"].sum()
+    assert got == expected
+    assert history._month_after(dt.date(2026, 12, 1), inclusive=True) == dt.date(2026, 12, 1)
+    assert history._month_after(dt.date(2026, 12, 1), inclusive=False) == dt.date(2027, 1, 1)
+    assert history._month_after(dt.date(2026, 1, 31), inclusive=True) == dt.date(2026, 2, 1)
+
+
+@pytest.mark.parametrize("few", [-1, 16])
+def test_closed_cases_without_a_unit_keep_their_own_group(monkeypatch, few):
+    """Two closed cases of the tiny district lose their handling unit: the null value is a
+    group of its own in the unit's order and in the per-value blocks, and every figure is
+    the scan's (a null group read as the first value would change that unit's hours)."""
+    monkeypatch.setattr(hours_order, "_FEW_CODES", few)
+    tables = dict(tiny_tables())
+    cases_ = tables["cases"]
+    closed = cases_.filter(pl.col("closed_at").is_not_null())["case_id"].to_list()[:2]
+    tables["cases"] = cases_.with_columns(
+        pl.when(pl.col("case_id").is_in(closed))
+        .then(None)
+        .otherwise(pl.col("handling_unit"))
+        .alias("handling_unit")
+    )
+    ds = served(Dataset(tables=tables))
+    built = hours_order.hours_order(ds)
+    assert (built.keys["handling_unit"][1] < 0).sum() == 2
+    for basis in ("report", "assessment"):
+        for period in ("this_year", "last_30_days", "last_12_months"):
+            flt = Filter(period=period, as_of=AS_OF, basis=basis)
+            assert_same(ds, flt, Scope.everything(), flt.window())
+    assert used(ds)

@@ -99,15 +99,62 @@ def _settle_day_expr() -> pl.Expr:
 
 @dataclass(frozen=True)
 class _Days:
-    """Counts per (day, group), sorted by day: a window of days is a slice."""
+    """Counts per (day, group), sorted by day: a window of days is a slice. ``months``: the
+    same counts per (calendar month, group) — its ``day`` the month's first day — so a
+    window's totals add up a few rows per group a month instead of one a day."""
 
     frame: pl.DataFrame
     days: np.ndarray
+    months: _Days | None = None
 
     def between(self, first: dt.date, last: dt.date) -> pl.DataFrame:
-        lo = int(np.searchsorted(self.days, day_number(first), side="left"))
-        hi = int(np.searchsorted(self.days, day_number(last), side="right"))
+        lo = int(np.searchsorted(self.days, np.int32(day_number(first)), side="left"))
+        hi = int(np.searchsorted(self.days, np.int32(day_number(last)), side="right"))
         return self.frame.slice(lo, max(hi - lo, 0))
+
+    def totals(self, first: dt.date, last: dt.date) -> pl.DataFrame:
+        """Rows (group, COUNTS) whose sums per group are the counts of days
+        ``first``..``last``: the months wholly in them, the days before and after those."""
+        group = self.frame.columns[1]
+        lo = _month_after(first, inclusive=True)  # the first whole month's first day
+        hi = (last + dt.timedelta(days=1)).replace(day=1)  # the day after the last whole one
+        if self.months is None or lo >= hi:
+            return self.between(first, last).drop("day")
+        parts = [
+            self.between(first, lo - dt.timedelta(days=1)),
+            self.months.between(lo, hi - dt.timedelta(days=1)),
+            self.between(hi, last),
+        ]
+        return pl.concat([p.select(group, *COUNTS) for p in parts], how="vertical_relaxed")
+
+
+def _month_after(day: dt.date, *, inclusive: bool) -> dt.date:
+    """The first day of the first month that starts on ``day`` (``inclusive``) or after it."""
+    if inclusive and day.day == 1:
+        return day
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def by_month(frame: pl.DataFrame, group: str) -> pl.DataFrame:
+    """Counts per (day, ``group``) summed per (month, group): ``day`` the month's first day."""
+    month = pl.col("day").cast(pl.Date).dt.truncate("1mo").cast(pl.Int32)
+    return frame.group_by(month, group).agg(pl.col(COUNTS).sum().cast(pl.Int64))
+
+
+def _with_months(frame: pl.DataFrame, group: str) -> _Days:
+    """A sorted (day, group) frame of counts, with its months."""
+    months = _small(by_month(frame, group).sort("day", group).select(frame.columns))
+    return _Days(
+        frame=frame,
+        days=frame["day"].to_numpy(),
+        months=_Days(frame=months, days=months["day"].to_numpy()),
+    )
+
+
+def _small(frame: pl.DataFrame) -> pl.DataFrame:
+    """Counts kept small: UInt16 when they fit (summed as Int64)."""
+    small = frame.height == 0 or max(frame[c].max() for c in COUNTS) < 2**16
+    return frame.with_columns(pl.col(COUNTS).cast(pl.UInt16 if small else pl.UInt32))
 
 
 def _day_counts(flagged: pl.LazyFrame, day: pl.Expr, group: str) -> pl.LazyFrame:
@@ -118,15 +165,14 @@ def _day_counts(flagged: pl.LazyFrame, day: pl.Expr, group: str) -> pl.LazyFrame
 
 def _days(frame: pl.DataFrame, group: str, areas: hours_order.Areas) -> _Days:
     # a community's (a unit's, …) cases of one day: small counts, kept small (summed as Int64)
-    small = frame.height == 0 or frame["reported"].max() < 2**16
-    frame = frame.with_columns(pl.col(COUNTS).cast(pl.UInt16 if small else pl.UInt32))
+    frame = _small(frame)
     if group == "community_code":
         frame = frame.with_columns(
             pl.Series("community", areas.community_index(frame["community_code"]))
         ).drop("community_code")
         group = "community"
     frame = frame.sort("day", group).select("day", group, *COUNTS)
-    return _Days(frame=frame, days=frame["day"].to_numpy())
+    return _with_months(frame, group)
 
 
 _REPORTED = pl.col("reported_at")
@@ -451,7 +497,7 @@ def settled_counts(
     summed per day (``by_day``: ``period_time``, the day at midnight) and per community
     (``by_area``: ``community_code`` and ``street_code``), or in one row."""
     days = base.by_report if basis_days == "report" else base.by_assessment
-    frame = days.between(first, last)
+    frame = days.between(first, last) if by_day else days.totals(first, last)
     areas = hours_order.areas(ds)
     allowed = areas.allowed(communities)
     if allowed is not None:
@@ -480,4 +526,4 @@ def key_counts(
     report or assessment day), over the whole dataset."""
     by_report, by_assessment = base.keys[key]
     days = by_report if basis_days == "report" else by_assessment
-    return days.between(first, last).group_by(key).agg(pl.col(COUNTS).sum().cast(pl.Int64))
+    return days.totals(first, last).group_by(key).agg(pl.col(COUNTS).sum().cast(pl.Int64))

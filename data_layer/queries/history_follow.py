@@ -13,7 +13,7 @@ history from the old one's, exactly as a build at the same base time would count
 * the settle days are the old ones where rows kept their place, computed anew for the
   changed rows and for the rows placed anew;
 * in the hours order (``hours_order``) each changed case's old entry is taken out of the
-  three orders and its new one (when it is closed) put in at its place: arrays of the
+  three orders (and the handling unit's, ``key_orders``) and its new one (when it is closed) put in at its place: arrays of the
   same form, so the queries read it as they read a built one;
 * when the base time moves (midnight), the cases settled between the two base times move
   from the rest into the base's counts: their flags are final, so the counts are those
@@ -208,10 +208,20 @@ def _deltas(
 
 def _plus(days: history._Days, delta: pl.DataFrame) -> history._Days:
     """``days`` with ``delta``'s signed counts added per (day, group): in place of the rows
-    it has, new rows (sorted in) for the pairs it lacks."""
-    group = days.frame.columns[1]
+    it has, new rows (sorted in) for the pairs it lacks; its months likewise."""
     if delta.is_empty():
         return days
+    added = _plus_days(days, delta)
+    months = (
+        None
+        if days.months is None
+        else _plus_days(days.months, history.by_month(delta, days.frame.columns[1]))
+    )
+    return dataclasses.replace(added, months=months)
+
+
+def _plus_days(days: history._Days, delta: pl.DataFrame) -> history._Days:
+    group = days.frame.columns[1]
     wanted = np.unique(delta["day"].to_numpy())
     lo = np.searchsorted(days.days, wanted, side="left")
     hi = np.searchsorted(days.days, wanted, side="right")
@@ -292,12 +302,25 @@ def _followed_order(
             for key, (names, codes) in built.keys.items():
                 new_codes = coming[key].cast(pl.Enum(names)).to_physical().cast(pl.Int32)
                 keys[key] = (names, plan.apply(codes, new_codes.fill_null(-1).to_numpy()[by]))
+    key_orders = {}
+    for key, order in built.key_orders.items():  # groups: 0 null, i + 1 value i
+        names = built.keys[key][0]
+        groups, old_groups = (
+            frame[key].cast(pl.Enum(names)).to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+            + 1
+            for frame in (coming, going)
+        )
+        places = _places(order, built.hours, entries, old_groups, gone_hours)
+        key_orders[key], _, _ = _spliced(
+            order, places, old_groups, ids, groups, hours, values, community
+        )
     return hours_order.HoursOrder(
         areas=built.areas,
         case_rows=case_rows,
         hours=hours,
         orders=orders,
         keys=keys,
+        key_orders=key_orders,
     )
 
 
@@ -411,7 +434,8 @@ def _spliced(
     lo, hi = starts[groups], starts[groups + 1]
     rest = np.delete(order.closed, places)  # the order less the gone, to place the new in
     at = _search(rest, hours, lo, hi, hours[ids], right=True)
-    by = np.lexsort((hours[ids], at))
+    # by place, then group (an emptied group and the next one share a place), then hours
+    by = np.lexsort((hours[ids], groups, at))
     at, ids, groups = at[by], ids[by], groups[by]
     plan = _Plan.of(np.sort(places), at, size=order.closed.size)
     added = np.bincount(groups, minlength=size)

@@ -17,7 +17,7 @@ it. The interpolation is polars' (``quantile``): the values are those of
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -113,6 +113,9 @@ class HoursOrder:
     # per key column (category, source, handling unit): its values (sorted) and, along
     # ``orders[None]``, each case's value as an index into them (-1: null)
     keys: dict[str, tuple[pl.Series, np.ndarray]]
+    # a key of many values (``_FEW_CODES``: the handling unit) also has an order of its own
+    # by (value, hours): group 0 the null value, group i + 1 value i (no ``community``)
+    key_orders: dict[str, Order] = field(default_factory=dict)
 
 
 def _days(times: pl.Series, dtype) -> np.ndarray:
@@ -163,29 +166,43 @@ def _build(ds: Dataset) -> HoursOrder:
     overall = closed["hours"].arg_sort().to_numpy()
     rank = np.empty(hours.size, dtype=np.int64)
     rank[overall] = np.arange(hours.size)
-    orders = {}
-    for level, groups, size in (
-        (None, None, 1),
-        ("community", community, areas_.communities.len()),
-        ("street", areas_.street_of[community], areas_.streets.len()),
-    ):
+
+    def grouped(groups: np.ndarray | None, size: int, *, with_community: bool) -> Order:
         if groups is None:
             order, starts = overall, np.array([0, hours.size])
         else:
             order = pl.Series(groups.astype(np.int64) * hours.size + rank).arg_sort().to_numpy()
             starts = np.searchsorted(groups[order], np.arange(size + 1))
-        orders[level] = Order(
+        return Order(
             closed=order.astype(np.int32),
             starts=starts,
             **{name: values[order] for name, values in columns.items()},
-            community=None if level == "community" else community[order].astype(np.int16),
+            community=community[order].astype(np.int16) if with_community else None,
         )
+
+    orders = {
+        None: grouped(None, 1, with_community=True),
+        "community": grouped(community, areas_.communities.len(), with_community=False),
+        "street": grouped(areas_.street_of[community], areas_.streets.len(), with_community=True),
+    }
+    key_orders = {
+        key: grouped(closed[key].to_numpy() + 1, values[key].len() + 1, with_community=False)
+        for key in KEYS
+        if values[key].len() > _FEW_CODES
+    }
     case_rows = rows.astype(np.int32 if rows.size < 2**31 else np.int64)
     keys = {}
     for key in KEYS:  # the key of each case along the overall order, as a small code
         small = np.int16 if values[key].len() < 2**15 else np.int32
         keys[key] = (values[key], closed[key].to_numpy()[overall].astype(small))
-    return HoursOrder(areas=areas_, case_rows=case_rows, hours=hours, orders=orders, keys=keys)
+    return HoursOrder(
+        areas=areas_,
+        case_rows=case_rows,
+        hours=hours,
+        orders=orders,
+        keys=keys,
+        key_orders=key_orders,
+    )
 
 
 def hours_order(ds: Dataset) -> HoursOrder:
@@ -213,13 +230,24 @@ def _marked(
     cases are decided on their exact times."""
     first, last, today = _day(start), _day(end), _day(as_of)
     day = order.report_day if basis == "report" else order.assessed_day
-    within = (day >= first) & (day <= last) & (order.closed_day <= today)
-    edge = order.closed_day == today
+    # in place, into two masks: each new temporary of 10M costs its page faults
+    # (a test every case passes — all closed by the as-of's day, at a live as-of — is skipped)
+    within = np.greater_equal(day, first)
+    work = np.less_equal(day, last)
+    within &= work
+    if day.size and order.closed_day.max() > today:
+        np.less_equal(order.closed_day, today, out=work)
+        within &= work
+    edge = np.equal(order.closed_day, today)
     if end != dt.datetime.combine(end.date(), dt.time.max):  # the last day is cut short
-        edge |= day == last
+        np.equal(day, last, out=work)
+        edge |= work
     if basis == "assessment":
-        within &= order.report_day <= today
-        edge |= order.report_day == today
+        if day.size and order.report_day.max() > today:
+            np.less_equal(order.report_day, today, out=work)
+            within &= work
+        np.equal(order.report_day, today, out=work)
+        edge |= work
     edge &= within
     check = np.flatnonzero(edge)
     if check.size:
@@ -343,13 +371,56 @@ def hours_stats(
 
 def _by_code(selected: np.ndarray, codes: int) -> np.ndarray:
     """The places of ``selected`` grouped by code, each code's in their order (a stable
-    sort): for a few codes (categories, sources) one pass each, else a radix sort."""
-    if codes > _FEW_CODES:
-        return np.argsort(selected, kind="stable")
-    return np.concatenate([np.flatnonzero(selected == c) for c in range(codes)])
+    radix sort): for a key of many values in a scope that splits its order's groups."""
+    return np.argsort(selected, kind="stable")
 
 
+# A key of at most this many values (category, source) is read off the overall order a
+# value at a time; one of more (the handling unit) has an order of its own (``key_orders``).
 _FEW_CODES = 16
+_BLOCK = 1 << 14  # the overall order in blocks: a value's k-th case is found in its block
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """Per value (``codes``' index, null first), how many marked cases of that value each
+    block of ``_BLOCK`` places of the order holds, cumulated: the k-th is then read in
+    its block only (no list of the marked places, no sort)."""
+
+    marked: np.ndarray
+    codes: np.ndarray
+    values: np.ndarray  # the code of each row of ``cumulated``
+    cumulated: np.ndarray  # (values, blocks): marked cases up to the end of each block
+
+    @classmethod
+    def of(cls, marked: np.ndarray, codes: np.ndarray, values: np.ndarray) -> _Blocks:
+        full = marked.size // _BLOCK * _BLOCK
+        rows = []
+        eq = np.empty(marked.size, dtype=bool)
+        for code in values:
+            np.equal(codes, code, out=eq)
+            eq &= marked
+            sums = eq[:full].reshape(-1, _BLOCK).view(np.uint8).sum(axis=1, dtype=np.int64)
+            rows.append(np.append(sums, np.count_nonzero(eq[full:])))
+        sums = np.array(rows, dtype=np.int64) if rows else np.zeros((0, 1), dtype=np.int64)
+        cumulated = np.cumsum(sums, axis=1)
+        return cls(marked=marked, codes=codes, values=values, cumulated=cumulated)
+
+    def counts(self) -> np.ndarray:
+        return self.cumulated[:, -1] if self.cumulated.shape[1] else np.zeros(len(self.values))
+
+    def places(self, rows: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+        """The place of the ``ranks[i]``-th marked case (0-based) of value row ``rows[i]``."""
+        out = np.empty(rows.size, dtype=np.int64)
+        for i, (row, rank) in enumerate(zip(rows.tolist(), ranks.tolist(), strict=True)):
+            cumulated = self.cumulated[row]
+            block = int(np.searchsorted(cumulated, rank, side="right"))
+            before = int(cumulated[block - 1]) if block else 0
+            lo = block * _BLOCK
+            hi = min(lo + _BLOCK, self.marked.size)
+            hits = np.flatnonzero((self.codes[lo:hi] == self.values[row]) & self.marked[lo:hi])
+            out[i] = lo + hits[rank - before]
+        return out
 
 
 def key_stats(
@@ -369,25 +440,52 @@ def key_stats(
     close. ``nulls`` (``key``, ``nulls``) as for ``hours_stats``; None: no nulls (a
     selection of closed cases only)."""
     built = hours_order(ds)
-    order = built.orders[None]
+    values, codes = built.keys[key]
     allowed = built.areas.allowed(communities)
-    flat = _selection(
+    own = built.key_orders.get(key)
+    order = own if own is not None and allowed is None else built.orders[None]
+    marked = _marked(
         built,
         order,
-        ds,
+        case_index.case_index(ds),
         basis=basis,
         start=start,
         end=end,
         as_of=as_of,
-        allowed=allowed,
-        whole=None,
     )
-    values, codes = built.keys[key]
-    selected = codes[flat] + 1  # 0: null, then the values' indexes
-    by_code = _by_code(selected, values.len() + 1)
-    sizes = np.bincount(selected, minlength=values.len() + 1)
-    present = np.flatnonzero(sizes)
-    first, count = (np.cumsum(sizes) - sizes)[present], sizes[present]
+    if allowed is not None:
+        marked &= allowed[order.community]
+    if order is own:  # groups of the key's own order: 0 null, i + 1 value i
+        flat = np.flatnonzero(marked)
+        bounds = np.searchsorted(flat, order.starts)
+        first, sizes = bounds[:-1], np.diff(bounds)
+        present = np.flatnonzero(sizes)
+        first, count = first[present], sizes[present]
+
+        def place(k: np.ndarray) -> np.ndarray:
+            return flat[first + k]
+
+    elif values.len() <= _FEW_CODES:  # a value at a time along the overall order
+        null = -1 if codes.size and codes.min() < 0 else 0  # the null value only if held
+        blocks = _Blocks.of(marked, codes, np.arange(null, values.len(), dtype=codes.dtype))
+        sizes = blocks.counts()
+        rows = np.flatnonzero(sizes)
+        present, count = rows + null + 1, sizes[rows]  # 0: null, then the values' indexes
+
+        def place(k: np.ndarray) -> np.ndarray:
+            return blocks.places(rows, k)
+
+    else:  # a scope that splits the key's order: its selected cases sorted by value
+        flat = np.flatnonzero(marked)
+        selected = codes[flat] + 1  # 0: null, then the values' indexes
+        by_code = _by_code(selected, values.len() + 1)
+        sizes = np.bincount(selected, minlength=values.len() + 1)
+        present = np.flatnonzero(sizes)
+        first, count = (np.cumsum(sizes) - sizes)[present], sizes[present]
+
+        def place(k: np.ndarray) -> np.ndarray:
+            return flat[by_code[first + k]]
+
     names = pl.Series(
         key, [None if c == 0 else values[int(c) - 1] for c in present], dtype=values.dtype
     )
@@ -400,6 +498,6 @@ def key_stats(
         z = np.zeros(present.size, dtype=np.int64)
 
     def ranked(k: np.ndarray) -> np.ndarray:
-        return built.hours[order.closed[flat[by_code[first + k]]]]
+        return built.hours[order.closed[place(k)]]
 
     return frame.with_columns(_stats(count, z, ranked, quantiles))
