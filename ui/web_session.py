@@ -182,11 +182,7 @@ def issue(user: User, now: dt.datetime) -> None:
 def adopt(sid: str, now: dt.datetime) -> None:
     """This Streamlit session continues the cookie's server-side session ``sid``."""
     st.session_state[SID] = sid
-    st.session_state[_TOUCHED] = now
-    try:
-        store().touch(sid, now)
-    except Exception as exc:  # noqa: BLE001 - activity bookkeeping must never stop a page
-        log.warning("session %s not touched: %s", sid[:8], exc)
+    _touched(sid, now)
 
 
 def touch(now: dt.datetime) -> None:
@@ -194,6 +190,10 @@ def touch(now: dt.datetime) -> None:
     sid = st.session_state.get(SID)
     if sid is None or not needs_touch(st.session_state.get(_TOUCHED), now):
         return
+    _touched(sid, now)
+
+
+def _touched(sid: str, now: dt.datetime) -> None:
     st.session_state[_TOUCHED] = now
     try:
         store().touch(sid, now)

@@ -22,13 +22,12 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from data_layer import settings
-from data_layer.auth import demo, passwords
+from data_layer.auth import demo, passwords, private_file
 from data_layer.auth.errors import AccountLocked, InvalidCredentials
 from data_layer.auth.roles import Role, User
 from data_layer.storage import pg_users
@@ -184,19 +183,7 @@ class UserStore:
 
     def _write(self, accounts: dict[str, Account]) -> None:
         data = {"format": FORMAT, "users": {n: _record(a) for n, a in sorted(accounts.items())}}
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        private_file.write_json(self.path, data)
 
 
 class DbUserStore(UserStore):

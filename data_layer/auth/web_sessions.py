@@ -22,12 +22,12 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from data_layer import settings
+from data_layer.auth import private_file
 from data_layer.auth.roles import Role, User
 from data_layer.auth.sessions import session_expired
 from data_layer.auth.users import AUTH_DIR, LOCK_FILE
@@ -102,14 +102,7 @@ class FileSessionStore:
 
     def _write(self, records: dict[str, WebSession]) -> None:
         data = {"format": FORMAT, "sessions": {s: _record(r) for s, r in sorted(records.items())}}
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        private_file.write_json(self.path, data)
 
 
 class DbSessionStore:
