@@ -20,7 +20,7 @@ from data_layer.domain.filters import now_local
 from data_layer.storage import pg_admin, pg_write
 from data_layer.storage.pg_conn import transaction
 from data_layer.storage.pg_schema import WRITER_LOCK
-from data_layer.storage.postgres import PostgresReader, read_dataset
+from data_layer.storage.postgres import CASE_ORDER, PostgresReader, read_dataset
 from data_layer.storage.source import DataError, open_dataset
 
 TINY_CASES = 12  # tests/fixtures_tiny.py
@@ -100,7 +100,7 @@ def test_import_db_validates_like_a_data_directory_and_writes_the_same_rows(
     assert "导入 imported 3 + 拒绝 rejected 1" in summary[0]
     assert "database" in out_db and "cases +3 ~0 -0" in out_db and "version" not in out_db
     db, parquet = read_dataset(pg_url), open_dataset(tiny_dir)
-    assert db["cases"].equals(parquet["cases"].sort("case_id"))
+    assert db["cases"].equals(parquet["cases"].sort(list(CASE_ORDER), nulls_last=True))
     assert report.is_file()
 
 

@@ -72,6 +72,12 @@ class Snapshot:
         return Dataset(tables=tables, version=version, _basis=basis)
 
 
+# A full read of the cases comes in report order, as the case index keeps them: in key order
+# the index would hold a sorted copy of every column (+3.6 GB at 10M cases). The key only
+# breaks ties. The other tables come in key order.
+CASE_ORDER = ("reported_at", schema.KEYS["cases"])
+
+
 class PostgresReader:
     """Pulls from one database over one ADBC connection, reopened after any failure."""
 
@@ -159,7 +165,7 @@ class PostgresReader:
         previous pull or the cases counter moved, else by watermark and tombstones."""
         now_local = now.astimezone(settings.TIMEZONE).replace(tzinfo=None)
         if previous is None or previous.counters.get("cases") != counters.get("cases"):
-            full = _rows(conn, "cases").sort(schema.KEYS["cases"])
+            full = _rows(conn, "cases").sort(list(CASE_ORDER), nulls_last=True)
             return CaseSet.of(full), full.height, _cap(full["updated_at"].max(), now_local)
         rows = _rows(
             conn,
