@@ -6,6 +6,7 @@ JSON, too big, cookie off)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -64,7 +65,10 @@ def call(body: bytes | dict, *, headers: dict[str, str] | None = None, method: s
     async def send(message):
         out.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # in a thread of its own: the browser tests' Playwright keeps an event loop running in
+    # this one for the whole session, and asyncio.run refuses to start beside it
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start = next(m for m in out if m["type"] == "http.response.start")
     return start["status"], [(k.decode(), v.decode()) for k, v in start["headers"]]
 
