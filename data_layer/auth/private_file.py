@@ -9,6 +9,19 @@ import os
 from pathlib import Path
 
 
+def read_json(path: Path, *, fmt: int, error: type[Exception]) -> dict | None:
+    """The file's data, None when there is no file yet; ``error`` when it is of another
+    format than ``fmt``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    data = json.loads(text)
+    if data.get("format") != fmt:
+        raise error(f"{path}: unknown format {data.get('format')!r}")
+    return data
+
+
 def write_json(path: Path, data: dict) -> None:
     """Write ``data`` to ``path`` (mode 0600) through a temporary file renamed over it."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

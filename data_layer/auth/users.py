@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -66,13 +65,9 @@ class UserStore:
     # reading -----------------------------------------------------------------------------
     def accounts(self) -> dict[str, Account]:
         """Every stored account by user name (empty when there is no file yet)."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        data = private_file.read_json(self.path, fmt=FORMAT, error=UserStoreError)
+        if data is None:
             return {}
-        data = json.loads(text)
-        if data.get("format") != FORMAT:
-            raise UserStoreError(f"{self.path}: unknown format {data.get('format')!r}")
         return {name: _account(name, rec) for name, rec in data["users"].items()}
 
     def users(self) -> dict[str, User]:

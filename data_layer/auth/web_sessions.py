@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,13 +73,9 @@ class FileSessionStore:
 
     # the file ------------------------------------------------------------------------------
     def _read(self) -> dict[str, WebSession]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        data = private_file.read_json(self.path, fmt=FORMAT, error=ValueError)
+        if data is None:
             return {}
-        data = json.loads(text)
-        if data.get("format") != FORMAT:
-            raise ValueError(f"{self.path}: unknown format {data.get('format')!r}")
         return {sid: _from_record(sid, rec) for sid, rec in data["sessions"].items()}
 
     @contextlib.contextmanager
