@@ -4,9 +4,25 @@ old file or the new one, never half of one."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+
+@contextlib.contextmanager
+def locked(lock_path: Path) -> Iterator[None]:
+    """Hold the folder's writer lock (an ``flock`` on ``lock_path``) for the block; the
+    folder is made (0700) when missing."""
+    lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def read_json(path: Path, *, fmt: int, error: type[Exception]) -> dict | None:

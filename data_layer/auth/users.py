@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -164,17 +163,12 @@ class UserStore:
     def _editing(self) -> Iterator[dict[str, Account]]:
         """The accounts, to change in place: written back when the block ends normally and
         changed them; an exception leaves the file as it was."""
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(self.folder / LOCK_FILE, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                accounts = self.accounts()
-                before = dict(accounts)
-                yield accounts
-                if accounts != before:
-                    self._write(accounts)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with private_file.locked(self.folder / LOCK_FILE):
+            accounts = self.accounts()
+            before = dict(accounts)
+            yield accounts
+            if accounts != before:
+                self._write(accounts)
 
     def _write(self, accounts: dict[str, Account]) -> None:
         data = {"format": FORMAT, "users": {n: _record(a) for n, a in sorted(accounts.items())}}

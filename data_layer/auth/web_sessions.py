@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,20 +79,15 @@ class FileSessionStore:
 
     @contextlib.contextmanager
     def _editing(self, now: dt.datetime) -> Iterator[dict[str, WebSession]]:
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(self.folder / LOCK_FILE, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                records = self._read()
-                before = dict(records)
-                yield records
-                cutoff = _prune_before(now)
-                for sid in [s for s, r in records.items() if r.issued_at < cutoff]:
-                    del records[sid]
-                if records != before:
-                    self._write(records)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with private_file.locked(self.folder / LOCK_FILE):
+            records = self._read()
+            before = dict(records)
+            yield records
+            cutoff = _prune_before(now)
+            for sid in [s for s, r in records.items() if r.issued_at < cutoff]:
+                del records[sid]
+            if records != before:
+                self._write(records)
 
     def _write(self, records: dict[str, WebSession]) -> None:
         data = {"format": FORMAT, "sessions": {s: _record(r) for s, r in sorted(records.items())}}
